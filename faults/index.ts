@@ -1,0 +1,36 @@
+/** The fault registry: a literal map; valid type names derive from it. */
+import { bandwidth } from './bandwidth.ts';
+import { crash } from './crash.ts';
+import { httpError } from './http-error.ts';
+import { jitter } from './jitter.ts';
+import { latency } from './latency.ts';
+import { limitData } from './limit-data.ts';
+import { partition } from './partition.ts';
+import { pause } from './pause.ts';
+import { reset } from './reset.ts';
+import { slicer } from './slicer.ts';
+import { slowClose } from './slow-close.ts';
+import { timeout } from './timeout.ts';
+import type { FaultDef } from './define.ts';
+
+export const faults = {
+  latency,
+  jitter,
+  bandwidth,
+  partition,
+  reset,
+  timeout,
+  'slow-close': slowClose,
+  slicer,
+  'limit-data': limitData,
+  'http-error': httpError,
+  crash,
+  pause,
+} as const satisfies Record<string, FaultDef>;
+
+export type FaultType = keyof typeof faults;
+export const faultTypes = Object.keys(faults) as FaultType[];
+
+export function faultDef(type: string): FaultDef | undefined {
+  return Object.hasOwn(faults, type) ? (faults[type as FaultType] as FaultDef) : undefined;
+}

@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import { duration } from '../src/scenario/types.ts';
+import { addToxic } from '../src/targets/proxy.ts';
+import { defineFault } from './define.ts';
+import { stream, toxicity } from './params.ts';
+
+export const latency = defineFault({
+  type: 'latency',
+  summary: 'delay data through the proxy by a fixed time, plus optional jitter',
+  params: z.strictObject({ delay: duration(), jitter: duration({ allowZero: true }).default(0), stream, toxicity }),
+  on: {
+    proxy: (ctx, p) =>
+      addToxic(ctx, { type: 'latency', stream: p.stream, toxicity: p.toxicity, attributes: { latency: p.delay, jitter: p.jitter } }),
+  },
+});

@@ -1,0 +1,56 @@
+import { startApi } from '../../demo/api.ts';
+import { demoPorts } from '../../demo/ports.ts';
+import { DemoSystem } from '../../demo/system.ts';
+import type { Command } from './index.ts';
+
+export const demoCommand: Command = (cli) =>
+  cli.command(
+    'demo',
+    'run the built-in demo system in the foreground (api → fault proxy → dependency on loopback)',
+    (y) => y.option('supervised', { type: 'boolean', default: false, hidden: true }),
+    async (args) => {
+      const sys = await DemoSystem.start(demoPorts());
+      const p = sys.ports;
+      const stopped = new Promise<void>((resolve) => {
+        const stop = () => void sys.stop().then(resolve);
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        // Supervised by a run: leave when the run goes away, however it ended.
+        process.once('disconnect', stop);
+      });
+      if (args.supervised && process.send) {
+        process.send({ ready: true, ports: p });
+      } else {
+        sys.on('log', (l) => process.stderr.write(`${l}\n`));
+        process.stdout.write(
+          [
+            'demo system running on loopback (Ctrl-C to stop):',
+            `  api         http://127.0.0.1:${p.api}   (GET /items/42, POST /items, GET /health)`,
+            `  dependency  http://127.0.0.1:${p.dependency}`,
+            `  fault proxy 127.0.0.1:${p.hop} → dependency; Toxiproxy-compatible API http://127.0.0.1:${p.proxyApi}`,
+            '',
+          ].join('\n'),
+        );
+      }
+      await stopped;
+    },
+  );
+
+export const demoApiCommand: Command = (cli) =>
+  cli.command({
+    command: 'demo-api',
+    describe: false,
+    builder: (y) =>
+      y
+        .option('port', { type: 'number', demandOption: true })
+        .option('dependency', { type: 'string', demandOption: true })
+        .option('timeout-ms', { type: 'number', default: 1000 }),
+    handler: async (args) => {
+      const server = await startApi({ port: args.port, dependencyUrl: args.dependency, timeoutMs: args.timeoutMs });
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => server.close(() => resolve()));
+        process.once('SIGINT', () => server.close(() => resolve()));
+      });
+      process.exit(0);
+    },
+  });

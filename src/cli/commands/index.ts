@@ -1,0 +1,12 @@
+/** The command registry: each entry adds one yargs command. */
+import type { Argv } from 'yargs';
+import { demoApiCommand, demoCommand } from './demo.ts';
+import { listCommand } from './list.ts';
+import { planCommand } from './plan.ts';
+import { runCommand } from './run.ts';
+import { validateCommand } from './validate.ts';
+
+export type SetCode = (code: number) => void;
+export type Command = (cli: Argv, setCode: SetCode) => Argv;
+
+export const commands: Command[] = [runCommand, planCommand, validateCommand, listCommand, demoCommand, demoApiCommand];

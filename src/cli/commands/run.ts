@@ -1,0 +1,66 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { renderSummary } from '../../../reporters/console.ts';
+import { AbortedError, InputError } from '../../errors.ts';
+import { runScenario } from '../../run.ts';
+import { loadScenario, planScenario } from '../../scenario/load.ts';
+import { describePlan } from '../chart.ts';
+import { checkSeed, checkTimeScale, loadOptions, scenarioOptions } from '../options.ts';
+import { attachProgress } from '../progress.ts';
+import type { Command } from './index.ts';
+
+export const runCommand: Command = (cli, setCode) =>
+  cli.command(
+    'run <scenario>',
+    'run a scenario: load, faults, measurements and reports',
+    (y) =>
+      scenarioOptions(y)
+        .option('out', { type: 'string', describe: 'directory for results.json (and reports)' })
+        .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and exit without sending anything' })
+        .option('quiet', { type: 'boolean', default: false, describe: 'no live progress' }),
+    async (args) => {
+      const timeScale = checkTimeScale(args.timeScale);
+      const seed = checkSeed(args.seed);
+      const scenario = loadScenario(args.scenario, loadOptions(args));
+      if (args.dryRun) {
+        const plan = planScenario(scenario, { seed: seed ?? scenario.spec.seed ?? 0, timeScale, force: args.force });
+        process.stdout.write(`${describePlan(plan)}\n\ndry run: nothing was sent\n`);
+        return;
+      }
+      const outDir = args.out ? resolve(args.out) : undefined;
+      if (outDir) ensureWritable(outDir);
+      const run = runScenario(scenario, { ...(seed !== undefined ? { seed } : {}), timeScale, force: args.force });
+      const detach = args.quiet ? () => {} : attachProgress(run, process.stderr);
+      const onSignal = (sig: NodeJS.Signals) => {
+        process.stderr.write(`\n${sig}: stopping the load and reverting every fault…\n`);
+        run.abort(`signal ${sig}`);
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      run.once('started', () => process.stderr.write(`running ${scenario.spec.name} (run ${run.runId})\n`));
+      try {
+        const result = await run.result;
+        detach();
+        if (outDir) {
+          writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);
+        }
+        process.stdout.write(`${renderSummary(result)}\n`);
+        if (outDir) process.stdout.write(`\nresults: ${join(outDir, 'results.json')}\n`);
+        if (result.status === 'aborted') throw new AbortedError(`run aborted (${result.abort?.reason}); partial results written`);
+        setCode(0);
+      } finally {
+        detach();
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    },
+  );
+
+function ensureWritable(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, '.chaoskit-write-test'), '');
+  } catch (err) {
+    throw new InputError(`--out ${dir} is not writable: ${(err as Error).message}`);
+  }
+}

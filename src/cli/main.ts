@@ -1,0 +1,53 @@
+/**
+ * The `chaos` CLI: one file per command in ./commands. Every command returns its exit code;
+ * errors are printed as one paragraph (never a stack trace unless CHAOSKIT_DEBUG is set).
+ */
+import yargs, { type Argv } from 'yargs';
+import { ChaosError, ExitCode, exitCodeOf, InputError } from '../errors.ts';
+import { VERSION } from '../version.ts';
+import { commands } from './commands/index.ts';
+
+const EPILOG = `Exit codes:
+  0  all objectives met
+  1  an SLO objective was missed (or the score fell below --min-score)
+  2  invalid input: usage, scenario, SLO or environment file
+  3  aborted: stop condition, signal or emergency stop; everything was reverted
+  4  a fault could not be reverted: the message says what to run by hand
+  5  internal error`;
+
+export async function main(argv: string[]): Promise<number> {
+  let code: number = ExitCode.ok;
+  const setCode = (c: number) => {
+    code = c;
+  };
+  let cli: Argv = yargs(argv)
+    .scriptName('chaos')
+    .version(VERSION)
+    .strict()
+    .demandCommand(1, 'name a command (see chaos --help)')
+    .recommendCommands()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .epilog(EPILOG)
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new InputError(msg);
+    });
+  for (const c of commands) cli = c(cli, setCode);
+  try {
+    await cli.parseAsync();
+  } catch (err) {
+    return report(err);
+  }
+  return code;
+}
+
+export function report(err: unknown): number {
+  const code = exitCodeOf(err);
+  if (err instanceof ChaosError) {
+    process.stderr.write(`chaos: ${err.message}\n`);
+  } else {
+    process.stderr.write(`chaos: internal error: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+  if (process.env.CHAOSKIT_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  return code;
+}

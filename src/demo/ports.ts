@@ -1,0 +1,27 @@
+/** The demo system's loopback ports; each can be moved with an environment variable. */
+export interface DemoPorts {
+  api: number;
+  dependency: number;
+  /** Where the fault proxy listens for the api → dependency hop. */
+  hop: number;
+  /** The fault proxy's Toxiproxy-compatible API. */
+  proxyApi: number;
+}
+
+export const DEMO_PORT_VARS = {
+  api: 'CHAOSKIT_DEMO_API_PORT',
+  dependency: 'CHAOSKIT_DEMO_DEPENDENCY_PORT',
+  hop: 'CHAOSKIT_DEMO_HOP_PORT',
+  proxyApi: 'CHAOSKIT_DEMO_PROXY_API_PORT',
+} as const;
+
+export const DEFAULT_DEMO_PORTS: DemoPorts = { api: 8080, dependency: 8081, hop: 8666, proxyApi: 8474 };
+
+export function demoPorts(env: NodeJS.ProcessEnv = process.env): DemoPorts {
+  const out = { ...DEFAULT_DEMO_PORTS };
+  for (const [k, v] of Object.entries(DEMO_PORT_VARS) as [keyof DemoPorts, string][]) {
+    const raw = env[v];
+    if (raw) out[k] = Number(raw);
+  }
+  return out;
+}

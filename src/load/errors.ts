@@ -1,0 +1,43 @@
+/** The error taxonomy: every failed request gets exactly one kind. */
+export const ERROR_KINDS = ['refused', 'reset', 'timeout', 'dns', 'tls', 'http_4xx', 'http_5xx', 'other'] as const;
+export type ErrorKind = (typeof ERROR_KINDS)[number];
+
+const BY_CODE: Record<string, ErrorKind> = {
+  ECONNREFUSED: 'refused',
+  ECONNRESET: 'reset',
+  EPIPE: 'reset',
+  UND_ERR_SOCKET: 'reset',
+  ECONNABORTED: 'reset',
+  UND_ERR_HEADERS_TIMEOUT: 'timeout',
+  UND_ERR_BODY_TIMEOUT: 'timeout',
+  UND_ERR_CONNECT_TIMEOUT: 'timeout',
+  ETIMEDOUT: 'timeout',
+  ENOTFOUND: 'dns',
+  EAI_AGAIN: 'dns',
+  EPROTO: 'tls',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'tls',
+  SELF_SIGNED_CERT_IN_CHAIN: 'tls',
+  CERT_HAS_EXPIRED: 'tls',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'tls',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'tls',
+};
+
+export function classifyError(err: unknown): ErrorKind {
+  let e: unknown = err;
+  // undici wraps socket errors; the root cause carries the errno code.
+  for (let i = 0; i < 4 && e && typeof e === 'object'; i++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') {
+      if (BY_CODE[code]) return BY_CODE[code];
+      if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS')) return 'tls';
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return 'other';
+}
+
+export function classifyStatus(status: number): ErrorKind | null {
+  if (status >= 500) return 'http_5xx';
+  if (status >= 400) return 'http_4xx';
+  return null;
+}

@@ -1,0 +1,279 @@
+/**
+ * The runner: the only module that owns a clock and side effects.
+ *
+ *   Scenario ──planScenario──> RunPlan
+ *      │ demo env? start the demo system (child process)
+ *      │ preflight: the load target answers
+ *      ├─ HttpLoad (open model) ──samples──> MetricsStore
+ *      ├─ ticker, once a second: self-monitor, finalise old seconds, progress event
+ *      └─ stop(): Ctrl-C, SIGTERM, stop condition, emergency stop
+ *   MetricsStore ──> RunResult (versioned JSON)
+ *
+ * Every exit path runs the `finally` blocks: load stopped, demo stopped.
+ */
+import { EventEmitter } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { InputError } from './errors.ts';
+import { startDemoChild, type DemoChild } from './demo/child.ts';
+import { HttpLoad } from './load/http-engine.ts';
+import { createPrng, randomSeed } from './load/prng.ts';
+import { startSelfMonitor } from './metrics/self-monitor.ts';
+import { MetricsStore } from './metrics/store.ts';
+import { encode, summarize } from './metrics/hist.ts';
+import { SCHEMA_VERSION, type RunResult, type TimelineSecond } from './result.ts';
+import { planScenario, type Scenario } from './scenario/load.ts';
+import { planSegment, type RunPlan } from './scenario/plan.ts';
+import { VERSION } from './version.ts';
+
+export interface RunOptions {
+  seed?: number;
+  timeScale?: number;
+  /** Allow rates above the safety cap. */
+  force?: boolean;
+  /** Environment for the demo child and `${VAR}` interpolation. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Progress {
+  elapsedMs: number;
+  durationMs: number;
+  second: number;
+  requestedRate: number;
+  achievedRate: number;
+  ok: number;
+  failed: number;
+  p99Ms: number | null;
+  totalSent: number;
+  totalFailed: number;
+  activeFaults: string[];
+  saturated: boolean;
+}
+
+export interface RunEvents {
+  progress: [Progress];
+  log: [string];
+  started: [RunPlan];
+}
+
+/** The run handle: listen for progress, call abort(), await `result`. */
+export class RunHandle extends EventEmitter<RunEvents> {
+  readonly runId = `${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(3).toString('hex')}`;
+  readonly result: Promise<RunResult>;
+  private abortReason: string | null = null;
+  private abortAtMs = 0;
+  private onAbort: (() => void) | null = null;
+
+  constructor(
+    readonly scenario: Scenario,
+    private readonly opts: RunOptions,
+  ) {
+    super();
+    this.result = this.execute();
+    // The caller may only await; keep an unobserved rejection from crashing the process.
+    this.result.catch(() => {});
+  }
+
+  /** Stops the run at once; the result is partial with status `aborted`. */
+  abort(reason: string): void {
+    if (this.abortReason) return;
+    this.abortReason = reason;
+    this.onAbort?.();
+  }
+
+  private async execute(): Promise<RunResult> {
+    const s = this.scenario;
+    const seed = this.opts.seed ?? s.spec.seed ?? randomSeed();
+    const plan = planScenario(s, { seed, timeScale: this.opts.timeScale ?? 1, force: this.opts.force ?? false });
+    const startedAt = new Date();
+    const env = s.environment.spec;
+    const targetName = s.spec.load.target;
+    const target = env.targets[targetName];
+    if (!target || target.kind !== 'http') throw new InputError(`load target ${targetName} is not an http target`);
+    let demo: DemoChild | null = null;
+    const store = new MetricsStore();
+    let ticker: NodeJS.Timeout | null = null;
+    const monitor = startSelfMonitor();
+    let outcome;
+    let load: HttpLoad | null = null;
+    try {
+      if (env.demo) {
+        this.emit('log', 'starting the demo system');
+        demo = await startDemoChild(this.opts.env ?? process.env);
+      }
+      if (this.abortReason) throw new Error('aborted before start');
+      await preflight(target.url, target.health, s.environment.file, targetName);
+      const prng = createPrng(seed);
+      load = new HttpLoad({
+        url: target.url,
+        requests: s.spec.load.requests,
+        segment: planSegment(plan),
+        arrivals: plan.arrivals,
+        connections: s.spec.load.connections,
+        maxBacklog: s.spec.load.maxBacklog,
+        timeoutMs: s.spec.load.timeout,
+        prng: prng.fork('requests'),
+        store,
+      });
+      const l = load;
+      this.onAbort = () => {
+        this.abortAtMs = l.now();
+        l.stop();
+      };
+      if (this.abortReason) this.onAbort();
+      this.emit('started', plan);
+      let second = 0;
+      let totalSent = 0;
+      let totalFailed = 0;
+      ticker = setInterval(() => {
+        const now = l.now();
+        const peek = store.peek(second);
+        const gen = monitor.sample();
+        store.generator(second, gen);
+        store.finalizeBefore(now - s.spec.load.timeout - 1000);
+        totalSent += peek.sent;
+        totalFailed += peek.failed;
+        this.emit('progress', {
+          elapsedMs: now,
+          durationMs: plan.durationMs,
+          second,
+          requestedRate: peek.requested,
+          achievedRate: peek.sent,
+          ok: peek.ok,
+          failed: peek.failed,
+          p99Ms: peek.p99Ms,
+          totalSent,
+          totalFailed,
+          activeFaults: [],
+          saturated: gen.saturated,
+        });
+        second++;
+      }, 1000);
+      outcome = await load.start();
+    } finally {
+      if (ticker) clearInterval(ticker);
+      monitor.stop();
+      if (demo) await demo.stop();
+    }
+    return this.buildResult(plan, store, startedAt, outcome.durationMs, seed, target.url);
+  }
+
+  private buildResult(plan: RunPlan, store: MetricsStore, startedAt: Date, ranMs: number, seed: number, url: string): RunResult {
+    const s = this.scenario;
+    const seconds = Math.ceil(Math.min(plan.durationMs, ranMs) / 1000);
+    const timeline = store.timeline(seconds).slice(0, Math.max(seconds, 1));
+    const totals = sumTimeline(timeline);
+    const warnings = rateWarnings(timeline);
+    return {
+      schemaVersion: SCHEMA_VERSION,
+      tool: { name: 'chaoskit', version: VERSION },
+      runId: this.runId,
+      seed,
+      scenario: { name: s.spec.name, description: s.spec.description, file: s.file },
+      environment: {
+        file: s.environment.file,
+        demo: s.environment.spec.demo,
+        targets: Object.fromEntries(
+          Object.entries(s.environment.spec.targets).map(([name, t]) => [name, { kind: t.kind, ...redactedAddress(t) }]),
+        ),
+      },
+      timeScale: plan.timeScale,
+      startedAt: startedAt.toISOString(),
+      endedAt: new Date().toISOString(),
+      status: this.abortReason ? 'aborted' : 'completed',
+      abort: this.abortReason ? { reason: this.abortReason, atMs: Math.round(this.abortAtMs) } : null,
+      plan: {
+        durationMs: plan.durationMs,
+        expectedRequests: Math.round(plan.expectedRequests),
+        peakRate: plan.peakRate,
+        arrivals: plan.arrivals,
+        phases: plan.phases.map(({ index, name, kind, startMs, endMs, peakRate }) => ({ index, name, kind, startMs, endMs, peakRate })),
+      },
+      load: {
+        target: s.spec.load.target,
+        url,
+        connections: s.spec.load.connections,
+        timeoutMs: s.spec.load.timeout,
+        engine: s.spec.engine,
+      },
+      totals: {
+        ...totals,
+        latencyMs: summarize(store.totalLatency),
+        serviceMs: summarize(store.totalService),
+        hist: store.totalLatency.totalCount > 0 ? encode(store.totalLatency) : null,
+      },
+      timeline,
+      faults: [],
+      host: [],
+      warnings,
+    };
+  }
+}
+
+export function runScenario(scenario: Scenario, opts: RunOptions = {}): RunHandle {
+  return new RunHandle(scenario, opts);
+}
+
+async function preflight(url: string, health: string | undefined, envFile: string, name: string): Promise<void> {
+  const probe = new URL(health ?? '/', url).toString();
+  try {
+    const r = await fetch(probe, { signal: AbortSignal.timeout(3_000) });
+    await r.body?.cancel();
+  } catch (err) {
+    const code = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name;
+    throw new InputError(
+      `load target ${name} (${probe}, from ${envFile}) is not reachable at start: ${code}. ` +
+        'Start the service, or point the scenario at another environment with --env FILE.',
+    );
+  }
+}
+
+function sumTimeline(tl: readonly TimelineSecond[]) {
+  const errors: Record<string, number> = {};
+  let requested = 0, sent = 0, ok = 0, failed = 0, dropped = 0, cancelled = 0, saturatedSeconds = 0;
+  for (const s of tl) {
+    requested += s.requested;
+    sent += s.sent;
+    ok += s.ok;
+    failed += s.failed;
+    dropped += s.dropped;
+    cancelled += s.cancelled;
+    if (s.generator?.saturated) saturatedSeconds++;
+    for (const [k, v] of Object.entries(s.errors)) errors[k] = (errors[k] ?? 0) + (v ?? 0);
+  }
+  return { requested, sent, ok, failed, dropped, cancelled, errors, saturatedSeconds };
+}
+
+/** Seconds where the achieved rate missed the requested one by more than 1% (and 1 request). */
+function rateWarnings(tl: readonly TimelineSecond[]): string[] {
+  const out: string[] = [];
+  const off = tl.filter((s) => s.requested > 0 && Math.abs(s.sent - s.requested) > Math.max(1, s.requested * 0.01));
+  if (off.length > 0) {
+    out.push(
+      `achieved rate differed from requested by more than 1% in ${off.length} of ${tl.length} seconds (first at t=${off[0]!.t}s: requested ${off[0]!.requested}, sent ${off[0]!.sent})`,
+    );
+  }
+  const sat = tl.filter((s) => s.generator?.saturated);
+  if (sat.length > 0) {
+    out.push(
+      `the load generator was saturated in ${sat.length} second(s) (${sat[0]!.generator!.reasons.join(', ')} at t=${sat[0]!.t}s): latency there may be the generator's, not the target's`,
+    );
+  }
+  const dropped = tl.reduce((n, s) => n + s.dropped, 0);
+  if (dropped > 0) out.push(`${dropped} arrivals were dropped: the backlog was full (raise load.connections or load.maxBacklog)`);
+  return out;
+}
+
+function redactedAddress(t: Scenario['environment']['spec']['targets'][string]): { address?: string } {
+  const strip = (u: string) => {
+    const x = new URL(u);
+    x.username = '';
+    x.password = '';
+    x.search = '';
+    return x.toString().replace(/\/$/, '');
+  };
+  if (t.kind === 'http') return { address: strip(t.url) };
+  if (t.kind === 'proxy') return { address: `${strip(t.api)} proxy ${t.proxy}` };
+  if (t.kind === 'docker') return { address: t.container ?? JSON.stringify(t.labels) };
+  if (t.kind === 'process') return { address: t.match ?? t.pidFile };
+  return {};
+}

@@ -1,0 +1,200 @@
+/**
+ * Loading = read YAML → validate with zod → cross-check against the environment → plan.
+ * Everything is checked before anything runs; every problem names file, line, column and field.
+ */
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import { faultDef, faultTypes } from '../../faults/index.ts';
+import { InputError } from '../errors.ts';
+import { stepLevel } from '../load/patterns.ts';
+import { AT_HINT, parseAt } from './at.ts';
+import { resolveEnvironmentPath, resolveScenarioPath, resolveSloPath } from './paths.ts';
+import { plan as makePlan, type RunPlan } from './plan.ts';
+import {
+  environmentSchema,
+  FAULT_COMMON_KEYS,
+  MAX_RATE_WITHOUT_FORCE,
+  openSloDoc,
+  scenarioSchema,
+  sloSchema,
+  type EnvironmentFile,
+  type NativeService,
+  type ScenarioFile,
+} from './schema.ts';
+import { failWith, parseYamlDocs, parseYamlFile, problemLine, readSource, zodProblems, type Problem, type SourceDoc } from './yaml.ts';
+
+export interface Environment {
+  file: string;
+  spec: EnvironmentFile;
+}
+export type OpenSloDoc = z.output<typeof openSloDoc>;
+export interface SloConfig {
+  file: string;
+  services: Record<string, NativeService>;
+  openslo: OpenSloDoc[];
+}
+export interface Scenario {
+  file: string;
+  spec: ScenarioFile;
+  environment: Environment;
+  slo: SloConfig;
+  source: SourceDoc;
+}
+
+export interface LoadOptions {
+  /** Overrides the scenario's `environment:` (the `--env FILE` flag). */
+  envFile?: string;
+  /** Overrides the scenario's `slo:` (the `--slo FILE` flag). */
+  sloFile?: string;
+  /** Variables for `${VAR}` interpolation in environment files. */
+  env?: NodeJS.ProcessEnv;
+}
+
+function parseWith<S extends z.ZodType>(src: SourceDoc, schema: S, label: string): z.output<S> {
+  const r = schema.safeParse(src.value, { reportInput: true });
+  if (!r.success) failWith(src, label, zodProblems(r.error));
+  return r.data;
+}
+
+export function loadEnvironment(file: string, env: NodeJS.ProcessEnv = process.env): Environment {
+  const src = parseYamlFile(file, 'environment file', env);
+  return { file, spec: parseWith(src, environmentSchema, 'environment file') };
+}
+
+export function loadSlo(file: string): SloConfig {
+  const docs = parseYamlDocs(file, readSource(file, 'SLO file'));
+  const services: Record<string, NativeService> = {};
+  const openslo: OpenSloDoc[] = [];
+  const problems: { src: SourceDoc; p: Problem }[] = [];
+  for (const src of docs) {
+    const v = src.value as Record<string, unknown> | null;
+    const schema = v && typeof v === 'object' && 'apiVersion' in v ? openSloDoc : sloSchema;
+    const r = schema.safeParse(v, { reportInput: true });
+    if (!r.success) {
+      for (const p of zodProblems(r.error)) problems.push({ src, p });
+      continue;
+    }
+    if (schema === openSloDoc) openslo.push(r.data as OpenSloDoc);
+    else Object.assign(services, (r.data as z.output<typeof sloSchema>).services);
+  }
+  if (problems.length > 0) {
+    const lines = problems.map(({ src, p }) => problemLine(src, p));
+    throw new InputError(`invalid SLO file (${lines.length} problem${lines.length > 1 ? 's' : ''})\n  ${lines.join('\n  ')}`);
+  }
+  return { file, services, openslo };
+}
+
+/** Reads and validates a scenario with its environment and SLO file. Throws InputError on any problem. */
+export function loadScenario(nameOrPath: string, opts: LoadOptions = {}): Scenario {
+  const file = resolveScenarioPath(nameOrPath);
+  const source = parseYamlFile(file, 'scenario');
+  const spec = parseWith(source, scenarioSchema, 'scenario');
+  const dir = dirname(file);
+  const envPath = opts.envFile ?? resolveEnvironmentPath(spec.environment, dir);
+  let environment: Environment;
+  try {
+    environment = loadEnvironment(envPath, opts.env ?? process.env);
+  } catch (err) {
+    if (err instanceof InputError && err.message.includes('no such file') && !opts.envFile) {
+      failWith(source, 'scenario', [
+        { path: ['environment'], message: `environment ${JSON.stringify(spec.environment)} not found (looked for ${envPath})` },
+      ]);
+    }
+    throw err;
+  }
+  const slo = loadSlo(opts.sloFile ?? resolveSloPath(spec.slo, dir));
+  const scenario = { file, spec, environment, slo, source };
+  const problems = crossCheck(scenario);
+  if (problems.length > 0) failWith(source, 'scenario', problems);
+  return scenario;
+}
+
+/** Checks that need the environment and the fault registry. */
+function crossCheck(s: Omit<Scenario, 'slo'>): Problem[] {
+  const problems: Problem[] = [];
+  const targets = s.environment.spec.targets;
+  const names = Object.keys(targets);
+  const list = names.length ? names.join(', ') : '(none)';
+  const load = s.spec.load;
+  const loadTarget = targets[load.target];
+  if (!loadTarget) {
+    problems.push({ path: ['load', 'target'], message: `target ${JSON.stringify(load.target)} is not in the environment ${s.environment.file} (it has: ${list})` });
+  } else if (loadTarget.kind !== 'http') {
+    problems.push({ path: ['load', 'target'], message: `the http engine needs an http target; ${load.target} is a ${loadTarget.kind} target` });
+  }
+  load.pattern.forEach((p, i) => {
+    if (p.kind !== 'step') return;
+    p.levels.forEach((l, j) => {
+      if (Number.isNaN(stepLevel(l, p.peak))) {
+        const why = typeof l === 'string' && /%\s*$/.test(l) ? 'a percentage level needs peak: on the phase' : `expected a rate or a percentage like 25%, got ${JSON.stringify(l)}`;
+        problems.push({ path: ['load', 'pattern', i, 'levels', j], message: why });
+      }
+    });
+  });
+
+  s.spec.faults.forEach((f, i) => {
+    const at = ['faults', i];
+    const def = faultDef(f.type);
+    if (!def) {
+      problems.push({ path: [...at, 'type'], message: `unknown fault type ${JSON.stringify(f.type)} (known: ${faultTypes.join(', ')})` });
+      return;
+    }
+    const t = targets[f.target];
+    if (!t) {
+      problems.push({ path: [...at, 'target'], message: `target ${JSON.stringify(f.target)} is not in the environment ${s.environment.file} (it has: ${list}); the environment is the allowlist of what may be touched` });
+    } else if (!def.on[t.kind]) {
+      problems.push({ path: [...at, 'target'], message: `fault ${f.type} cannot act on a ${t.kind} target (${f.target}); it works on: ${Object.keys(def.on).join(', ')}` });
+    }
+    if (!parseAt(f.at)) problems.push({ path: [...at, 'at'], message: `expected ${AT_HINT}, got ${JSON.stringify(f.at)}` });
+    const params = Object.fromEntries(Object.entries(f).filter(([k]) => !(FAULT_COMMON_KEYS as readonly string[]).includes(k)));
+    const r = def.params.safeParse(params, { reportInput: true });
+    if (!r.success) problems.push(...zodProblems(r.error, at));
+  });
+  if (problems.length > 0) return problems;
+
+  const { plan, problems: planProblems } = makePlan(s.spec, { seed: 0 });
+  problems.push(...planProblems);
+  conflicts(plan, problems);
+  return problems;
+}
+
+/** Two faults of one type on one target at the same time would fight over the same knob. */
+function conflicts(plan: RunPlan, problems: Problem[]): void {
+  const fs = plan.faults;
+  for (let a = 0; a < fs.length; a++) {
+    for (let b = a + 1; b < fs.length; b++) {
+      const x = fs[a]!, y = fs[b]!;
+      if (x.index === y.index || x.target !== y.target || x.type !== y.type) continue;
+      if (x.startMs < y.endMs && y.startMs < x.endMs) {
+        problems.push({
+          path: ['faults', y.index],
+          message: `overlaps faults[${x.index}] (both ${x.type} on ${x.target} between ${x.startMs / 1000}s and ${x.endMs / 1000}s); they would conflict on one target`,
+        });
+        return;
+      }
+    }
+  }
+}
+
+export interface PlanCheckOptions {
+  seed: number;
+  timeScale: number;
+  force: boolean;
+}
+
+/** Plans a loaded scenario, applying run-time checks (the rate cap). */
+export function planScenario(s: Scenario, o: PlanCheckOptions): RunPlan {
+  const { plan, problems } = makePlan(s.spec, { seed: o.seed, timeScale: o.timeScale });
+  if (!o.force) {
+    plan.phases.forEach((p, i) => {
+      if (p.peakRate > MAX_RATE_WITHOUT_FORCE) {
+        problems.push({
+          path: ['load', 'pattern', i],
+          message: `peak rate ${Math.round(p.peakRate)}/s is above the ${MAX_RATE_WITHOUT_FORCE}/s safety cap; pass --force if you mean it`,
+        });
+      }
+    });
+  }
+  if (problems.length > 0) failWith(s.source, 'scenario', problems);
+  return plan;
+}

@@ -1,0 +1,199 @@
+/**
+ * plan(): scenario → RunPlan, pure. Never reads the clock, never mutates its input.
+ * The plan is plain data (JSON-serialisable); `planSegment(plan)` rebuilds rate(t) from it.
+ */
+import { phaseDurationMs, segmentOf, sequence, type Segment } from '../load/patterns.ts';
+import { FAULT_COMMON_KEYS, type Phase, type ScenarioFile } from './schema.ts';
+import { parseAt, type AtExpr } from './at.ts';
+
+export interface PlannedPhase {
+  index: number; // 1-based, as users write `phase 2`
+  name: string;
+  kind: Phase['kind'];
+  startMs: number;
+  endMs: number;
+  peakRate: number;
+  expectedRequests: number;
+  spec: Phase;
+}
+
+export interface PlannedFault {
+  /** Stable id: `f<index>` or `f<index>.<occurrence>` for repeats. */
+  id: string;
+  index: number;
+  occurrence: number;
+  type: string;
+  target: string;
+  startMs: number;
+  endMs: number;
+  /** Probability that this occurrence is applied at all (seeded). */
+  probability: number;
+  count?: number;
+  percent?: number;
+  params: Record<string, unknown>;
+}
+
+export interface RunPlan {
+  scenario: string;
+  seed: number;
+  timeScale: number;
+  arrivals: 'even' | 'poisson';
+  durationMs: number;
+  expectedRequests: number;
+  peakRate: number;
+  peakAtMs: number;
+  phases: PlannedPhase[];
+  faults: PlannedFault[];
+}
+
+export interface PlanOptions {
+  seed: number;
+  timeScale?: number;
+}
+
+export function planSegment(plan: Pick<RunPlan, 'phases' | 'timeScale'>): Segment {
+  return sequence(plan.phases.map((p) => segmentOf(p.spec, plan.timeScale)));
+}
+
+/** Problems found while resolving fault times; the loader turns them into located errors. */
+export interface PlanProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+export function plan(scenario: ScenarioFile, opts: PlanOptions): { plan: RunPlan; problems: PlanProblem[] } {
+  const timeScale = opts.timeScale ?? 1;
+  const phases: PlannedPhase[] = [];
+  let t = 0;
+  scenario.load.pattern.forEach((spec, i) => {
+    const seg = segmentOf(spec, timeScale);
+    const d = phaseDurationMs(spec) * timeScale;
+    phases.push({
+      index: i + 1,
+      name: spec.name ?? `${spec.kind}`,
+      kind: spec.kind,
+      startMs: t,
+      endMs: t + d,
+      peakRate: seg.peakRate,
+      expectedRequests: seg.integral(seg.durationMs),
+      spec,
+    });
+    t += d;
+  });
+  const durationMs = t;
+  const seg = planSegment({ phases, timeScale });
+  const peakAtMs = findPeak(seg);
+  const problems: PlanProblem[] = [];
+  const faults: PlannedFault[] = [];
+
+  scenario.faults.forEach((f, index) => {
+    const at = parseAt(f.at);
+    if (!at) return; // reported by the loader with the field's location
+    const start = resolveAt(at, phases, durationMs, peakAtMs, timeScale);
+    if (typeof start === 'string') {
+      problems.push({ path: ['faults', index, 'at'], message: start });
+      return;
+    }
+    const dur = f.duration * timeScale;
+    const repeat = f.repeat ?? 1;
+    const every = (f.every ?? f.duration) * timeScale;
+    if (repeat > 1 && f.every !== undefined && f.every < f.duration) {
+      problems.push({
+        path: ['faults', index, 'every'],
+        message: `every (${f.every}ms) is shorter than duration (${f.duration}ms): occurrences would overlap`,
+      });
+      return;
+    }
+    const { type, target, probability, count, percent } = f;
+    const params = Object.fromEntries(
+      Object.entries(f).filter(([k]) => !(FAULT_COMMON_KEYS as readonly string[]).includes(k)),
+    );
+    for (let k = 0; k < repeat; k++) {
+      const startMs = start + k * every;
+      const endMs = startMs + dur;
+      if (startMs < 0 || endMs > durationMs + 1e-6) {
+        problems.push({
+          path: ['faults', index, k === 0 ? 'duration' : 'repeat'],
+          message: `the fault would run from ${fmt(startMs / timeScale)} to ${fmt(endMs / timeScale)}, outside the load (0s to ${fmt(durationMs / timeScale)})`,
+        });
+        return;
+      }
+      faults.push({
+        id: repeat > 1 ? `f${index + 1}.${k + 1}` : `f${index + 1}`,
+        index,
+        occurrence: k + 1,
+        type,
+        target,
+        startMs,
+        endMs,
+        probability: probability ?? 1,
+        ...(count !== undefined ? { count } : {}),
+        ...(percent !== undefined ? { percent } : {}),
+        params,
+      });
+    }
+  });
+
+  return {
+    plan: {
+      scenario: scenario.name,
+      seed: opts.seed,
+      timeScale,
+      arrivals: scenario.load.arrivals,
+      durationMs,
+      expectedRequests: seg.integral(durationMs),
+      peakRate: seg.peakRate,
+      peakAtMs,
+      phases,
+      faults,
+    },
+    problems,
+  };
+}
+
+function fmt(ms: number): string {
+  return `${Math.round(ms) / 1000}s`;
+}
+
+/** First time the rate reaches its maximum (10 ms resolution is plenty for a fault anchor). */
+function findPeak(seg: Segment): number {
+  let best = 0;
+  let bestRate = -1;
+  const step = Math.max(1, seg.durationMs / 100_000, 10);
+  for (let t = 0; t < seg.durationMs; t += step) {
+    const r = seg.rate(t);
+    if (r > bestRate + 1e-9) {
+      bestRate = r;
+      best = t;
+    }
+  }
+  return best;
+}
+
+/** Anchors are in plan (scaled) time; offsets are written in scenario time and scaled here. */
+function resolveAt(
+  at: AtExpr,
+  phases: PlannedPhase[],
+  durationMs: number,
+  peakAtMs: number,
+  timeScale: number,
+): number | string {
+  const offset = at.offsetMs * timeScale;
+  switch (at.anchor.kind) {
+    case 'start':
+      return offset;
+    case 'end':
+      return durationMs + offset;
+    case 'peak':
+      return peakAtMs + offset;
+    case 'phase': {
+      const ref = at.anchor.ref;
+      const p = typeof ref === 'number' ? phases[ref - 1] : phases.find((x) => x.name === ref);
+      if (!p) {
+        const names = phases.map((x) => `${x.index} (${x.name})`).join(', ');
+        return `no phase ${JSON.stringify(ref)}: the scenario has phases ${names}`;
+      }
+      return p.startMs + offset;
+    }
+  }
+}

@@ -1,0 +1,233 @@
+/**
+ * The scenario, environment and SLO file formats as zod schemas: the single source of truth.
+ * Defaults live here and nowhere else; JSON Schemas in schemas/ are generated from these.
+ */
+import { z } from 'zod';
+import { duration, percent, rate } from './types.ts';
+
+export const MAX_RATE_WITHOUT_FORCE = 50_000;
+
+const phaseName = z.string().min(1).optional();
+
+export const constantPhase = z.strictObject({
+  kind: z.literal('constant'),
+  name: phaseName,
+  rate,
+  duration: duration(),
+});
+export const rampPhase = z.strictObject({
+  kind: z.literal('ramp'),
+  name: phaseName,
+  from: rate,
+  to: rate,
+  duration: duration(),
+});
+export const spikePhase = z.strictObject({
+  kind: z.literal('spike'),
+  name: phaseName,
+  from: rate,
+  to: rate,
+  rise: duration({ allowZero: true }),
+  hold: duration(),
+  fall: duration({ allowZero: true }),
+});
+export const sinePhase = z
+  .strictObject({
+    kind: z.literal('sine'),
+    name: phaseName,
+    mean: rate,
+    amplitude: rate,
+    period: duration(),
+    duration: duration(),
+  })
+  .refine((p) => p.amplitude <= p.mean, {
+    message: 'amplitude must not exceed mean: the rate would go below zero',
+    path: ['amplitude'],
+  });
+export const stepPhase = z.strictObject({
+  kind: z.literal('step'),
+  name: phaseName,
+  /** Levels as rates, or as percentages of `peak` (`10%`). */
+  levels: z.array(z.union([rate, z.string()])).min(1),
+  peak: rate.optional(),
+  /** How long each level holds. */
+  each: duration(),
+});
+
+export const phase = z.discriminatedUnion('kind', [constantPhase, rampPhase, spikePhase, sinePhase, stepPhase], {
+  error: (iss) =>
+    iss.code === 'invalid_union' && 'discriminator' in iss
+      ? 'expected kind to be one of constant, ramp, spike, sine, step'
+      : undefined,
+});
+export type Phase = z.output<typeof phase>;
+
+export const requestSpec = z.strictObject({
+  name: z.string().min(1).optional(),
+  weight: z.number().positive().default(1),
+  method: z
+    .string()
+    .regex(/^[A-Z]+$/, 'expected an upper-case HTTP method like GET or POST')
+    .default('GET'),
+  path: z.string().startsWith('/', 'expected a path starting with /').default('/'),
+  headers: z.record(z.string(), z.string()).default({}),
+  body: z.string().optional(),
+});
+export type RequestSpec = z.output<typeof requestSpec>;
+
+export const loadSpec = z.strictObject({
+  target: z.string().min(1),
+  requests: z.array(requestSpec).min(1).default([{ weight: 1, method: 'GET', path: '/', headers: {} }]),
+  pattern: z.array(phase).min(1, 'expected at least one phase'),
+  /** Concurrent connections; arrivals beyond them wait in the backlog. */
+  connections: z.number().int().positive().default(64),
+  /** Arrivals waiting for a connection beyond this many are dropped (and counted). */
+  maxBacklog: z.number().int().nonnegative().default(10_000),
+  timeout: duration().default(5_000),
+  arrivals: z.enum(['even', 'poisson']).default('even'),
+});
+export type LoadSpec = z.output<typeof loadSpec>;
+
+/** Common fault fields; type-specific parameters sit beside them and are checked by the fault's own schema. */
+export const faultCommon = z.looseObject({
+  type: z.string().min(1),
+  target: z.string().min(1),
+  at: z.union([z.string(), z.number()]).default('0s'),
+  duration: duration(),
+  repeat: z.number().int().positive().optional(),
+  every: duration().optional(),
+  probability: percent.optional(),
+  count: z.number().int().positive().optional(),
+  percent: percent.optional(),
+});
+export const FAULT_COMMON_KEYS = [
+  'type', 'target', 'at', 'duration', 'repeat', 'every', 'probability', 'count', 'percent',
+] as const;
+
+export const abortCondition = z.strictObject({
+  when: z.string().min(1),
+  for: duration().default(0).or(z.literal(0)),
+});
+
+export const scenarioSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lower-case name of letters, digits and dashes'),
+  description: z.string().default(''),
+  environment: z.string().min(1).default('demo'),
+  engine: z.enum(['http']).default('http'),
+  seed: z.number().int().nonnegative().optional(),
+  load: loadSpec,
+  faults: z.array(faultCommon).default([]),
+  slo: z.string().min(1).default('slo.yaml'),
+  abort: z.array(abortCondition).default([]),
+});
+export type ScenarioFile = z.output<typeof scenarioSchema>;
+
+// ---- environment -------------------------------------------------------------------------------
+
+const httpTarget = z.strictObject({
+  kind: z.literal('http'),
+  url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }),
+  health: z.string().startsWith('/').optional(),
+});
+const proxyTarget = z.strictObject({
+  kind: z.literal('proxy'),
+  /** The proxy's name in the fault proxy (Toxiproxy-compatible API). */
+  proxy: z.string().min(1),
+  api: z.url({ protocol: /^https?$/, error: 'expected the proxy API URL, like http://127.0.0.1:8474' }),
+  token: z.string().optional(),
+});
+const processTarget = z
+  .strictObject({
+    kind: z.literal('process'),
+    match: z.string().min(1).optional(),
+    pidFile: z.string().min(1).optional(),
+    restart: z.string().min(1).optional(),
+    health: z.url().optional(),
+  })
+  .refine((t) => t.match !== undefined || t.pidFile !== undefined, {
+    message: 'a process target needs match (a command-line substring) or pidFile',
+  });
+const dockerTarget = z
+  .strictObject({
+    kind: z.literal('docker'),
+    container: z.string().min(1).optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+    network: z.string().optional(),
+    health: z.url().optional(),
+  })
+  .refine((t) => t.container !== undefined || t.labels !== undefined, {
+    message: 'a docker target needs container (a name) or labels',
+  });
+const netnsTarget = z.strictObject({ kind: z.literal('netns'), namespace: z.string().min(1), device: z.string().optional() });
+const gpuTarget = z.strictObject({ kind: z.literal('gpu'), device: z.number().int().nonnegative().default(0) });
+const hostTarget = z.strictObject({ kind: z.literal('host') });
+
+export const target = z.discriminatedUnion('kind', [
+  httpTarget, proxyTarget, processTarget, dockerTarget, netnsTarget, gpuTarget, hostTarget,
+], {
+  error: (iss) =>
+    iss.code === 'invalid_union' && 'discriminator' in iss
+      ? 'expected kind to be one of http, proxy, process, docker, netns, gpu, host'
+      : undefined,
+});
+export type Target = z.output<typeof target>;
+export type TargetKind = Target['kind'];
+
+export const environmentSchema = z.strictObject({
+  name: z.string().optional(),
+  description: z.string().optional(),
+  /** Start the built-in demo system for this environment. */
+  demo: z.boolean().default(false),
+  targets: z.record(z.string(), target),
+});
+export type EnvironmentFile = z.output<typeof environmentSchema>;
+
+// ---- SLO ---------------------------------------------------------------------------------------
+
+const latencyObjectives = z
+  .record(z.string().regex(/^(p\d+(\.\d+)?|avg|med|max)$/, 'expected p50, p95, p99, p99.9, avg, med or max'), duration())
+  .superRefine((obj, ctx) => {
+    for (const key of Object.keys(obj)) {
+      const m = /^p(\d+(?:\.\d+)?)$/.exec(key);
+      if (m && (Number(m[1]) <= 0 || Number(m[1]) > 100)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: `percentile ${m[1]} is outside (0, 100]` });
+      }
+    }
+  });
+
+export const nativeService = z.strictObject({
+  availability: percent.optional(),
+  latency: latencyObjectives.optional(),
+  errorRate: percent.optional(),
+  recovery: duration().optional(),
+  holdFor: duration().default(10_000),
+  budget: z.strictObject({ period: duration(), maxSpend: percent }).optional(),
+  /** k6-style thresholds, optionally windowed: `p(95)<500`, `rate<0.01`, `p(99)<300 over 10s`. */
+  thresholds: z.array(z.string().min(1)).default([]),
+});
+export type NativeService = z.output<typeof nativeService>;
+
+export const sloSchema = z.strictObject({
+  services: z.record(z.string(), nativeService).default({}),
+});
+
+/** OpenSLO v1 `kind: SLO` (subset the scorer maps onto its own measurements). */
+export const openSloDoc = z.looseObject({
+  apiVersion: z.literal('openslo/v1'),
+  kind: z.literal('SLO'),
+  metadata: z.looseObject({ name: z.string().min(1) }),
+  spec: z.looseObject({
+    service: z.string().min(1),
+    budgetingMethod: z.enum(['Occurrences', 'Timeslices', 'RatioTimeslices']),
+    objectives: z
+      .array(
+        z.looseObject({
+          target: z.number().gt(0).lte(1).optional(),
+          targetPercent: z.number().gt(0).lte(100).optional(),
+          op: z.enum(['lt', 'lte', 'gt', 'gte']).optional(),
+          value: z.number().optional(),
+        }),
+      )
+      .min(1),
+  }),
+});

@@ -1,0 +1,68 @@
+/**
+ * Reverting from a recipe alone (no memory of how the fault was applied), so the runner, the
+ * guard and `chaos emergency-stop` all undo faults the same way. Idempotent: a fault that is
+ * already gone counts as reverted.
+ */
+import { manualRevert as proxyManual, revertProxy } from './proxy.ts';
+import { findProcesses, isSameProcess, runRestart, signal, waitHealthy } from './process.ts';
+import type { RevertRecipe } from './types.ts';
+
+export type RevertOutcome = 'reverted' | 'already-gone';
+
+export async function revertRecipe(r: RevertRecipe): Promise<RevertOutcome> {
+  switch (r.driver) {
+    case 'proxy':
+      return revertProxy(r);
+    case 'process':
+      return r.action === 'continue' ? continueProcesses(r.processes) : ensureRestarted(r);
+  }
+}
+
+/** What a person would run by hand when the revert fails. */
+export function manualRevertFor(r: RevertRecipe): string {
+  switch (r.driver) {
+    case 'proxy':
+      return proxyManual(r);
+    case 'process':
+      return r.action === 'continue'
+        ? r.processes.map((p) => `kill -CONT ${p.pid}`).join('; ')
+        : (r.restart ?? `start the process matching ${JSON.stringify(r.match ?? r.pidFile)} again`);
+  }
+}
+
+async function continueProcesses(list: { pid: number; startTime: number; command: string }[]): Promise<RevertOutcome> {
+  let any = false;
+  for (const p of list) {
+    if (!isSameProcess(p)) continue; // exited or PID recycled: nothing of ours to continue
+    if (!signal(p, 'SIGCONT')) throw new Error(`could not send SIGCONT to pid ${p.pid}`);
+    any = true;
+  }
+  return any ? 'reverted' : 'already-gone';
+}
+
+async function ensureRestarted(r: Extract<RevertRecipe, { action: 'restart' }>): Promise<RevertOutcome> {
+  const target = { kind: 'process' as const, ...(r.match ? { match: r.match } : {}), ...(r.pidFile ? { pidFile: r.pidFile } : {}) };
+  const killed = new Set(r.killed.map((k) => `${k.pid}:${k.startTime}`));
+  const running = () => {
+    try {
+      return findProcesses(target).filter((p) => !killed.has(`${p.pid}:${p.startTime}`));
+    } catch {
+      return [];
+    }
+  };
+  // A supervisor may already have brought it back.
+  const deadline = performance.now() + 3_000;
+  while (running().length === 0 && performance.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+  if (running().length > 0) {
+    if (r.health && (await waitHealthy(r.health, 30_000)) === null) throw new Error(`the process is running but ${r.health} is not healthy`);
+    return 'reverted';
+  }
+  if (!r.restart) {
+    throw new Error(`the process matching ${JSON.stringify(r.match ?? r.pidFile)} is not running and the environment gives no restart command`);
+  }
+  runRestart(r.restart);
+  if (r.health) {
+    if ((await waitHealthy(r.health, 30_000)) === null) throw new Error(`ran "${r.restart}" but ${r.health} did not become healthy within 30s`);
+  }
+  return 'reverted';
+}

@@ -1,0 +1,56 @@
+/**
+ * What a driver gives back when it applies a fault: a revert recipe that is plain JSON, so a
+ * process that never saw the fault (the guard, `chaos emergency-stop`) can undo it.
+ */
+import type { Target } from '../scenario/schema.ts';
+import type { Prng } from '../load/prng.ts';
+
+export type RevertRecipe =
+  | { driver: 'proxy'; api: string; token?: string; proxy: string; toxic: string }
+  | { driver: 'process'; action: 'continue'; processes: ProcessRecord[] }
+  | {
+      driver: 'process';
+      action: 'restart';
+      match?: string;
+      pidFile?: string;
+      restart?: string;
+      health?: string;
+      killed: ProcessRecord[];
+    };
+
+export interface ProcessRecord {
+  pid: number;
+  startTime: number;
+  command: string;
+}
+
+export interface ApplyContext {
+  /** The target's name in the environment. */
+  targetName: string;
+  target: Target;
+  faultId: string;
+  runId: string;
+  /** Ownership mark carried by everything chaoskit creates (toxic name prefix, label, comment). */
+  mark: string;
+  /** Lease for faults that support one (the proxy drops the toxic itself when it expires). */
+  leaseMs: number;
+  prng: Prng;
+  /** How many of the target's members to pick (containers, processes); all when neither is set. */
+  pick: { count?: number; percent?: number };
+  log: (line: string) => void;
+}
+
+export interface Applied {
+  recipe: RevertRecipe;
+  /** One line for humans: what was done. */
+  description: string;
+  /** What the user would run by hand to undo it, printed when a revert fails. */
+  manualRevert: string;
+  /** Things observed while applying (e.g. time back to healthy), resolved later. */
+  observation?: Promise<string | null>;
+}
+
+export const MARK_PREFIX = 'chaoskit';
+export function ownershipMark(runId: string, faultId: string): string {
+  return `${MARK_PREFIX}:${runId}:${faultId}`;
+}
