@@ -14,14 +14,12 @@ export const crash = defineFault({
       const found = findProcesses(t);
       if (found.length === 0) throw new Error(`no process matches target ${ctx.targetName} (${t.match ?? t.pidFile})`);
       const victims = pick(found, ctx.pick, ctx.prng);
-      const killed = victims.filter((v) => signal(v, p.signal));
-      const killedAt = performance.now();
-      const what = killed.map((k) => k.pid).join(', ');
+      const what = victims.map((k) => k.pid).join(', ');
       return {
         recipe: {
           driver: 'process',
           action: 'restart',
-          killed,
+          killed: victims,
           ...(t.match ? { match: t.match } : {}),
           ...(t.pidFile ? { pidFile: t.pidFile } : {}),
           ...(t.restart ? { restart: t.restart } : {}),
@@ -29,11 +27,19 @@ export const crash = defineFault({
         },
         description: `${p.signal} sent to pid ${what} (${ctx.targetName})`,
         manualRevert: t.restart ?? `restart the process of target ${ctx.targetName} (${t.match ?? t.pidFile}) by hand`,
-        observation: t.health
-          ? waitHealthy(t.health, 60_000).then((ms) =>
-              ms === null ? 'not healthy again within 60s' : `healthy again ${Math.round(performance.now() - killedAt)}ms after the kill`,
-            )
-          : undefined,
+        apply: async () => {
+          const killed = victims.filter((v) => signal(v, p.signal));
+          if (killed.length === 0) throw new Error(`the process(es) ${what} of ${ctx.targetName} exited before the signal`);
+          const killedAt = performance.now();
+          const health = t.health;
+          return health
+            ? {
+                observation: waitHealthy(health, 60_000).then((ms) =>
+                  ms === null ? 'not healthy again within 60s' : `healthy again ${Math.round(performance.now() - killedAt)}ms after the kill`,
+                ),
+              }
+            : {};
+        },
       };
     },
   },

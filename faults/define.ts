@@ -4,9 +4,10 @@
  */
 import type { z } from 'zod';
 import type { TargetKind } from '../src/scenario/schema.ts';
-import type { Applied, ApplyContext } from '../src/targets/types.ts';
+import type { ApplyContext, Prepared } from '../src/targets/types.ts';
 
-export type ApplyFn<P> = (ctx: ApplyContext, params: P) => Promise<Applied>;
+/** Prepares the fault on one target: reads only; the returned `apply()` makes the change. */
+export type ApplyFn<P> = (ctx: ApplyContext, params: P) => Promise<Prepared>;
 
 export interface FaultDef<S extends z.ZodType = z.ZodType> {
   type: string;

@@ -12,11 +12,15 @@ export const pause = defineFault({
       if (ctx.target.kind !== 'process') throw new Error('not a process target');
       const found = findProcesses(ctx.target);
       if (found.length === 0) throw new Error(`no process matches target ${ctx.targetName}`);
-      const stopped = pick(found, ctx.pick, ctx.prng).filter((v) => signal(v, 'SIGSTOP'));
+      const picked = pick(found, ctx.pick, ctx.prng);
       return {
-        recipe: { driver: 'process', action: 'continue', processes: stopped },
-        description: `SIGSTOP sent to pid ${stopped.map((s) => s.pid).join(', ')} (${ctx.targetName})`,
-        manualRevert: stopped.map((s) => `kill -CONT ${s.pid}`).join('; '),
+        recipe: { driver: 'process', action: 'continue', processes: picked },
+        description: `SIGSTOP to pid ${picked.map((s) => s.pid).join(', ')} (${ctx.targetName})`,
+        manualRevert: picked.map((s) => `kill -CONT ${s.pid}`).join('; '),
+        apply: async () => {
+          if (picked.filter((v) => signal(v, 'SIGSTOP')).length === 0) throw new Error(`no process of ${ctx.targetName} could be stopped`);
+          return {};
+        },
       };
     },
   },

@@ -47,13 +47,16 @@ export const faultRecordSchema = z.object({
   target: z.string(),
   plannedStartMs: z.number(),
   plannedEndMs: z.number(),
-  status: z.enum(['skipped', 'applied', 'reverted', 'revert-failed', 'apply-failed']),
+  status: z
+    .enum(['scheduled', 'skipped', 'applied', 'reverted', 'revert-failed', 'apply-failed'])
+    .describe('scheduled: the run ended before its start; skipped: its probability draw said no'),
   appliedAtMs: z.number().nullable(),
   revertedAtMs: z.number().nullable(),
   revertedBy: z.enum(['schedule', 'runner-exit', 'guard', 'lease', 'emergency-stop']).nullable(),
   description: z.string(),
   error: z.string().nullable(),
   manualRevert: z.string().nullable(),
+  observations: z.array(z.string()),
   params: z.record(z.string(), z.unknown()),
 });
 export type FaultRecord = z.infer<typeof faultRecordSchema>;

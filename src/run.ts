@@ -4,12 +4,15 @@
  *   Scenario ──planScenario──> RunPlan
  *      │ demo env? start the demo system (child process)
  *      │ preflight: the load target answers
+ *      │ register the run (state dir), spawn its guard, heartbeat every second
  *      ├─ HttpLoad (open model) ──samples──> MetricsStore
+ *      ├─ FaultRunner: ledger intent → apply → revert at the window's end
  *      ├─ ticker, once a second: self-monitor, finalise old seconds, progress event
- *      └─ stop(): Ctrl-C, SIGTERM, stop condition, emergency stop
- *   MetricsStore ──> RunResult (versioned JSON)
+ *      └─ abort(): Ctrl-C, SIGTERM, stop condition, emergency stop
+ *   MetricsStore + fault records ──> RunResult (versioned JSON)
  *
- * Every exit path runs the `finally` blocks: load stopped, demo stopped.
+ * Every exit path runs the `finally` blocks in this order: faults reverted (newest first),
+ * load stopped, run unregistered (its guard then exits), demo stopped.
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
@@ -20,9 +23,15 @@ import { createPrng, randomSeed } from './load/prng.ts';
 import { startSelfMonitor } from './metrics/self-monitor.ts';
 import { MetricsStore } from './metrics/store.ts';
 import { encode, summarize } from './metrics/hist.ts';
-import { SCHEMA_VERSION, type RunResult, type TimelineSecond } from './result.ts';
+import { SCHEMA_VERSION, type FaultRecord, type RunResult, type TimelineSecond } from './result.ts';
 import { planScenario, type Scenario } from './scenario/load.ts';
 import { planSegment, type RunPlan } from './scenario/plan.ts';
+import { FaultRunner } from './safety/fault-runner.ts';
+import { spawnGuard } from './safety/guard.ts';
+import { Ledger } from './safety/ledger.ts';
+import { heartbeat, HEARTBEAT_MS, registerRun, stopRequested, unregisterRun, updateRun, type RunInfo } from './safety/runs.ts';
+import { ensureStateDir, stateDir } from './safety/state.ts';
+import { processStartTime } from './targets/process.ts';
 import { VERSION } from './version.ts';
 
 export interface RunOptions {
@@ -32,6 +41,10 @@ export interface RunOptions {
   force?: boolean;
   /** Environment for the demo child and `${VAR}` interpolation. */
   env?: NodeJS.ProcessEnv;
+  /** State directory (ledger, running runs); defaults to $CHAOSKIT_STATE_DIR or the XDG state dir. */
+  stateDir?: string;
+  /** Spawn a guard process (default true). */
+  guard?: boolean;
 }
 
 export interface Progress {
@@ -73,12 +86,20 @@ export class RunHandle extends EventEmitter<RunEvents> {
     this.result.catch(() => {});
   }
 
-  /** Stops the run at once; the result is partial with status `aborted`. */
+  /** Stops the run at once; every fault is reverted; the result is partial with status `aborted`. */
   abort(reason: string): void {
     if (this.abortReason) return;
     this.abortReason = reason;
     this.onAbort?.();
   }
+
+  /** Why the run was asked to stop from outside (an emergency stop leaves a note), if it was. */
+  externalStopReason(): string | null {
+    return this.dir ? stopRequested(this.dir, this.runId) : null;
+  }
+
+  private dir: string | null = null;
+  private faultRecords: FaultRecord[] = [];
 
   private async execute(): Promise<RunResult> {
     const s = this.scenario;
@@ -92,18 +113,38 @@ export class RunHandle extends EventEmitter<RunEvents> {
     let demo: DemoChild | null = null;
     const store = new MetricsStore();
     let ticker: NodeJS.Timeout | null = null;
+    let beat: NodeJS.Timeout | null = null;
     const monitor = startSelfMonitor();
+    const dir = ensureStateDir(this.opts.stateDir ?? stateDir(this.opts.env ?? process.env));
+    this.dir = dir;
+    const ledger = new Ledger(dir);
+    let faults: FaultRunner | null = null;
     let outcome;
-    let load: HttpLoad | null = null;
+    let registered = false;
     try {
       if (env.demo) {
         this.emit('log', 'starting the demo system');
         demo = await startDemoChild(this.opts.env ?? process.env);
       }
-      if (this.abortReason) throw new Error('aborted before start');
+      if (this.abortReason) throw new InputError(`aborted before the load started (${this.abortReason})`);
       await preflight(target.url, target.health, s.environment.file, targetName);
+      const info: RunInfo = {
+        runId: this.runId,
+        pid: process.pid,
+        startTime: processStartTime(process.pid) ?? 0,
+        guardPid: null,
+        scenario: s.spec.name,
+        startedAt: startedAt.toISOString(),
+      };
+      registerRun(dir, info);
+      registered = true;
+      beat = setInterval(() => heartbeat(dir, this.runId), HEARTBEAT_MS);
+      if (this.opts.guard !== false && plan.faults.length > 0) {
+        info.guardPid = spawnGuard(dir, this.runId);
+        updateRun(dir, info);
+      }
       const prng = createPrng(seed);
-      load = new HttpLoad({
+      const l = new HttpLoad({
         url: target.url,
         requests: s.spec.load.requests,
         segment: planSegment(plan),
@@ -114,7 +155,20 @@ export class RunHandle extends EventEmitter<RunEvents> {
         prng: prng.fork('requests'),
         store,
       });
-      const l = load;
+      let seenThisSecond = new Set<string>();
+      faults = new FaultRunner({
+        faults: plan.faults,
+        env,
+        runId: this.runId,
+        ledger,
+        prng,
+        now: () => l.now(),
+        log: (line) => this.emit('log', line),
+        onChange: (ids) => {
+          l.setFaultKey(ids.join('+'));
+          for (const id of ids) seenThisSecond.add(id);
+        },
+      });
       this.onAbort = () => {
         this.abortAtMs = l.now();
         l.stop();
@@ -124,11 +178,15 @@ export class RunHandle extends EventEmitter<RunEvents> {
       let second = 0;
       let totalSent = 0;
       let totalFailed = 0;
+      const fr = faults;
       ticker = setInterval(() => {
         const now = l.now();
         const peek = store.peek(second);
         const gen = monitor.sample();
         store.generator(second, gen);
+        store.faultActive(second, seenThisSecond);
+        const active = fr.activeIds();
+        seenThisSecond = new Set(active);
         store.finalizeBefore(now - s.spec.load.timeout - 1000);
         totalSent += peek.sent;
         totalFailed += peek.failed;
@@ -143,17 +201,24 @@ export class RunHandle extends EventEmitter<RunEvents> {
           p99Ms: peek.p99Ms,
           totalSent,
           totalFailed,
-          activeFaults: [],
+          activeFaults: active,
           saturated: gen.saturated,
         });
         second++;
       }, 1000);
-      outcome = await load.start();
+      const done = l.start();
+      faults.start();
+      outcome = await done;
     } finally {
+      // Order matters: revert first, then let the guard go (unregister), then the demo.
+      if (faults) await faults.stopAll(this.abortReason ? 'runner-exit' : 'schedule');
       if (ticker) clearInterval(ticker);
+      if (beat) clearInterval(beat);
       monitor.stop();
+      if (registered) unregisterRun(dir, this.runId);
       if (demo) await demo.stop();
     }
+    this.faultRecords = faults?.records() ?? [];
     return this.buildResult(plan, store, startedAt, outcome.durationMs, seed, target.url);
   }
 
@@ -202,7 +267,7 @@ export class RunHandle extends EventEmitter<RunEvents> {
         hist: store.totalLatency.totalCount > 0 ? encode(store.totalLatency) : null,
       },
       timeline,
-      faults: [],
+      faults: this.faultRecords,
       host: [],
       warnings,
     };

@@ -16,7 +16,8 @@ export function parseHostPort(text: unknown, field: string, { allowPortZero = tr
     throw badRequest(`${field} ${JSON.stringify(text)} is not a valid "host:port" address`);
   }
   const host = m[1] ?? m[2] ?? '';
-  if (m[1] !== undefined && isIP(host) !== 6) throw badRequest(`${field} ${JSON.stringify(text)} has a bad ipv6 address`);
+  if (m[1] !== undefined && isIP(host) !== 6)
+    throw badRequest(`${field} ${JSON.stringify(text)} has a bad ipv6 address`);
   return { host, port };
 }
 

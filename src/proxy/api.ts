@@ -34,7 +34,8 @@ const ok = (json: unknown): Reply => ({ status: 200, json });
 const noContent: Reply = { status: 204 };
 
 function routes(reg: ProxyRegistry): Array<[string, Record<string, Handler>]> {
-  const updateProxy: Handler = async (c) => ok(await reg.updateProxy(c.params[0]!, (await c.body()) as ProxyPatch));
+  const updateProxy: Handler = async (c) =>
+    ok(await reg.updateProxy(c.params[0]!, (await c.body()) as ProxyPatch));
   const updateToxic: Handler = async (c) =>
     ok(reg.updateToxic(c.params[0]!, c.params[1]!, (await c.body()) as ToxicPatch));
   return [
@@ -57,7 +58,12 @@ function routes(reg: ProxyRegistry): Array<[string, Record<string, Handler>]> {
     ],
     [
       '/populate',
-      { POST: async (c) => ({ status: 201, json: { proxies: await reg.populate((await c.body()) as ProxyInput[]) } }) },
+      {
+        POST: async (c) => ({
+          status: 201,
+          json: { proxies: await reg.populate((await c.body()) as ProxyInput[]) },
+        }),
+      },
     ],
     [
       '/proxies/:proxy',
@@ -108,7 +114,9 @@ function routes(reg: ProxyRegistry): Array<[string, Record<string, Handler>]> {
       {
         POST: async (c) => {
           const body = await c.body();
-          return ok({ removed: reg.removeToxicsByPrefix((isObject(body) ? body.prefix : undefined) as string) });
+          return ok({
+            removed: reg.removeToxicsByPrefix((isObject(body) ? body.prefix : undefined) as string),
+          });
         },
       },
     ],
@@ -130,9 +138,13 @@ export function createApiHandler(
   return (req, res) => {
     handle(req, table, opts.token)
       .catch((err: unknown) => {
-        if (err instanceof ProxyApiError) return { status: err.status, json: { error: err.message, status: err.status } };
+        if (err instanceof ProxyApiError)
+          return { status: err.status, json: { error: err.message, status: err.status } };
         log(`proxy api: internal error on ${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
-        return { status: 500, json: { error: `internal error: ${(err as Error)?.message ?? err}`, status: 500 } };
+        return {
+          status: 500,
+          json: { error: `internal error: ${(err as Error)?.message ?? err}`, status: 500 },
+        };
       })
       .then((reply) => send(req, res, reply))
       .catch((err: unknown) => {
@@ -148,7 +160,8 @@ async function handle(
   token: string | undefined,
 ): Promise<Reply> {
   // Toxiproxy refuses browsers so a web page cannot drive a loopback API (CSRF, DNS rebinding).
-  if ((req.headers['user-agent'] ?? '').startsWith('Mozilla/')) throw new ProxyApiError('user agent not allowed', 403);
+  if ((req.headers['user-agent'] ?? '').startsWith('Mozilla/'))
+    throw new ProxyApiError('user agent not allowed', 403);
   if (token !== undefined && !bearerMatches(req.headers.authorization, token)) {
     throw new ProxyApiError('missing or wrong bearer token (send "Authorization: Bearer <token>")', 401);
   }
@@ -190,21 +203,30 @@ function match(parts: string[], segments: string[]): string[] | undefined {
   return params;
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY) throw new ProxyApiError(`request body larger than ${MAX_BODY} bytes`, 413);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (err) {
-    throw badRequest((err as Error).message.toLowerCase());
-  }
+/** Reads the whole body; an oversized one is drained (not cut) so the client can read our 413. */
+function readJson(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY) chunks.push(chunk);
+      else if (size > 64 * MAX_BODY) req.destroy();
+    });
+    req.on('error', reject);
+    req.on('close', () => reject(new ProxyApiError('request aborted', 400)));
+    req.on('end', () => {
+      if (size > MAX_BODY)
+        return reject(new ProxyApiError(`request body larger than ${MAX_BODY} bytes`, 413));
+      const text = Buffer.concat(chunks).toString('utf8').trim();
+      if (text === '') return resolve(undefined);
+      try {
+        resolve(JSON.parse(text) as unknown);
+      } catch (err) {
+        reject(badRequest((err as Error).message.toLowerCase()));
+      }
+    });
+  });
 }
 
 function bearerMatches(header: string | undefined, token: string): boolean {

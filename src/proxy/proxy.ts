@@ -116,8 +116,15 @@ export class Proxy implements ConnectionHost {
         resolve();
       });
     }).catch((err: NodeJS.ErrnoException) => {
-      const status = err.code === 'EADDRINUSE' ? 409 : err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' ? 400 : 500;
-      throw new ProxyApiError(`proxy ${this.name}: cannot listen on ${this.listen}: ${err.message}`, status, { cause: err });
+      const status =
+        err.code === 'EADDRINUSE'
+          ? 409
+          : err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND'
+            ? 400
+            : 500;
+      throw new ProxyApiError(`proxy ${this.name}: cannot listen on ${this.listen}: ${err.message}`, status, {
+        cause: err,
+      });
     });
     server.on('error', (err) => this.env.log(`proxy ${this.name}: listener error: ${err.message}`));
     const addr = server.address() as AddressInfo;

@@ -18,7 +18,15 @@ import {
 } from './api-error.ts';
 import { realClock } from './clock.ts';
 import { Proxy, type ProxyEnv } from './proxy.ts';
-import { checkName, isObject, parseLease, parseToxicInput, patchToxic, type ToxicDefinition, toxicToJson } from './toxic-def.ts';
+import {
+  checkName,
+  isObject,
+  parseLease,
+  parseToxicInput,
+  patchToxic,
+  type ToxicDefinition,
+  toxicToJson,
+} from './toxic-def.ts';
 import type { Clock, ProxyInput, ProxyJson, ProxyPatch, ToxicInput, ToxicJson, ToxicPatch } from './types.ts';
 
 export interface RegistryOptions {
@@ -43,7 +51,11 @@ export class ProxyRegistry {
   private chain: Promise<unknown> = Promise.resolve();
 
   constructor(opts: RegistryOptions = {}) {
-    this.env = { clock: opts.clock ?? realClock, random: opts.random ?? Math.random, log: opts.log ?? (() => {}) };
+    this.env = {
+      clock: opts.clock ?? realClock,
+      random: opts.random ?? Math.random,
+      log: opts.log ?? (() => {}),
+    };
   }
 
   get(name: string): ProxyJson | undefined {
@@ -177,7 +189,8 @@ export class ProxyRegistry {
     const removed: RemovedToxic[] = [];
     for (const proxy of this.proxies.values()) {
       for (const def of proxy.toxics()) {
-        if (def.name.startsWith(prefix) && this.drop(proxy, def.name)) removed.push({ proxy: proxy.name, toxic: def.name });
+        if (def.name.startsWith(prefix) && this.drop(proxy, def.name))
+          removed.push({ proxy: proxy.name, toxic: def.name });
       }
     }
     return removed;
@@ -221,7 +234,8 @@ export class ProxyRegistry {
     const timer = this.env.clock.setTimeout(
       () => {
         this.leases.delete(key);
-        if (this.proxies.get(proxy.name) !== proxy || proxy.getToxic(def.name)?.expiresAt !== expiresAt) return;
+        if (this.proxies.get(proxy.name) !== proxy || proxy.getToxic(def.name)?.expiresAt !== expiresAt)
+          return;
         proxy.removeToxic(def.name);
         this.env.log(`lease expired: removed toxic ${def.name} from proxy ${proxy.name}`);
       },
@@ -264,7 +278,10 @@ function parseProxyInput(input: unknown, index?: number): ProxySpec {
   if (input.upstream === undefined || input.upstream === null || input.upstream === '') {
     throw missingField(`upstream${at}`);
   }
-  const listen = input.listen === undefined || input.listen === null || input.listen === '' ? DEFAULT_LISTEN : input.listen;
+  const listen =
+    input.listen === undefined || input.listen === null || input.listen === ''
+      ? DEFAULT_LISTEN
+      : input.listen;
   if (typeof listen !== 'string') throw badRequest(`listen${at} must be a "host:port" string`);
   if (typeof input.upstream !== 'string') throw badRequest(`upstream${at} must be a "host:port" string`);
   return {

@@ -46,7 +46,8 @@ export async function startProxyServer(opts: ProxyServerOptions = {}): Promise<P
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new InputError(`proxy api port must be a whole number from 0 to 65535, got ${port}`);
   }
-  if (opts.token !== undefined && opts.token.trim() === '') throw new InputError('proxy api --token must not be empty');
+  if (opts.token !== undefined && opts.token.trim() === '')
+    throw new InputError('proxy api --token must not be empty');
   if (!isLoopback(host) && opts.token === undefined) {
     throw new InputError(
       `proxy api on ${host || 'every interface'}: a non-loopback listen address requires --token ` +
@@ -54,7 +55,10 @@ export async function startProxyServer(opts: ProxyServerOptions = {}): Promise<P
     );
   }
   const registry = new ProxyRegistry({ ...opts.registry, log });
-  const server = createServer({ keepAliveTimeout: 5000 }, createApiHandler(registry, { token: opts.token, log }));
+  const server = createServer(
+    { keepAliveTimeout: 5000 },
+    createApiHandler(registry, { token: opts.token, log }),
+  );
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
     else socket.destroy();

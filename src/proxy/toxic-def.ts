@@ -30,7 +30,9 @@ export function checkName(value: unknown, what: string): string {
   if (typeof value !== 'string') throw badRequest(`${what} must be a string`);
   // eslint-disable-next-line no-control-regex
   if (value.length > 200 || /[/\u0000-\u001f\u007f]/.test(value)) {
-    throw badRequest(`${what} ${JSON.stringify(value)} must be at most 200 characters, without / or control characters`);
+    throw badRequest(
+      `${what} ${JSON.stringify(value)} must be at most 200 characters, without / or control characters`,
+    );
   }
   return value;
 }
@@ -40,7 +42,10 @@ export function parseToxicInput(body: unknown): ToxicDefinition {
   const stream = parseStream(body.stream);
   const type = body.type;
   if (!isToxicType(type)) {
-    throw new ProxyApiError(`invalid toxic type: ${JSON.stringify(type ?? '')} (known: ${toxicTypes.join(', ')})`, 400);
+    throw new ProxyApiError(
+      `invalid toxic type: ${JSON.stringify(type ?? '')} (known: ${toxicTypes.join(', ')})`,
+      400,
+    );
   }
   const name =
     body.name === undefined || body.name === null || body.name === ''

@@ -2,7 +2,7 @@
  * Driver for proxy targets: a Toxiproxy-compatible API (ours, `chaos proxy`, or a real Toxiproxy).
  * A fault is one toxic named with the run's ownership mark; reverting deletes it by name.
  */
-import type { Applied, ApplyContext, RevertRecipe } from './types.ts';
+import type { ApplyContext, Prepared, RevertRecipe } from './types.ts';
 
 export interface ToxicSpec {
   type: string;
@@ -31,22 +31,11 @@ async function call(method: string, url: string, token: string | undefined, body
   }
 }
 
-export async function addToxic(ctx: ApplyContext, spec: ToxicSpec): Promise<Applied> {
+/** A toxic named with the run's ownership mark; the recipe (delete by name) is known up front. */
+export async function addToxic(ctx: ApplyContext, spec: ToxicSpec): Promise<Prepared> {
   if (ctx.target.kind !== 'proxy') throw new Error(`target ${ctx.targetName} is not a proxy target`);
   const { api, proxy, token } = ctx.target;
   const name = ctx.mark;
-  const url = `${api}/proxies/${encodeURIComponent(proxy)}/toxics`;
-  const res = await call('POST', url, token, {
-    name,
-    type: spec.type,
-    stream: spec.stream,
-    toxicity: spec.toxicity,
-    attributes: spec.attributes,
-    ...(ctx.leaseMs > 0 ? { lease_ms: ctx.leaseMs } : {}),
-  });
-  if (!res.ok) {
-    throw new Error(`fault proxy refused toxic ${spec.type} on proxy ${proxy}: HTTP ${res.status} ${await res.text()}`);
-  }
   const recipe: ProxyRecipe = { driver: 'proxy', api, proxy, toxic: name, ...(token ? { token } : {}) };
   const attrs = Object.entries(spec.attributes)
     .map(([k, v]) => `${k}=${String(v)}`)
@@ -55,6 +44,21 @@ export async function addToxic(ctx: ApplyContext, spec: ToxicSpec): Promise<Appl
     recipe,
     description: `toxic ${spec.type} (${attrs}) on proxy ${proxy} at ${api}`,
     manualRevert: manualRevert(recipe),
+    apply: async () => {
+      const url = `${api}/proxies/${encodeURIComponent(proxy)}/toxics`;
+      const res = await call('POST', url, token, {
+        name,
+        type: spec.type,
+        stream: spec.stream,
+        toxicity: spec.toxicity,
+        attributes: spec.attributes,
+        ...(ctx.leaseMs > 0 ? { lease_ms: ctx.leaseMs } : {}),
+      });
+      if (!res.ok) {
+        throw new Error(`fault proxy refused toxic ${spec.type} on proxy ${proxy}: HTTP ${res.status} ${await res.text()}`);
+      }
+      return {};
+    },
   };
 }
 

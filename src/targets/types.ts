@@ -40,13 +40,22 @@ export interface ApplyContext {
   log: (line: string) => void;
 }
 
-export interface Applied {
+/**
+ * A fault made ready but not yet applied. Preparing only reads (finds processes, picks members,
+ * names the toxic); the revert recipe is known before anything changes, so the ledger can
+ * record it as `intent` first. `apply()` then makes the change.
+ */
+export interface Prepared {
   recipe: RevertRecipe;
-  /** One line for humans: what was done. */
+  /** One line for humans: what will be done. */
   description: string;
   /** What the user would run by hand to undo it, printed when a revert fails. */
   manualRevert: string;
-  /** Things observed while applying (e.g. time back to healthy), resolved later. */
+  apply(): Promise<Applied>;
+}
+
+export interface Applied {
+  /** Things observed after applying (e.g. time back to healthy), resolved later. */
   observation?: Promise<string | null>;
 }
 

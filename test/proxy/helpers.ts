@@ -73,7 +73,9 @@ export async function startHttp(
       seen.push(`${req.method} ${req.url}`);
       if (handler) return handler(req, res);
       const body = `${req.method} ${req.url} ${Buffer.concat(chunks).length}`;
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) }).end(body);
+      res
+        .writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) })
+        .end(body);
     });
   });
   await listen(server);
@@ -119,7 +121,11 @@ export async function call(
 
 /** Creates a proxy to `upstreamPort` on an ephemeral port; returns its port. */
 export async function makeProxy(api: ProxyServer, name: string, upstreamPort: number): Promise<number> {
-  const p = await api.registry.createProxy({ name, listen: '127.0.0.1:0', upstream: `127.0.0.1:${upstreamPort}` });
+  const p = await api.registry.createProxy({
+    name,
+    listen: '127.0.0.1:0',
+    upstream: `127.0.0.1:${upstreamPort}`,
+  });
   return Number(p.listen.split(':').pop());
 }
 
@@ -162,7 +168,10 @@ export function readBytes(s: net.Socket, n: number, timeoutMs = 5000): Promise<B
 }
 
 /** How a socket ended: 'end' (FIN), an error code (ECONNRESET…), or 'timeout'. */
-export function outcome(s: net.Socket, timeoutMs = 3000): Promise<{ how: string; bytes: number; ms: number }> {
+export function outcome(
+  s: net.Socket,
+  timeoutMs = 3000,
+): Promise<{ how: string; bytes: number; ms: number }> {
   const start = performance.now();
   return new Promise((resolve) => {
     let bytes = 0;
@@ -193,10 +202,17 @@ export async function echoTime(s: net.Socket, data: Buffer | string): Promise<nu
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A raw HTTP/1.1 exchange on an open socket: sends `request`, reads one response. */
-export async function rawHttp(s: net.Socket, request: string, timeoutMs = 3000): Promise<{ status: number; body: string; head: string }> {
+export async function rawHttp(
+  s: net.Socket,
+  request: string,
+  timeoutMs = 3000,
+): Promise<{ status: number; body: string; head: string }> {
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
-    const t = setTimeout(() => fail(new Error(`no full response in ${timeoutMs} ms: ${buf.toString()}`)), timeoutMs);
+    const t = setTimeout(
+      () => fail(new Error(`no full response in ${timeoutMs} ms: ${buf.toString()}`)),
+      timeoutMs,
+    );
     const fail = (e: Error): void => {
       clearTimeout(t);
       s.off('data', onData);
@@ -207,11 +223,15 @@ export async function rawHttp(s: net.Socket, request: string, timeoutMs = 3000):
       const end = buf.indexOf('\r\n\r\n');
       if (end === -1) return;
       const head = buf.subarray(0, end).toString();
-      const len = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+      const len = request.startsWith('HEAD ') ? 0 : Number(/content-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
       if (buf.length < end + 4 + len) return;
       clearTimeout(t);
       s.off('data', onData);
-      resolve({ status: Number(head.split(' ')[1]), head, body: buf.subarray(end + 4, end + 4 + len).toString() });
+      resolve({
+        status: Number(head.split(' ')[1]),
+        head,
+        body: buf.subarray(end + 4, end + 4 + len).toString(),
+      });
     };
     s.on('data', onData);
     s.write(request);

@@ -51,7 +51,11 @@ describe('latency', () => {
 
   it('latency on both streams adds up, jitter stays within bounds', async () => {
     const { api, port } = await echoProxy();
-    api.registry.addToxic('echo', { type: 'latency', stream: 'upstream', attributes: { latency: 60, jitter: 20 } });
+    api.registry.addToxic('echo', {
+      type: 'latency',
+      stream: 'upstream',
+      attributes: { latency: 60, jitter: 20 },
+    });
     api.registry.addToxic('echo', { type: 'latency', stream: 'downstream', attributes: { latency: 60 } });
     const s = await connect(port);
     const t = await echoTime(s, 'x');
@@ -190,7 +194,12 @@ describe('limit_data', () => {
 describe('toxicity', () => {
   it('toxicity 0 never applies, toxicity 1 always does', async () => {
     const { api, port } = await echoProxy();
-    api.registry.addToxic('echo', { name: 'never', type: 'latency', toxicity: 0, attributes: { latency: 300 } });
+    api.registry.addToxic('echo', {
+      name: 'never',
+      type: 'latency',
+      toxicity: 0,
+      attributes: { latency: 300 },
+    });
     const a = await connect(port);
     expect(await echoTime(a, 'x')).toBeLessThan(100);
     api.registry.updateToxic('echo', 'never', { toxicity: 1 });
@@ -200,7 +209,7 @@ describe('toxicity', () => {
 
   it('applies to about `toxicity` of connections (seeded randomness)', async () => {
     let seed = 42;
-    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const api = await startApi({ registry: { random } });
     const echo = await startEcho();
     const port = await makeProxy(api, 'half', portOf(echo));

@@ -4,9 +4,22 @@ import { demoApiCommand, demoCommand } from './demo.ts';
 import { listCommand } from './list.ts';
 import { planCommand } from './plan.ts';
 import { runCommand } from './run.ts';
+import { emergencyStopCommand, guardCommand, statusCommand } from './safety.ts';
+import { proxyCommand } from './proxy.ts';
 import { validateCommand } from './validate.ts';
 
 export type SetCode = (code: number) => void;
 export type Command = (cli: Argv, setCode: SetCode) => Argv;
 
-export const commands: Command[] = [runCommand, planCommand, validateCommand, listCommand, demoCommand, demoApiCommand];
+export const commands: Command[] = [
+  runCommand,
+  planCommand,
+  validateCommand,
+  listCommand,
+  emergencyStopCommand,
+  statusCommand,
+  proxyCommand,
+  demoCommand,
+  demoApiCommand,
+  guardCommand,
+];

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { renderSummary } from '../../../reporters/console.ts';
-import { AbortedError, InputError } from '../../errors.ts';
+import { AbortedError, InputError, RevertError } from '../../errors.ts';
 import { runScenario } from '../../run.ts';
 import { loadScenario, planScenario } from '../../scenario/load.ts';
 import { describePlan } from '../chart.ts';
@@ -32,8 +32,9 @@ export const runCommand: Command = (cli, setCode) =>
       const run = runScenario(scenario, { ...(seed !== undefined ? { seed } : {}), timeScale, force: args.force });
       const detach = args.quiet ? () => {} : attachProgress(run, process.stderr);
       const onSignal = (sig: NodeJS.Signals) => {
-        process.stderr.write(`\n${sig}: stopping the load and reverting every fault…\n`);
-        run.abort(`signal ${sig}`);
+        const reason = run.externalStopReason() ?? `signal ${sig}`;
+        process.stderr.write(`\n${reason}: stopping the load and reverting every fault…\n`);
+        run.abort(reason);
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
@@ -46,7 +47,17 @@ export const runCommand: Command = (cli, setCode) =>
         }
         process.stdout.write(`${renderSummary(result)}\n`);
         if (outDir) process.stdout.write(`\nresults: ${join(outDir, 'results.json')}\n`);
-        if (result.status === 'aborted') throw new AbortedError(`run aborted (${result.abort?.reason}); partial results written`);
+        const stuck = result.faults.filter((f) => f.status === 'revert-failed');
+        if (stuck.length > 0) {
+          throw new RevertError(
+            `${stuck.length} fault(s) could NOT be reverted; they stay open in the ledger. Run by hand:\n` +
+              stuck.map((f) => `  ${f.id} ${f.type} on ${f.target}: ${f.manualRevert}`).join('\n') +
+              '\nor run `chaos emergency-stop` once the target is reachable again.',
+          );
+        }
+        if (result.status === 'aborted') {
+          throw new AbortedError(`run aborted (${result.abort?.reason}); every fault was reverted${outDir ? '; partial results written' : ''}`);
+        }
         setCode(0);
       } finally {
         detach();

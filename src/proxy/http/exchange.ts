@@ -169,7 +169,10 @@ class RequestRouter implements Stage {
 
 /** Puts the router and sequencer at the head of a connection's two chains. */
 export function installHttp(
-  add: { up: (make: (ctx: StageContext) => Stage) => void; down: (make: (ctx: StageContext) => Stage) => void },
+  add: {
+    up: (make: (ctx: StageContext) => Stage) => void;
+    down: (make: (ctx: StageContext) => Stage) => void;
+  },
   source: HttpToxicSource,
   synced: boolean,
 ): void {

@@ -217,7 +217,8 @@ function parseHead(kind: 'request' | 'response', text: string): MessageHead | un
     const name = line.slice(0, colon).trim().toLowerCase();
     const value = line.slice(colon + 1).trim();
     const prev = head.headers.get(name);
-    if (name === 'content-length' && (!/^\d+$/.test(value) || (prev !== undefined && prev !== value))) return undefined;
+    if (name === 'content-length' && (!/^\d+$/.test(value) || (prev !== undefined && prev !== value)))
+      return undefined;
     head.headers.set(name, prev === undefined || name === 'content-length' ? value : `${prev}, ${value}`);
   }
   return head;

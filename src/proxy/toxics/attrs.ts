@@ -21,8 +21,8 @@ export class AttrReader {
   }
 
   num(name: string, fallback: number, { min = 0, max }: NumberRule = {}): number {
-    const v = this.take(name);
-    if (v === undefined || v === null) return fallback;
+    const given = this.take(name);
+    const v = given === undefined || given === null ? fallback : given;
     if (typeof v !== 'number' || !Number.isFinite(v)) {
       throw badRequest(`attributes.${name} must be a number, got ${JSON.stringify(v)}`);
     }
@@ -34,7 +34,8 @@ export class AttrReader {
   str(name: string): string | undefined {
     const v = this.take(name);
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'string') throw badRequest(`attributes.${name} must be a string, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'string')
+      throw badRequest(`attributes.${name} must be a string, got ${JSON.stringify(v)}`);
     return v;
   }
 

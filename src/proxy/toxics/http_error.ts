@@ -18,13 +18,21 @@ export const http_error: ToxicKind<HttpErrorAttrs> = {
   extension: true,
   parse(raw) {
     const r = new AttrReader(raw);
-    const attrs = { status: r.int('status', 503, { min: 200, max: 599 }), body: r.str('body'), ...readMatch(r) };
+    const attrs = {
+      status: r.int('status', 503, { min: 200, max: 599 }),
+      body: r.str('body'),
+      ...readMatch(r),
+    };
     r.done();
     return attrs;
   },
   create: (ctx) => passThrough(ctx),
   onRequest(attrs, req, random) {
     if (!picks(attrs, req, random)) return undefined;
-    return { kind: 'error', status: attrs.status, body: attrs.body ?? `chaoskit: injected ${attrs.status}\n` };
+    return {
+      kind: 'error',
+      status: attrs.status,
+      body: attrs.body ?? `chaoskit: injected ${attrs.status}\n`,
+    };
   },
 };

@@ -29,7 +29,7 @@ export const slicer: ToxicKind<SlicerAttrs> = {
       Math.max(1, avg + (vary > 0 ? Math.round((ctx.random() * 2 - 1) * vary) : 0));
     return {
       write(chunk) {
-        for (let off = 0; off < chunk.length; ) {
+        for (let off = 0; off < chunk.length;) {
           const size = sliceSize();
           const at = gapMs > 0 ? Math.max(ctx.clock.now(), queue.lastReleaseAt + gapMs) : 0;
           queue.add(chunk.subarray(off, off + size), at);

@@ -1,0 +1,162 @@
+/**
+ * throughput: the most responses per second one generator core gets from a loopback target.
+ *
+ * Same target, same 50 connections, generator pinned to core 0 and target to core 1:
+ *   - chaoskit's HttpLoad at an unreachable constant 1,000,000/s (what `--force` allows): the
+ *     backlog fills at once and every completion immediately sends the next waiting arrival, so
+ *     the engine is saturated; arrivals beyond the backlog are dropped and counted, which is part
+ *     of the engine's real cost at such a rate.
+ *   - autocannon@8 (closed model, one thread, as `autocannon -c 50 URL`).
+ *   - wrk -t1 -c50 when installed (C, the ceiling for a generator on one core).
+ *   - undici Pool.dispatch() in a closed loop: a reference for the engine's own overhead.
+ * Fairness: each Node generator counts responses that *end* inside the same window (2 s of
+ * warm-up, then 8 s) in its own process; engine and autocannon alternate over three rounds and
+ * the median is compared. wrk has no warm-up option: its figure is over its whole run.
+ */
+import { spawn } from 'node:child_process';
+import {
+  canPin,
+  fmt,
+  GENERATOR_CORE,
+  median,
+  pinned,
+  runWorker,
+  SHORT,
+  track,
+  which,
+  type BenchReport,
+  type Row,
+} from './lib/common.ts';
+import { startFastTarget } from './lib/targets.ts';
+import type { EngineArgs, EngineResult } from './workers/engine.ts';
+import type { AutocannonArgs, AutocannonResult } from './workers/autocannon.ts';
+
+const CONNECTIONS = 50;
+const RATE = 1_000_000;
+const WARMUP_MS = SHORT ? 1000 : 2000;
+const MEASURE_MS = SHORT ? 4000 : 8000;
+const ROUNDS = SHORT ? 1 : 3;
+const END_MS = WARMUP_MS + MEASURE_MS;
+
+async function engineOnce(url: string): Promise<{ rps: number; r: EngineResult }> {
+  const args: EngineArgs = {
+    url,
+    phases: [{ kind: 'constant', rate: RATE, duration: END_MS }],
+    connections: CONNECTIONS,
+    maxBacklog: 10_000,
+    timeoutMs: 5000,
+    window: [WARMUP_MS, END_MS],
+    stopAtMs: END_MS + 50,
+  };
+  const r = await runWorker<EngineResult>('engine', args, { core: GENERATOR_CORE, deadlineMs: END_MS + 30_000 });
+  return { rps: (r.windowOk / r.windowMs) * 1000, r };
+}
+
+async function autocannonOnce(url: string): Promise<{ rps: number; r: AutocannonResult }> {
+  const args: AutocannonArgs = { url, connections: CONNECTIONS, durationS: END_MS / 1000, window: [WARMUP_MS, END_MS] };
+  const r = await runWorker<AutocannonResult>('autocannon', args, { core: GENERATOR_CORE, deadlineMs: END_MS + 30_000 });
+  return { rps: (r.windowOk / r.windowMs) * 1000, r };
+}
+
+async function undiciOnce(url: string): Promise<number> {
+  const r = await runWorker<{ windowMs: number; windowCompleted: number }>(
+    'undici-dispatch',
+    { url, connections: CONNECTIONS, durationMs: END_MS, window: [WARMUP_MS, END_MS] },
+    { core: GENERATOR_CORE, deadlineMs: END_MS + 30_000 },
+  );
+  return (r.windowCompleted / r.windowMs) * 1000;
+}
+
+/** wrk -t1 -c50 for the same total time; null when wrk is not installed. */
+async function wrkOnce(url: string): Promise<number | null> {
+  const bin = which('wrk');
+  if (!bin) return null;
+  const [cmd, args] = pinned(GENERATOR_CORE, bin, ['-t1', `-c${CONNECTIONS}`, `-d${END_MS / 1000}s`, `${url}/`]);
+  const child = track(spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] }));
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const killer = setTimeout(() => child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), END_MS + 20_000);
+  await new Promise((r) => child.once('exit', r));
+  clearTimeout(killer);
+  const m = /Requests\/sec:\s*([\d.]+)/.exec(out);
+  return m ? Number(m[1]) : null;
+}
+
+export async function throughput(): Promise<BenchReport> {
+  const target = await startFastTarget();
+  const engine: number[] = [];
+  const ac: number[] = [];
+  const engineRuns: EngineResult[] = [];
+  const acRuns: AutocannonResult[] = [];
+  let wrk: number | null = null;
+  let undici = Number.NaN;
+  try {
+    for (let i = 0; i < ROUNDS; i++) {
+      // Alternate who goes first, so neither always gets the warmer target.
+      const order = i % 2 === 0 ? (['engine', 'ac'] as const) : (['ac', 'engine'] as const);
+      for (const who of order) {
+        if (who === 'engine') {
+          const { rps, r } = await engineOnce(target.url);
+          engine.push(rps);
+          engineRuns.push(r);
+        } else {
+          const { rps, r } = await autocannonOnce(target.url);
+          ac.push(rps);
+          acRuns.push(r);
+        }
+      }
+    }
+    undici = await undiciOnce(target.url);
+    wrk = await wrkOnce(target.url);
+  } finally {
+    await target.stop();
+  }
+  const ours = median(engine);
+  const peer = median(ac);
+  const pass = ours >= peer;
+  const rows: Row[] = [
+    {
+      measure: `responses/s, ${CONNECTIONS} conns (median of ${ROUNDS})`,
+      ours: fmt.int(ours),
+      peer: `${fmt.int(peer)} (autocannon)`,
+      ratio: fmt.ratio(ours, peer),
+      target: '≥ 1.00× autocannon',
+      verdict: pass ? 'PASS' : 'MISS',
+    },
+    {
+      measure: 'responses/s vs wrk -t1',
+      ours: fmt.int(ours),
+      peer: wrk === null ? 'wrk not installed' : `${fmt.int(wrk)} (wrk)`,
+      ratio: wrk === null ? '—' : fmt.ratio(ours, wrk),
+      target: 'report only',
+      verdict: 'info',
+    },
+    {
+      measure: 'responses/s vs raw undici Pool.dispatch loop',
+      ours: fmt.int(ours),
+      peer: `${fmt.int(undici)} (undici)`,
+      ratio: fmt.ratio(ours, undici),
+      target: 'report only',
+      verdict: 'info',
+    },
+    {
+      measure: 'generator CPU per response (engine / autocannon)',
+      ours: `${((median(engineRuns.map((r) => r.cpuMs)) / median(engineRuns.map((r) => r.outcome.completed))) * 1000).toFixed(1)} µs`,
+      peer: `${((median(acRuns.map((r) => r.cpuMs)) / median(acRuns.map((r) => r.total2xx))) * 1000).toFixed(1)} µs`,
+      ratio: '—',
+      target: 'report only',
+      verdict: 'info',
+    },
+  ];
+  return {
+    name: 'throughput',
+    title: 'saturated responses per second, one generator core',
+    notes: [
+      `target: ${target.describe}; generators on core ${GENERATOR_CORE}${canPin() ? '' : ' (NOT pinned: taskset missing or < 2 cores)'}`,
+      `window: responses ending between ${WARMUP_MS / 1000} s and ${END_MS / 1000} s of each run; engine at constant ${fmt.int(RATE)}/s, backlog 10,000`,
+      `rounds: engine ${engine.map(fmt.int).join(', ')}; autocannon ${ac.map(fmt.int).join(', ')}`,
+    ],
+    rows,
+    data: { target: target.kind, connections: CONNECTIONS, rate: RATE, windowMs: MEASURE_MS, engine, autocannon: ac, wrk, undici, engineRuns: engineRuns.map((r) => ({ ...r, timeline: undefined, generator: undefined })) },
+  };
+}
