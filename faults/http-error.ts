@@ -7,7 +7,8 @@ export const httpError = defineFault({
   type: 'http-error',
   summary: 'answer a fraction of HTTP requests with an error status instead of forwarding them',
   params: z.strictObject({
-    status: z.number().int().min(100).max(599).default(503),
+    // The proxy answers 200..599 (an informational 1xx is no error to inject).
+    status: z.number().int().min(200).max(599).default(503),
     fraction: percent.default(1),
     method: z.string().regex(/^[A-Z]+$/).optional(),
     path: z.string().startsWith('/').optional(),

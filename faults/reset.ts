@@ -9,7 +9,8 @@ export const reset = defineFault({
   summary: 'reset connections with TCP RST after a delay (Toxiproxy reset_peer)',
   params: z.strictObject({ after: duration({ allowZero: true }).default(0), stream, toxicity }),
   on: {
+    // Toxics take whole milliseconds; `1.5ms` is valid here, so round rather than fail at apply time.
     proxy: (ctx, p) =>
-      addToxic(ctx, { type: 'reset_peer', stream: p.stream, toxicity: p.toxicity, attributes: { timeout: p.after } }),
+      addToxic(ctx, { type: 'reset_peer', stream: p.stream, toxicity: p.toxicity, attributes: { timeout: Math.round(p.after) } }),
   },
 });

@@ -9,7 +9,8 @@ export const slowClose = defineFault({
   summary: 'delay the closing of connections',
   params: z.strictObject({ delay: duration(), stream, toxicity }),
   on: {
+    // Toxics take whole milliseconds; `1.5ms` is valid here, so round rather than fail at apply time.
     proxy: (ctx, p) =>
-      addToxic(ctx, { type: 'slow_close', stream: p.stream, toxicity: p.toxicity, attributes: { delay: p.delay } }),
+      addToxic(ctx, { type: 'slow_close', stream: p.stream, toxicity: p.toxicity, attributes: { delay: Math.round(p.delay) } }),
   },
 });

@@ -9,7 +9,8 @@ export const timeout = defineFault({
   summary: 'stop all data and close the connection after a delay (0: hold it open until the fault ends)',
   params: z.strictObject({ after: duration({ allowZero: true }).default(0), stream, toxicity }),
   on: {
+    // Toxics take whole milliseconds; `1.5ms` is valid here, so round rather than fail at apply time.
     proxy: (ctx, p) =>
-      addToxic(ctx, { type: 'timeout', stream: p.stream, toxicity: p.toxicity, attributes: { timeout: p.after } }),
+      addToxic(ctx, { type: 'timeout', stream: p.stream, toxicity: p.toxicity, attributes: { timeout: Math.round(p.after) } }),
   },
 });

@@ -70,6 +70,68 @@ export const hostSampleSchema = z.object({
   gpus: z.array(z.object({ index: z.number(), memUsedBytes: z.number().nullable(), memTotalBytes: z.number().nullable(), utilizationPct: z.number().nullable() })),
 });
 
+/** The verdict added by scoring (src/slo/score.ts); formulas in docs/slo-format.md. */
+export const verdictSchema = z.object({
+  status: z.enum(['pass', 'fail', 'inconclusive']),
+  pass: z.boolean(),
+  service: z.string(),
+  score: z.number().min(0).max(100),
+  grade: z.string(),
+  subscores: z.object({
+    budget: z.number().nullable(),
+    recovery: z.number().nullable(),
+    loss: z.number().nullable(),
+    robustness: z.number().nullable(),
+  }),
+  weights: z.object({ budget: z.number(), recovery: z.number(), loss: z.number(), robustness: z.number() }),
+  objectives: z.array(
+    z.object({
+      name: z.string(),
+      phase: z.enum(['baseline', 'fault', 'recovery']),
+      target: z.string(),
+      actual: z.string().nullable(),
+      actualValue: z.number().nullable(),
+      pass: z.boolean().nullable(),
+      gating: z.boolean(),
+      lowConfidence: z.boolean(),
+      requests: z.number(),
+    }),
+  ),
+  recovery: z.array(
+    z.object({
+      fault: z.string(),
+      endMs: z.number(),
+      ttrMs: z.number().nullable(),
+      objectiveMs: z.number().nullable(),
+      pass: z.boolean().nullable(),
+      note: z.string().nullable(),
+    }),
+  ),
+  phases: z.array(z.object({ name: z.enum(['baseline', 'fault', 'recovery']), seconds: z.array(z.number()), requests: z.number() })),
+  budget: z
+    .object({
+      allowedBad: z.number(),
+      badEvents: z.number(),
+      expectedEventsInPeriod: z.number(),
+      burned: z.number().describe("fraction of the period's error budget this run burned"),
+      maxSpend: z.number().nullable(),
+      peakBurnRate: z.number(),
+      burnWindowS: z.number(),
+      pass: z.boolean().nullable(),
+    })
+    .nullable(),
+  degradation: z.object({
+    baselineAvailability: z.number(),
+    robustness: z.number(),
+    lossS: z.number().describe('resilience loss: seconds of full-outage equivalent'),
+    q: z.array(z.number().nullable()),
+  }),
+  reasons: z.array(z.string()),
+});
+export type Verdict = z.infer<typeof verdictSchema>;
+export type ObjectiveResult = Verdict['objectives'][number];
+export type RecoveryResult = Verdict['recovery'][number];
+
 export const runResultSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   tool: z.object({ name: z.literal('chaoskit'), version: z.string() }),
@@ -111,7 +173,7 @@ export const runResultSchema = z.object({
   faults: z.array(faultRecordSchema),
   host: z.array(hostSampleSchema),
   warnings: z.array(z.string()),
-  verdict: z.unknown().optional().describe('added by scoring: see the SLO format docs'),
+  verdict: verdictSchema.optional().describe('added by scoring: see docs/slo-format.md'),
 });
 export type RunResult = z.infer<typeof runResultSchema>;
 export type TimelineSecond = z.infer<typeof secondSchema>;

@@ -32,6 +32,10 @@ import { Ledger } from './safety/ledger.ts';
 import { heartbeat, HEARTBEAT_MS, registerRun, stopRequested, unregisterRun, updateRun, type RunInfo } from './safety/runs.ts';
 import { ensureStateDir, stateDir } from './safety/state.ts';
 import { processStartTime } from './targets/process.ts';
+import { objectivesFor } from './slo/objectives.ts';
+import { score } from './slo/score.ts';
+import { parseStopCondition, StopWatch, type StopCondition } from './slo/stop.ts';
+import { formatDuration } from './units.ts';
 import { VERSION } from './version.ts';
 
 export interface RunOptions {
@@ -100,6 +104,7 @@ export class RunHandle extends EventEmitter<RunEvents> {
 
   private dir: string | null = null;
   private faultRecords: FaultRecord[] = [];
+  private checkStop: ((peek: ReturnType<MetricsStore['peek']>) => void) | null = null;
 
   private async execute(): Promise<RunResult> {
     const s = this.scenario;
@@ -190,6 +195,7 @@ export class RunHandle extends EventEmitter<RunEvents> {
         store.finalizeBefore(now - s.spec.load.timeout - 1000);
         totalSent += peek.sent;
         totalFailed += peek.failed;
+        this.checkStop?.(peek);
         this.emit('progress', {
           elapsedMs: now,
           durationMs: plan.durationMs,
@@ -206,6 +212,19 @@ export class RunHandle extends EventEmitter<RunEvents> {
         });
         second++;
       }, 1000);
+      const stopWatch = new StopWatch(
+        s.spec.abort.map((a) => parseStopCondition(a.when, a.for) as StopCondition),
+        plan.timeScale,
+      );
+      const checkStop = (peek: ReturnType<MetricsStore['peek']>) => {
+        const fired = stopWatch.check(peek);
+        if (fired) {
+          const why = `stop condition: ${fired.source} for ${formatDuration(Math.max(1000, fired.forMs * plan.timeScale))}`;
+          this.emit('log', `${why}: reverting every fault and stopping the load`);
+          this.abort(why);
+        }
+      };
+      this.checkStop = checkStop;
       const done = l.start();
       faults.start();
       outcome = await done;
@@ -219,7 +238,9 @@ export class RunHandle extends EventEmitter<RunEvents> {
       if (demo) await demo.stop();
     }
     this.faultRecords = faults?.records() ?? [];
-    return this.buildResult(plan, store, startedAt, outcome.durationMs, seed, target.url);
+    const result = this.buildResult(plan, store, startedAt, outcome.durationMs, seed, target.url);
+    result.verdict = score(result, objectivesFor(s.slo, s.spec.load.service ?? targetName));
+    return result;
   }
 
   private buildResult(plan: RunPlan, store: MetricsStore, startedAt: Date, ranMs: number, seed: number, url: string): RunResult {

@@ -58,6 +58,7 @@ export class DemoSystem extends EventEmitter<DemoSystemEvents> {
     try {
       sys.spawnApi();
       await sys.waitHealthy(10_000);
+      await sys.warmUp();
     } catch (err) {
       await sys.stop();
       throw err;
@@ -102,6 +103,21 @@ export class DemoSystem extends EventEmitter<DemoSystemEvents> {
       await new Promise((r) => setTimeout(r, 50));
     }
     throw new InputError(`the demo api did not become healthy on ${this.apiUrl} within ${timeoutMs / 1000}s`);
+  }
+
+  /**
+   * Sends a few hundred requests through the whole path (api → proxy → dependency) so that a
+   * run's baseline measures a warm system, not the JIT compiling its first requests.
+   */
+  async warmUp(requests = 300, concurrency = 8): Promise<void> {
+    let left = requests;
+    const worker = async () => {
+      while (left-- > 0) {
+        const r = await fetch(`${this.apiUrl}/items/${left % 50}`, { signal: AbortSignal.timeout(2_000) }).catch(() => null);
+        await r?.body?.cancel();
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
   }
 
   async stop(): Promise<void> {

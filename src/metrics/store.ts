@@ -176,13 +176,29 @@ export class MetricsStore {
     return b.final;
   }
 
-  /** A live look at one second (for progress), without finalising it. */
-  peek(second: number): { requested: number; sent: number; ok: number; failed: number; p99Ms: number | null } {
+  /** A live look at one second (progress, stop conditions), without finalising it. */
+  peek(second: number): {
+    requested: number;
+    sent: number;
+    ok: number;
+    failed: number;
+    dropped: number;
+    p99Ms: number | null;
+    latencyMs: LatencySummary | null;
+  } {
     const b = this.buckets[second];
-    if (!b) return { requested: 0, sent: 0, ok: 0, failed: 0, p99Ms: null };
-    if (b.final) return { ...b.final, p99Ms: b.final.latencyMs?.p99 ?? null };
-    const p99 = b.latency && b.latency.totalCount > 0 ? b.latency.getValueAtPercentile(99) / 1000 : null;
-    return { requested: b.requested, sent: b.sent, ok: b.ok, failed: b.failed, p99Ms: p99 };
+    if (!b) return { requested: 0, sent: 0, ok: 0, failed: 0, dropped: 0, p99Ms: null, latencyMs: null };
+    const latencyMs = b.final ? b.final.latencyMs : b.latency ? summarize(b.latency) : null;
+    const src = b.final ?? b;
+    return {
+      requested: src.requested,
+      sent: src.sent,
+      ok: src.ok,
+      failed: src.failed,
+      dropped: src.dropped,
+      p99Ms: latencyMs?.p99 ?? null,
+      latencyMs,
+    };
   }
 
   /** The latest finalised second (for live progress), if any.

@@ -12,7 +12,7 @@ import type { HostPort } from './address.ts';
 import { HTTP_STAGE, type HttpToxicSource, installHttp } from './http/exchange.ts';
 import { Link, type LinkOwner } from './link.ts';
 import type { ToxicDefinition } from './toxic-def.ts';
-import type { Clock } from './types.ts';
+import type { Clock, Stage, StageContext } from './types.ts';
 
 /** What a connection needs from its proxy. */
 export interface ConnectionHost extends HttpToxicSource {
@@ -72,14 +72,20 @@ export class Connection implements LinkOwner {
     this.down.start();
   }
 
-  /** A toxic was added to the proxy (or re-added after an update). */
+  /** A toxic was added to the proxy. */
   attach(def: ToxicDefinition): void {
     if (this.finished) return;
     if (def.kind.onRequest) return this.ensureHttp(false);
     if (!this.roll(def)) return;
-    const make = (ctx: Parameters<typeof def.kind.create>[0]) => def.kind.create(ctx, def.attributes);
-    if (def.kind.bothStreams || def.stream === 'upstream') this.up.add(def.name, make);
-    if (def.kind.bothStreams || def.stream === 'downstream') this.down.add(def.name, make);
+    for (const link of this.linksFor(def)) link.add(def.name, this.maker(def));
+  }
+
+  /** A toxic was updated: its stages restart in place with the new settings (toxicity re-rolled). */
+  reattach(def: ToxicDefinition): void {
+    if (this.finished || def.kind.onRequest) return;
+    this.rolls.delete(def.name);
+    const make = this.roll(def) ? this.maker(def) : undefined;
+    for (const link of this.linksFor(def)) link.replace(def.name, make);
   }
 
   /** A toxic was removed from the proxy: its stages hand on what they hold and go. */
@@ -112,6 +118,15 @@ export class Connection implements LinkOwner {
     this.client.destroy();
     this.upstream.destroy();
     this.finish();
+  }
+
+  private maker(def: ToxicDefinition): (ctx: StageContext) => Stage {
+    return (ctx) => def.kind.create(ctx, def.attributes);
+  }
+
+  private linksFor(def: ToxicDefinition): Link[] {
+    if (def.kind.bothStreams) return [this.up, this.down];
+    return [def.stream === 'upstream' ? this.up : this.down];
   }
 
   private ensureHttp(synced: boolean): void {

@@ -66,17 +66,28 @@ export class Link {
     this.applyMode();
   }
 
-  /** Removes a stage after it has handed on what it holds. Returns its index, or -1. */
-  remove(key: string): number {
+  /** Removes a stage after it has handed on what it holds. */
+  remove(key: string): void {
+    this.take(key, 'removed');
+    this.applyMode();
+  }
+
+  /** Swaps a stage for a new one in the same place (or just drops it when `make` is undefined). */
+  replace(key: string, make: ((ctx: StageContext) => Stage) | undefined): void {
+    const index = this.take(key, 'replaced');
+    if (make) this.add(key, make, index === -1 ? this.entries.length : index);
+    else this.applyMode();
+  }
+
+  private take(key: string, reason: 'removed' | 'replaced'): number {
     const index = this.entries.findIndex((e) => e.key === key);
     if (index === -1) return -1;
     const entry = this.entries[index]!;
-    entry.stage.flush();
+    entry.stage.flush(reason);
     entry.removed = true;
     this.entries = this.entries.filter((e) => e !== entry);
     this.holds.delete(entry);
-    this.applyMode();
-    return index;
+    return Math.min(index, this.entries.length);
   }
 
   /** Stops taking data from the source and ends the destination after what is queued. */

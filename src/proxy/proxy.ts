@@ -74,10 +74,7 @@ export class Proxy implements ConnectionHost {
   /** Swaps a definition in place; open connections re-roll toxicity, as Toxiproxy's do. */
   replaceToxic(def: ToxicDefinition): void {
     this.setDefs(this.defs.map((d) => (d.name === def.name ? def : d)));
-    for (const c of this.conns) {
-      c.detach(def.name);
-      c.attach(def);
-    }
+    for (const c of this.conns) c.reattach(def);
   }
 
   /** Swaps a definition without touching connections (a lease renewal changes no behaviour). */

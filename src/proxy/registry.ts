@@ -66,6 +66,12 @@ export class ProxyRegistry {
     return [...this.proxies.values()].map((p) => p.toJson());
   }
 
+  /** Open client connections through a proxy (all proxies when no name is given). */
+  connectionCount(name?: string): number {
+    if (name !== undefined) return this.mustGet(name).connectionCount;
+    return [...this.proxies.values()].reduce((n, p) => n + p.connectionCount, 0);
+  }
+
   createProxy(input: ProxyInput): Promise<ProxyJson> {
     return this.serial(async () => {
       const spec = parseProxyInput(input);

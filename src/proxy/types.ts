@@ -88,8 +88,11 @@ export interface Stage {
   write(chunk: Buffer): void;
   /** The source ended. */
   end(): void;
-  /** The toxic was removed: hand on everything held, in order, and stop all timers. */
-  flush(): void;
+  /**
+   * The toxic was removed, or replaced by an updated definition: hand on everything held, in
+   * order, and stop all timers.
+   */
+  flush(reason: 'removed' | 'replaced'): void;
   /** The connection is gone: stop timers, keep nothing. */
   destroy(): void;
 }

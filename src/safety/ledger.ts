@@ -7,7 +7,7 @@
  * which the fault can be undone. A fault is open while its latest event is not `reverted`.
  * A torn last line (a crash mid-write) is skipped when reading.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RevertRecipe } from '../targets/types.ts';
 import { ensureStateDir } from './state.ts';
@@ -56,9 +56,10 @@ export class Ledger {
   append(e: LedgerEvent): void {
     const line = `${JSON.stringify({ ts: new Date().toISOString(), ...e })}\n`;
     // O_APPEND keeps concurrent writers (runner, guard, emergency-stop) from overwriting each other.
-    const fd = openSync(this.file, 'a', 0o600);
+    const fd = openSync(this.file, 'a+', 0o600);
     try {
-      writeSync(fd, line);
+      // After a torn last line (a writer died mid-line) start a fresh line, or this entry is lost with it.
+      writeSync(fd, endsMidLine(fd) ? `\n${line}` : line);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -85,13 +86,19 @@ export class Ledger {
     return out;
   }
 
-  /** Faults possibly in effect, oldest first; optionally only one run's. */
+  /**
+   * Faults possibly in effect, oldest first; optionally only one run's. A fault is open while its
+   * latest event is not `reverted`: an apply that lands after another layer's revert (an
+   * emergency stop racing an apply in flight) opens it again.
+   */
   open(runId?: string): OpenFault[] {
     const byKey = new Map<string, OpenFault>();
+    const closed = new Set<string>();
     this.read().forEach((e, seq) => {
       if (runId && e.runId !== runId) return;
       const key = `${e.runId}/${e.faultId}`;
       if (e.event === 'intent') {
+        closed.delete(key);
         byKey.set(key, {
           runId: e.runId,
           faultId: e.faultId,
@@ -104,16 +111,30 @@ export class Ledger {
           lastError: null,
           seq,
         });
-      } else if (e.event === 'applied') {
-        const f = byKey.get(key);
-        if (f) f.applied = true;
-      } else if (e.event === 'reverted') {
-        byKey.delete(key);
-      } else if (e.event === 'revert-failed') {
-        const f = byKey.get(key);
-        if (f) f.lastError = e.error;
+        return;
       }
+      if (e.event === 'reverted') {
+        closed.add(key);
+        return;
+      }
+      const f = byKey.get(key);
+      if (!f) return; // no intent, no recipe: nothing anyone could revert
+      closed.delete(key);
+      if (e.event === 'applied') f.applied = true;
+      else if (e.event === 'revert-failed') f.lastError = e.error;
     });
-    return [...byKey.values()].sort((a, b) => a.seq - b.seq);
+    return [...byKey.entries()]
+      .filter(([key]) => !closed.has(key))
+      .map(([, f]) => f)
+      .sort((a, b) => a.seq - b.seq);
   }
+}
+
+/** Does the file end without a newline (a torn last line)? */
+function endsMidLine(fd: number): boolean {
+  const { size } = fstatSync(fd);
+  if (size === 0) return false;
+  const last = Buffer.alloc(1);
+  readSync(fd, last, 0, 1, size - 1);
+  return last[0] !== 0x0a;
 }

@@ -7,6 +7,8 @@ import { z } from 'zod';
 import { faultDef, faultTypes } from '../../faults/index.ts';
 import { InputError } from '../errors.ts';
 import { stepLevel } from '../load/patterns.ts';
+import { parseStopCondition } from '../slo/stop.ts';
+import { parseThreshold } from '../slo/threshold.ts';
 import { AT_HINT, parseAt } from './at.ts';
 import { resolveEnvironmentPath, resolveScenarioPath, resolveSloPath } from './paths.ts';
 import { plan as makePlan, type RunPlan } from './plan.ts';
@@ -75,13 +77,53 @@ export function loadSlo(file: string): SloConfig {
       continue;
     }
     if (schema === openSloDoc) openslo.push(r.data as OpenSloDoc);
-    else Object.assign(services, (r.data as z.output<typeof sloSchema>).services);
+    else {
+      const parsed = (r.data as z.output<typeof sloSchema>).services;
+      for (const [name, svc] of Object.entries(parsed)) {
+        for (const p of serviceProblems(svc)) problems.push({ src, p: { ...p, path: ['services', name, ...p.path] } });
+      }
+      Object.assign(services, parsed);
+    }
   }
   if (problems.length > 0) {
     const lines = problems.map(({ src, p }) => problemLine(src, p));
     throw new InputError(`invalid SLO file (${lines.length} problem${lines.length > 1 ? 's' : ''})\n  ${lines.join('\n  ')}`);
   }
   return { file, services, openslo };
+}
+
+/** Threshold grammar and contradictions (a lower bound at or above an upper bound on one statistic). */
+function serviceProblems(svc: NativeService): Problem[] {
+  const out: Problem[] = [];
+  const bounds = new Map<string, { lo?: number; hi?: number; loAt?: number; hiAt?: number }>();
+  const bound = (key: string, kind: 'lo' | 'hi', v: number, at: number) => {
+    const b = bounds.get(key) ?? {};
+    if (kind === 'hi' && (b.hi === undefined || v < b.hi)) Object.assign(b, { hi: v, hiAt: at });
+    if (kind === 'lo' && (b.lo === undefined || v > b.lo)) Object.assign(b, { lo: v, loAt: at });
+    bounds.set(key, b);
+  };
+  if (svc.errorRate !== undefined) bound('rate', 'hi', svc.errorRate, -1);
+  if (svc.availability !== undefined) bound('rate', 'hi', 1 - svc.availability, -1);
+  for (const [k, ms] of Object.entries(svc.latency ?? {})) bound(k === 'med' ? 'p50' : k, 'hi', ms, -1);
+  svc.thresholds.forEach((text, i) => {
+    const t = parseThreshold(text);
+    if (typeof t === 'string') {
+      out.push({ path: ['thresholds', i], message: t });
+      return;
+    }
+    const key = t.stat.kind === 'percentile' ? `p${t.stat.p}` : t.stat.kind === 'med' ? 'p50' : t.stat.kind;
+    if (t.op === '<' || t.op === '<=') bound(key, 'hi', t.value, i);
+    else if (t.op === '>' || t.op === '>=') bound(key, 'lo', t.value, i);
+  });
+  for (const [key, b] of bounds) {
+    if (b.lo !== undefined && b.hi !== undefined && b.lo >= b.hi) {
+      out.push({
+        path: ['thresholds', b.loAt!],
+        message: `contradictory objectives: ${key} must be above ${b.lo} and below ${b.hi} at once`,
+      });
+    }
+  }
+  return out;
 }
 
 /** Reads and validates a scenario with its environment and SLO file. Throws InputError on any problem. */
@@ -102,9 +144,26 @@ export function loadScenario(nameOrPath: string, opts: LoadOptions = {}): Scenar
     }
     throw err;
   }
-  const slo = loadSlo(opts.sloFile ?? resolveSloPath(spec.slo, dir));
+  const slo = loadSlo(opts.sloFile ?? resolveSloPath(spec.slo ?? 'slo.yaml', dir));
+  const sloExplicit = opts.sloFile !== undefined || spec.slo !== undefined;
   const scenario = { file, spec, environment, slo, source };
   const problems = crossCheck(scenario);
+  const service = spec.load.service ?? spec.load.target;
+  const known = [...Object.keys(slo.services), ...slo.openslo.map((d) => d.spec.service)];
+  if (sloExplicit && problems.length === 0 && !known.includes(service)) {
+    problems.push({
+      path: [spec.slo ? 'slo' : 'load'],
+      message: `the SLO file ${slo.file} has no objectives for service ${JSON.stringify(service)}, the one this scenario loads (it has: ${known.join(', ') || 'none'}); set load.service or add the service`,
+    });
+  }
+  for (const d of slo.openslo) {
+    if (sloExplicit && d.spec.service !== service && problems.length === 0) {
+      problems.push({
+        path: [spec.slo ? 'slo' : 'load'],
+        message: `OpenSLO ${d.metadata.name} in ${slo.file} names service ${JSON.stringify(d.spec.service)}, which this scenario does not load (it loads ${JSON.stringify(service)})`,
+      });
+    }
+  }
   if (problems.length > 0) failWith(source, 'scenario', problems);
   return scenario;
 }
@@ -149,6 +208,10 @@ function crossCheck(s: Omit<Scenario, 'slo'>): Problem[] {
     const params = Object.fromEntries(Object.entries(f).filter(([k]) => !(FAULT_COMMON_KEYS as readonly string[]).includes(k)));
     const r = def.params.safeParse(params, { reportInput: true });
     if (!r.success) problems.push(...zodProblems(r.error, at));
+  });
+  s.spec.abort.forEach((a, i) => {
+    const c = parseStopCondition(a.when, a.for);
+    if (typeof c === 'string') problems.push({ path: ['abort', i, 'when'], message: c });
   });
   if (problems.length > 0) return problems;
 

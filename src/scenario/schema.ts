@@ -77,6 +77,8 @@ export type RequestSpec = z.output<typeof requestSpec>;
 
 export const loadSpec = z.strictObject({
   target: z.string().min(1),
+  /** The service whose SLOs score this run; the target's name when absent. */
+  service: z.string().min(1).optional(),
   requests: z.array(requestSpec).min(1).default([{ weight: 1, method: 'GET', path: '/', headers: {} }]),
   pattern: z.array(phase).min(1, 'expected at least one phase'),
   /** Concurrent connections; arrivals beyond them wait in the backlog. */
@@ -117,7 +119,8 @@ export const scenarioSchema = z.strictObject({
   seed: z.number().int().nonnegative().optional(),
   load: loadSpec,
   faults: z.array(faultCommon).default([]),
-  slo: z.string().min(1).default('slo.yaml'),
+  /** SLO file; scenarios/slo.yaml (beside the scenario, else built in) when absent. */
+  slo: z.string().min(1).optional(),
   abort: z.array(abortCondition).default([]),
 });
 export type ScenarioFile = z.output<typeof scenarioSchema>;

@@ -100,12 +100,12 @@ describe('lease over HTTP, in real time', () => {
     const add = await call(api.url, 'POST', '/proxies/echo/toxics', {
       name: 'chaoskit:lat',
       type: 'latency',
-      attributes: { latency: 100 },
+      attributes: { latency: 200 },
       lease_ms: 600,
     });
     expect(add.status).toBe(200);
     const s = await connect(port);
-    expect(await echoTime(s, 'slow')).toBeGreaterThanOrEqual(95);
+    expect(await echoTime(s, 'slow')).toBeGreaterThanOrEqual(195);
     await sleep(150);
     const renewedAt = performance.now();
     const renew = await call(api.url, 'POST', '/proxies/echo/toxics/chaoskit:lat/renew', { lease_ms: 600 });
@@ -115,7 +115,7 @@ describe('lease over HTTP, in real time', () => {
     expect((await call(api.url, 'GET', '/proxies/echo/toxics/chaoskit:lat')).status).toBe(200);
     await sleep(Math.max(0, 700 - (performance.now() - renewedAt)));
     expect((await call(api.url, 'GET', '/proxies/echo/toxics/chaoskit:lat')).status).toBe(404);
-    expect(await echoTime(s, 'fast')).toBeLessThan(50);
+    expect(await echoTime(s, 'fast')).toBeLessThan(150);
     expect((await call(api.url, 'POST', '/proxies/echo/toxics/none/renew')).status).toBe(404);
   });
 });

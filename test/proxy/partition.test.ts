@@ -35,7 +35,7 @@ describe('partition mode=refuse', () => {
   it('resets new connections without dialing the upstream, and cuts open ones', async () => {
     const { api, port, upstreamConnections } = await setup();
     const open = await connect(port);
-    expect(await echoTime(open, 'before')).toBeLessThan(100);
+    expect(await echoTime(open, 'before')).toBeLessThan(1000);
     const cut = outcome(open);
     api.registry.addToxic('dep', {
       name: 'chaoskit:part',
@@ -53,7 +53,7 @@ describe('partition mode=refuse', () => {
     expect(upstreamConnections()).toBe(dialsBefore);
 
     api.registry.removeToxic('dep', 'chaoskit:part');
-    expect(await echoTime(await connect(port), 'after')).toBeLessThan(100);
+    expect(await echoTime(await connect(port), 'after')).toBeLessThan(1000);
   });
 
   it('defaults to refuse and applies to both directions whatever the stream', async () => {
@@ -68,7 +68,7 @@ describe('partition mode=blackhole', () => {
   it('stalls open and new connections both ways; removal lets the held bytes through', async () => {
     const { api, port } = await setup();
     const open = await connect(port);
-    expect(await echoTime(open, 'before')).toBeLessThan(100);
+    expect(await echoTime(open, 'before')).toBeLessThan(1000);
     api.registry.addToxic('dep', { name: 'bh', type: 'partition', attributes: { mode: 'blackhole' } });
 
     const heldOpen = readBytes(open, 4, 3000);
@@ -85,8 +85,8 @@ describe('partition mode=blackhole', () => {
     api.registry.removeToxic('dep', 'bh');
     expect((await heldOpen).toString()).toBe('held');
     expect((await heldFresh).toString()).toBe('fresh');
-    expect(performance.now() - t0).toBeLessThan(500);
-    expect(await echoTime(await connect(port), 'new')).toBeLessThan(100);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(await echoTime(await connect(port), 'new')).toBeLessThan(1000);
   });
 
   it('holds large transfers without buffering them in the proxy (the source is paused)', async () => {

@@ -100,11 +100,11 @@ describe('abrupt disconnects under load', () => {
     await Promise.all(rounds);
     // The proxy still works, and lets go of every connection.
     const s = await connect(port);
-    expect(await echoTime(s, 'still here')).toBeLessThan(500);
+    expect(await echoTime(s, 'still here')).toBeLessThan(2000);
     s.destroy();
     // A live connection may remain from `end()` rounds until the echo server closes; wait it out.
-    for (let i = 0; i < 100 && api.registry.get('echo') && connectionsOf(api) > 0; i++) await sleep(20);
-    expect(connectionsOf(api)).toBe(0);
+    for (let i = 0; i < 100 && api.registry.connectionCount() > 0; i++) await sleep(20);
+    expect(api.registry.connectionCount('echo')).toBe(0);
   });
 
   it('an upstream reset reaches the client as a reset; a dead upstream closes the client', async () => {
@@ -174,8 +174,3 @@ describe('integrity while toxics come and go', () => {
     expect(rounds).toBeGreaterThanOrEqual(3); // toxics really changed while bytes flowed
   });
 });
-
-function connectionsOf(api: { registry: unknown }): number {
-  const proxies = (api.registry as { proxies: Map<string, { connectionCount: number }> }).proxies;
-  return [...proxies.values()].reduce((n, p) => n + p.connectionCount, 0);
-}

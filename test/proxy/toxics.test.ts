@@ -40,13 +40,13 @@ describe('latency', () => {
   it('adds latency to data after it is added, and stops when removed', async () => {
     const { api, port } = await echoProxy();
     const s = await connect(port);
-    expect(await echoTime(s, 'warm')).toBeLessThan(50);
-    api.registry.addToxic('echo', { type: 'latency', attributes: { latency: 100 } });
+    expect(await echoTime(s, 'warm')).toBeLessThan(100);
+    api.registry.addToxic('echo', { type: 'latency', attributes: { latency: 200 } });
     const slow = await echoTime(s, 'slow');
-    expect(slow).toBeGreaterThanOrEqual(95);
-    expect(slow).toBeLessThan(180);
+    expect(slow).toBeGreaterThanOrEqual(195);
+    expect(slow).toBeLessThan(350);
     api.registry.removeToxic('echo', 'latency_downstream');
-    expect(await echoTime(s, 'fast')).toBeLessThan(50);
+    expect(await echoTime(s, 'fast')).toBeLessThan(100);
   });
 
   it('latency on both streams adds up, jitter stays within bounds', async () => {
@@ -59,8 +59,8 @@ describe('latency', () => {
     api.registry.addToxic('echo', { type: 'latency', stream: 'downstream', attributes: { latency: 60 } });
     const s = await connect(port);
     const t = await echoTime(s, 'x');
-    expect(t).toBeGreaterThanOrEqual(95);
-    expect(t).toBeLessThan(200);
+    expect(t).toBeGreaterThanOrEqual(95); // a single 60 ms toxic could not reach this
+    expect(t).toBeLessThan(300);
   });
 
   it('removing a latency toxic releases held data at once, in order', async () => {
@@ -93,20 +93,28 @@ describe('bandwidth', () => {
 describe('slicer', () => {
   it('cuts data into small slices spaced by delay µs', async () => {
     let chunks = 0;
-    const sink = await startTcp((sock) => sock.on('data', () => chunks++));
+    let received = 0;
+    const sink = await startTcp((sock) =>
+      sock.on('data', (c: Buffer) => {
+        chunks++;
+        received += c.length;
+      }),
+    );
     const api = await startApi();
     const port = await makeProxy(api, 'sl', portOf(sink));
     api.registry.addToxic('sl', {
       type: 'slicer',
       stream: 'upstream',
-      attributes: { average_size: 100, size_variation: 20, delay: 2000 },
+      attributes: { average_size: 100, size_variation: 20, delay: 5000 },
     });
     const s = await connect(port);
     const t0 = performance.now();
     s.write(Buffer.alloc(1000, 2));
-    for (let i = 0; i < 100 && chunks < 8; i++) await sleep(10);
-    expect(chunks).toBeGreaterThanOrEqual(8);
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(14); // >= 7 gaps of 2 ms
+    for (let i = 0; i < 200 && received < 1000; i++) await sleep(5);
+    expect(received).toBe(1000);
+    // About 10 slices 5 ms apart: at least 7 gaps, and several separate reads at the far end.
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(35);
+    expect(chunks).toBeGreaterThanOrEqual(4);
   });
 });
 
@@ -152,7 +160,7 @@ describe('timeout', () => {
     expect(done.ms).toBeGreaterThanOrEqual(180);
     // A new connection works again.
     const s2 = await connect(port);
-    expect(await echoTime(s2, 'ok')).toBeLessThan(100);
+    expect(await echoTime(s2, 'ok')).toBeLessThan(1000);
   });
 });
 
@@ -164,7 +172,7 @@ describe('reset_peer', () => {
     s.write('hello');
     const r = await outcome(s);
     expect(r.how).toBe('ECONNRESET');
-    expect(r.ms).toBeLessThan(200);
+    expect(r.ms).toBeLessThan(500);
   });
 
   it('resets after timeout ms', async () => {
@@ -201,7 +209,7 @@ describe('toxicity', () => {
       attributes: { latency: 300 },
     });
     const a = await connect(port);
-    expect(await echoTime(a, 'x')).toBeLessThan(100);
+    expect(await echoTime(a, 'x')).toBeLessThan(250);
     api.registry.updateToxic('echo', 'never', { toxicity: 1 });
     const b = await connect(port);
     expect(await echoTime(b, 'x')).toBeGreaterThanOrEqual(280);
@@ -222,5 +230,24 @@ describe('toxicity', () => {
     }
     expect(slow).toBeGreaterThanOrEqual(4);
     expect(slow).toBeLessThanOrEqual(16);
+  });
+});
+
+describe('updates on open connections', () => {
+  it('an updated latency applies in place; an updated timeout restarts without closing', async () => {
+    const { api, port } = await echoProxy();
+    const s = await connect(port);
+    api.registry.addToxic('echo', { name: 'lat', type: 'latency', attributes: { latency: 50 } });
+    expect(await echoTime(s, 'a')).toBeGreaterThanOrEqual(45);
+    api.registry.updateToxic('echo', 'lat', { attributes: { latency: 150 } });
+    expect(await echoTime(s, 'b')).toBeGreaterThanOrEqual(145);
+    api.registry.removeToxic('echo', 'lat');
+
+    api.registry.addToxic('echo', { name: 't', type: 'timeout', attributes: { timeout: 0 } });
+    const ended = outcome(s, 600);
+    api.registry.updateToxic('echo', 't', { attributes: { timeout: 300 } });
+    const r = await ended;
+    expect(r.how).not.toBe('timeout'); // closed by the restarted 300 ms timer...
+    expect(r.ms).toBeGreaterThanOrEqual(250); // ...not by the update itself
   });
 });

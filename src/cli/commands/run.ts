@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { renderSummary } from '../../../reporters/console.ts';
-import { AbortedError, InputError, RevertError } from '../../errors.ts';
+import { AbortedError, ExitCode, InputError, RevertError } from '../../errors.ts';
+import type { RunResult } from '../../result.ts';
 import { runScenario } from '../../run.ts';
 import { loadScenario, planScenario } from '../../scenario/load.ts';
 import { describePlan } from '../chart.ts';
@@ -17,7 +18,8 @@ export const runCommand: Command = (cli, setCode) =>
       scenarioOptions(y)
         .option('out', { type: 'string', describe: 'directory for results.json (and reports)' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and exit without sending anything' })
-        .option('quiet', { type: 'boolean', default: false, describe: 'no live progress' }),
+        .option('quiet', { type: 'boolean', default: false, describe: 'no live progress' })
+        .option('min-score', { type: 'number', describe: 'exit 1 when the resilience score (0-100) is below this' }),
     async (args) => {
       const timeScale = checkTimeScale(args.timeScale);
       const seed = checkSeed(args.seed);
@@ -58,7 +60,7 @@ export const runCommand: Command = (cli, setCode) =>
         if (result.status === 'aborted') {
           throw new AbortedError(`run aborted (${result.abort?.reason}); every fault was reverted${outDir ? '; partial results written' : ''}`);
         }
-        setCode(0);
+        setCode(verdictExitCode(result, args.minScore));
       } finally {
         detach();
         process.off('SIGINT', onSignal);
@@ -66,6 +68,21 @@ export const runCommand: Command = (cli, setCode) =>
       }
     },
   );
+
+/** 0 when every objective was met; 1 for a failed or inconclusive verdict or a score below --min-score. */
+export function verdictExitCode(result: RunResult, minScore: number | undefined): number {
+  const v = result.verdict;
+  if (!v) return ExitCode.ok;
+  if (v.status !== 'pass') {
+    process.stderr.write(`verdict: ${v.status}${v.reasons.length ? ` — ${v.reasons.join('; ')}` : ''}\n`);
+    return ExitCode.sloMissed;
+  }
+  if (minScore !== undefined && v.score < minScore) {
+    process.stderr.write(`verdict: resilience score ${v.score} is below --min-score ${minScore}\n`);
+    return ExitCode.sloMissed;
+  }
+  return ExitCode.ok;
+}
 
 function ensureWritable(dir: string): void {
   try {

@@ -9,7 +9,7 @@ export interface TimeoutAttrs {
 /**
  * Drops all data in its direction and closes the connection after `timeout` ms (counted from
  * when the toxic met the connection). As in Toxiproxy, removing the toxic closes the connections
- * it was dropping data on: their byte stream is already corrupt.
+ * it was dropping data on: their byte stream is already corrupt. An update restarts the timer.
  */
 export const timeout: ToxicKind<TimeoutAttrs> = {
   extension: false,
@@ -25,9 +25,9 @@ export const timeout: ToxicKind<TimeoutAttrs> = {
     return {
       write: () => {},
       end: () => ctx.end(),
-      flush() {
+      flush(reason) {
         cancel();
-        ctx.close();
+        if (reason === 'removed') ctx.close();
       },
       destroy: cancel,
     };

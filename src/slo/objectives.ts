@@ -1,0 +1,88 @@
+/**
+ * Objectives: the native SLO format and OpenSLO documents, mapped onto the load generator's
+ * own measurements (requests that got a non-error answer are good; latency is from the
+ * intended send time).
+ */
+import type { SloConfig } from '../scenario/load.ts';
+import type { NativeService } from '../scenario/schema.ts';
+import { parseThreshold, type Threshold } from './threshold.ts';
+
+export type Objective =
+  | { name: string; kind: 'availability'; min: number }
+  | { name: string; kind: 'error-rate'; max: number }
+  | { name: string; kind: 'latency'; stat: 'avg' | 'med' | 'max' | number; maxMs: number }
+  | { name: string; kind: 'threshold'; threshold: Threshold }
+  /** OpenSLO thresholdMetric: at least `min` of requests answer within `withinMs`. */
+  | { name: string; kind: 'latency-fraction'; withinMs: number; min: number }
+  /** OpenSLO Timeslices: at least `min` of 1 s slices are good (their good ratio ≥ sliceMin). */
+  | { name: string; kind: 'timeslices'; sliceMin: number; min: number };
+
+export interface ServiceObjectives {
+  service: string;
+  objectives: Objective[];
+  recoveryMs: number | null;
+  holdForMs: number;
+  budget: { periodMs: number; maxSpend: number } | null;
+  /** The allowed bad fraction that the error budget is based on. */
+  allowedBad: number | null;
+}
+
+const pct = (f: number) => `${+(f * 100).toFixed(4)}%`;
+
+export function nativeObjectives(s: NativeService): Objective[] {
+  const out: Objective[] = [];
+  if (s.availability !== undefined) out.push({ name: `availability ≥ ${pct(s.availability)}`, kind: 'availability', min: s.availability });
+  if (s.errorRate !== undefined) out.push({ name: `error rate ≤ ${pct(s.errorRate)}`, kind: 'error-rate', max: s.errorRate });
+  for (const [k, ms] of Object.entries(s.latency ?? {})) {
+    const stat = k === 'avg' || k === 'med' || k === 'max' ? k : Number(k.slice(1));
+    out.push({ name: `latency ${k} ≤ ${ms}ms`, kind: 'latency', stat, maxMs: ms });
+  }
+  for (const t of s.thresholds) {
+    const parsed = parseThreshold(t);
+    if (typeof parsed !== 'string') out.push({ name: `threshold ${parsed.source}`, kind: 'threshold', threshold: parsed });
+  }
+  return out;
+}
+
+type OpenSlo = SloConfig['openslo'][number];
+
+function openSloObjectives(d: OpenSlo): { objectives: Objective[]; allowedBad: number | null } {
+  const objectives: Objective[] = [];
+  let allowedBad: number | null = null;
+  const indicator = (d.spec as { indicator?: { spec?: Record<string, unknown> } }).indicator?.spec ?? {};
+  const isThreshold = 'thresholdMetric' in indicator;
+  d.spec.objectives.forEach((o, i) => {
+    const target = o.target ?? (o.targetPercent !== undefined ? o.targetPercent / 100 : undefined);
+    if (target === undefined) return;
+    const label = `${d.metadata.name}${d.spec.objectives.length > 1 ? `[${i}]` : ''}`;
+    allowedBad = Math.min(allowedBad ?? 1, 1 - target);
+    const sliceMin = (o as { timeSliceTarget?: number }).timeSliceTarget;
+    if (isThreshold && o.value !== undefined) {
+      objectives.push({ name: `${label}: ${pct(target)} of requests within ${o.value}ms`, kind: 'latency-fraction', withinMs: o.value, min: target });
+    } else if (d.spec.budgetingMethod !== 'Occurrences' && sliceMin !== undefined) {
+      objectives.push({ name: `${label}: ${pct(target)} of 1s slices good (≥ ${pct(sliceMin)})`, kind: 'timeslices', sliceMin, min: target });
+    } else {
+      objectives.push({ name: `${label}: good/total ≥ ${pct(target)}`, kind: 'availability', min: target });
+    }
+  });
+  return { objectives, allowedBad };
+}
+
+export function objectivesFor(slo: SloConfig, service: string): ServiceObjectives {
+  const native = slo.services[service];
+  const objectives = native ? nativeObjectives(native) : [];
+  let allowedBad: number | null = native?.availability !== undefined ? 1 - native.availability : native?.errorRate ?? null;
+  for (const d of slo.openslo.filter((x) => x.spec.service === service)) {
+    const o = openSloObjectives(d);
+    objectives.push(...o.objectives);
+    if (o.allowedBad !== null) allowedBad = Math.min(allowedBad ?? 1, o.allowedBad);
+  }
+  return {
+    service,
+    objectives,
+    recoveryMs: native?.recovery ?? null,
+    holdForMs: native?.holdFor ?? 10_000,
+    budget: native?.budget ? { periodMs: native.budget.period, maxSpend: native.budget.maxSpend } : null,
+    allowedBad,
+  };
+}

@@ -1,0 +1,341 @@
+/**
+ * Scoring: pure functions from a RunResult and the service's objectives to a Verdict.
+ * Reporters only render the verdict; pass/fail is decided here and nowhere else.
+ * Formulas, weights and bands are documented in docs/slo-format.md.
+ */
+import { mergeEncoded, type Histogram } from '../metrics/hist.ts';
+import type { ObjectiveResult, RecoveryResult, RunResult, TimelineSecond, Verdict } from '../result.ts';
+import type { Objective, ServiceObjectives } from './objectives.ts';
+import { compare } from './threshold.ts';
+
+export type PhaseName = 'baseline' | 'fault' | 'recovery';
+export const PHASES: readonly PhaseName[] = ['baseline', 'fault', 'recovery'];
+
+/** Below this many requests a phase's or window's figures are flagged low-confidence. */
+export const MIN_CONFIDENT_REQUESTS = 100;
+export const WEIGHTS = { budget: 0.3, recovery: 0.3, loss: 0.2, robustness: 0.2 } as const;
+export const GRADES: readonly [string, number][] = [
+  ['A', 90],
+  ['B', 75],
+  ['C', 60],
+  ['D', 40],
+  ['F', 0],
+];
+const BURN_WINDOW_S = 5;
+
+export type { ObjectiveResult, RecoveryResult, Verdict };
+
+// ---- phases ----------------------------------------------------------------------------------
+
+export function faultWindows(r: RunResult): { id: string; startMs: number; endMs: number }[] {
+  return r.faults
+    .filter((f) => f.appliedAtMs !== null)
+    .map((f) => ({ id: f.id, startMs: f.appliedAtMs!, endMs: f.revertedAtMs ?? r.plan.durationMs }));
+}
+
+/** Labels each second: overlapping a fault window → fault; before the first → baseline; else recovery. */
+export function phaseOfSeconds(r: RunResult): PhaseName[] {
+  const wins = faultWindows(r);
+  const first = Math.min(...wins.map((w) => w.startMs));
+  return r.timeline.map((s) => {
+    const a = s.t * 1000, b = a + 1000;
+    if (wins.some((w) => w.startMs < b && w.endMs > a)) return 'fault';
+    return wins.length === 0 || b <= first ? 'baseline' : 'recovery';
+  });
+}
+
+// ---- aggregates ------------------------------------------------------------------------------
+
+interface Agg {
+  ok: number;
+  failed: number;
+  total: number;
+  hist: Histogram;
+}
+
+function aggregate(seconds: readonly TimelineSecond[]): Agg {
+  let ok = 0, failed = 0;
+  for (const s of seconds) {
+    ok += s.ok;
+    failed += s.failed;
+  }
+  return { ok, failed, total: ok + failed, hist: mergeEncoded(seconds.map((s) => s.hist ?? undefined)) };
+}
+
+const availabilityOf = (a: { ok: number; total: number }) => (a.total === 0 ? null : a.ok / a.total);
+
+function latencyStat(h: Histogram, stat: 'avg' | 'med' | 'max' | number): number | null {
+  if (h.totalCount === 0) return null;
+  if (stat === 'avg') return h.mean / 1000;
+  if (stat === 'max') return h.maxValue / 1000;
+  return h.getValueAtPercentile(stat === 'med' ? 50 : stat) / 1000;
+}
+
+/** Fraction of recorded latencies ≤ ms (bisection on the percentile: 3 significant digits). */
+export function fractionWithin(h: Histogram, ms: number): number | null {
+  if (h.totalCount === 0) return null;
+  // Values within the histogram's 3-significant-digit resolution of `ms` count as equal.
+  const us = ms * 1000 * 1.001;
+  if (h.maxValue <= us) return 1;
+  let lo = 0, hi = 100;
+  for (let i = 0; i < 30; i++) {
+    const mid = (lo + hi) / 2;
+    if (h.getValueAtPercentile(mid) <= us) lo = mid;
+    else hi = mid;
+  }
+  return lo / 100;
+}
+
+interface Measured {
+  value: number | null;
+  pass: boolean | null;
+  target: string;
+  fmt: (v: number) => string;
+  requests: number;
+}
+
+const fmtPct = (v: number) => `${+(v * 100).toFixed(3)}%`;
+const fmtMs = (v: number) => `${+v.toFixed(v < 10 ? 2 : 0)}ms`;
+
+/** Evaluates one objective over a run of consecutive seconds. */
+function measure(o: Objective, secs: readonly TimelineSecond[]): Measured {
+  const a = aggregate(secs);
+  const res = (value: number | null, ok: (v: number) => boolean, target: string, fmt: (v: number) => string): Measured => ({
+    value,
+    pass: value === null ? null : ok(value),
+    target,
+    fmt,
+    requests: a.total,
+  });
+  switch (o.kind) {
+    case 'availability':
+      return res(availabilityOf(a), (v) => v >= o.min, `≥ ${fmtPct(o.min)}`, fmtPct);
+    case 'error-rate':
+      return res(a.total ? a.failed / a.total : null, (v) => v <= o.max, `≤ ${fmtPct(o.max)}`, fmtPct);
+    case 'latency':
+      return res(latencyStat(a.hist, o.stat), (v) => v <= o.maxMs, `≤ ${fmtMs(o.maxMs)}`, fmtMs);
+    case 'latency-fraction':
+      return res(fractionWithin(a.hist, o.withinMs), (v) => v >= o.min, `≥ ${fmtPct(o.min)} within ${o.withinMs}ms`, fmtPct);
+    case 'timeslices': {
+      const slices = secs.filter((s) => s.ok + s.failed > 0);
+      const good = slices.filter((s) => s.ok / (s.ok + s.failed) >= o.sliceMin).length;
+      return res(slices.length ? good / slices.length : null, (v) => v >= o.min, `≥ ${fmtPct(o.min)} good slices`, fmtPct);
+    }
+    case 'threshold': {
+      const t = o.threshold;
+      const stat = t.stat;
+      const value = (ss: readonly TimelineSecond[]): number | null => {
+        const g = aggregate(ss);
+        if (stat.kind === 'rate') return g.total ? g.failed / g.total : null;
+        return latencyStat(g.hist, stat.kind === 'percentile' ? stat.p : stat.kind);
+      };
+      const fmt = stat.kind === 'rate' ? fmtPct : fmtMs;
+      const target = `${t.op} ${stat.kind === 'rate' ? fmtPct(t.value) : fmtMs(t.value)}${t.windowMs ? ` over every ${t.windowMs / 1000}s` : ''}`;
+      if (!t.windowMs) return res(value(secs), (v) => compare(v, t.op, t.value), target, fmt);
+      // Every full window must hold; the actual shown is the worst window.
+      const w = Math.max(1, Math.round(t.windowMs / 1000));
+      let worst: number | null = null;
+      let allPass: boolean | null = null;
+      for (let i = 0; i + w <= secs.length; i++) {
+        const v = value(secs.slice(i, i + w));
+        if (v === null) continue;
+        const ok = compare(v, t.op, t.value);
+        const lowerIsWorse = t.op === '>' || t.op === '>=';
+        if (worst === null || (lowerIsWorse ? v < worst : v > worst)) worst = v;
+        allPass = (allPass ?? true) && ok;
+      }
+      return { value: worst, pass: allPass, target, fmt, requests: a.total };
+    }
+  }
+}
+
+// ---- the verdict -----------------------------------------------------------------------------
+
+export interface ScoreOptions {
+  /** Scales recovery and hold times like the run's `--time-scale` did. */
+  timeScale?: number;
+}
+
+export function score(r: RunResult, so: ServiceObjectives, opts: ScoreOptions = {}): Verdict {
+  const ts = opts.timeScale ?? r.timeScale;
+  const labels = phaseOfSeconds(r);
+  const secsOf = (p: PhaseName) => r.timeline.filter((_, i) => labels[i] === p);
+  const reasons: string[] = [];
+
+  const objectives: ObjectiveResult[] = [];
+  for (const phase of PHASES) {
+    const secs = secsOf(phase);
+    if (secs.length === 0) continue;
+    for (const o of so.objectives) {
+      const m = measure(o, secs);
+      objectives.push({
+        name: o.name,
+        phase,
+        target: m.target,
+        actual: m.value === null ? null : m.fmt(m.value),
+        actualValue: m.value,
+        pass: m.pass,
+        // A miss decides the verdict only here: baseline rows (a miss makes the run inconclusive),
+        // and recovery rows for services with neither a recovery objective nor a budget. Fault
+        // rows never do: degradation under a fault is what the budget and recovery judge.
+        gating: phase === 'baseline' || (phase === 'recovery' && so.recoveryMs === null && so.budget === null),
+        lowConfidence: m.requests < MIN_CONFIDENT_REQUESTS,
+        requests: m.requests,
+      });
+    }
+  }
+
+  // Degradation relative to the baseline's availability.
+  const base = aggregate(secsOf('baseline'));
+  const baselineAvailability = availabilityOf(base) ?? 1;
+  const q = r.timeline.map((s) => {
+    const t = s.ok + s.failed;
+    return t === 0 ? null : Math.min(1, baselineAvailability > 0 ? s.ok / t / baselineAvailability : 1);
+  });
+  let robustness = 1;
+  let lossS = 0;
+  let disturbedS = 0;
+  labels.forEach((p, i) => {
+    if (p === 'baseline') return;
+    disturbedS++;
+    const v = q[i];
+    if (v === null || v === undefined) return;
+    robustness = Math.min(robustness, v);
+    lossS += 1 - v;
+  });
+
+  const recovery = recoveryTimes(r, so, ts);
+  const budget = budgetOf(r, so);
+
+  const subscores = {
+    budget: budget && budget.maxSpend !== null ? 100 * clamp01(1 - budget.burned / budget.maxSpend) : null,
+    recovery: recovery.length ? mean(recovery.map((x) => recoveryScore(x))) : null,
+    loss: disturbedS ? 100 * clamp01(1 - lossS / disturbedS) : null,
+    robustness: disturbedS ? 100 * robustness : null,
+  };
+  let wsum = 0, acc = 0;
+  for (const k of Object.keys(WEIGHTS) as (keyof typeof WEIGHTS)[]) {
+    const v = subscores[k];
+    if (v === null) continue;
+    wsum += WEIGHTS[k];
+    acc += WEIGHTS[k] * v;
+  }
+  const judged = objectives.filter((o) => o.pass !== null);
+  const total = wsum > 0 ? acc / wsum : judged.length ? (100 * judged.filter((o) => o.pass).length) / judged.length : 100;
+  const scoreValue = Math.round(total * 10) / 10;
+
+  const baselineMiss = objectives.filter((o) => o.phase === 'baseline' && o.pass === false);
+  const gatingMiss = objectives.filter((o) => o.gating && o.phase !== 'baseline' && o.pass === false);
+  for (const o of baselineMiss) reasons.push(`baseline already misses ${o.name} (${o.actual} vs ${o.target}): the system was not healthy before any fault`);
+  for (const o of gatingMiss) reasons.push(`${o.phase}: ${o.name} missed (${o.actual} vs ${o.target})`);
+  for (const x of recovery.filter((x) => x.pass === false)) {
+    reasons.push(`${x.fault}: ${x.ttrMs === null ? 'did not recover' : `recovered in ${Math.round(x.ttrMs)}ms`}, objective ${x.objectiveMs}ms`);
+  }
+  if (budget?.pass === false) reasons.push(`error budget: burned ${fmtPct(budget.burned)} of the period's budget, allowed ${fmtPct(budget.maxSpend!)}`);
+  if (so.objectives.length === 0) reasons.push(`no SLO objectives for service ${so.service}: nothing was scored against targets`);
+
+  const inconclusive = baselineMiss.length > 0;
+  const fail = gatingMiss.length > 0 || recovery.some((x) => x.pass === false) || budget?.pass === false;
+  const status = inconclusive ? 'inconclusive' : fail ? 'fail' : 'pass';
+  return {
+    status,
+    pass: status === 'pass',
+    service: so.service,
+    score: scoreValue,
+    grade: GRADES.find(([, min]) => scoreValue >= min)![0],
+    subscores: mapValues(subscores, (v) => (v === null ? null : Math.round(v * 10) / 10)),
+    weights: WEIGHTS,
+    phases: PHASES.map((name) => ({
+      name,
+      seconds: r.timeline.filter((_, i) => labels[i] === name).map((s) => s.t),
+      requests: aggregate(secsOf(name)).total,
+    })),
+    objectives,
+    recovery,
+    budget,
+    degradation: { baselineAvailability, robustness, lossS: Math.round(lossS * 1000) / 1000, q },
+    reasons,
+  };
+}
+
+function recoveryScore(x: RecoveryResult): number {
+  if (x.ttrMs === null) return 0;
+  if (x.objectiveMs === null || x.ttrMs <= x.objectiveMs) return 100;
+  return (100 * x.objectiveMs) / x.ttrMs;
+}
+
+/** A second is healthy when its availability and latency objectives hold within that second. */
+function healthySecond(s: TimelineSecond, so: ServiceObjectives): boolean {
+  if (s.ok + s.failed === 0) return true;
+  for (const o of so.objectives) {
+    if (o.kind !== 'availability' && o.kind !== 'error-rate' && o.kind !== 'latency') continue;
+    if (measure(o, [s]).pass === false) return false;
+  }
+  return so.objectives.length > 0 || s.failed === 0;
+}
+
+/** Time-to-recover: from a fault's end to the first second from which the SLI holds for holdFor. */
+export function recoveryTimes(r: RunResult, so: ServiceObjectives, timeScale: number): RecoveryResult[] {
+  const hold = Math.max(1, Math.round((so.holdForMs * timeScale) / 1000));
+  const objectiveMs = so.recoveryMs === null ? null : so.recoveryMs * timeScale;
+  const good = r.timeline.map((s) => healthySecond(s, so));
+  return faultWindows(r).map((w) => {
+    const from = Math.ceil(w.endMs / 1000);
+    let ttr: number | null = null;
+    let note: string | null = null;
+    for (let s = from; s < r.timeline.length; s++) {
+      if (s + hold > r.timeline.length) {
+        note = `the run ended before ${hold}s of healthy seconds could confirm recovery`;
+        break;
+      }
+      if (good.slice(s, s + hold).every(Boolean)) {
+        ttr = Math.max(0, s * 1000 - w.endMs);
+        break;
+      }
+    }
+    if (from >= r.timeline.length) note = 'the fault ended with the run: no time left to recover';
+    return {
+      fault: w.id,
+      endMs: w.endMs,
+      ttrMs: ttr,
+      objectiveMs,
+      pass: objectiveMs === null ? (ttr === null ? false : null) : ttr !== null && ttr <= objectiveMs,
+      note,
+    };
+  });
+}
+
+function budgetOf(r: RunResult, so: ServiceObjectives): Verdict['budget'] {
+  if (so.allowedBad === null || so.allowedBad <= 0) return null;
+  const tl = r.timeline;
+  const total = tl.reduce((n, s) => n + s.ok + s.failed, 0);
+  const bad = tl.reduce((n, s) => n + s.failed, 0);
+  const runS = Math.max(1, tl.length);
+  const periodMs = so.budget?.periodMs ?? 30 * 86_400_000;
+  const expected = (total / runS) * (periodMs / 1000);
+  const burned = expected > 0 ? bad / (so.allowedBad * expected) : 0;
+  let peak = 0;
+  for (let i = 0; i < tl.length; i++) {
+    const win = tl.slice(Math.max(0, i - BURN_WINDOW_S + 1), i + 1);
+    const t = win.reduce((n, s) => n + s.ok + s.failed, 0);
+    const b = win.reduce((n, s) => n + s.failed, 0);
+    if (t > 0) peak = Math.max(peak, b / t / so.allowedBad);
+  }
+  const maxSpend = so.budget?.maxSpend ?? null;
+  return {
+    allowedBad: so.allowedBad,
+    badEvents: bad,
+    expectedEventsInPeriod: Math.round(expected),
+    burned,
+    maxSpend,
+    peakBurnRate: Math.round(peak * 100) / 100,
+    burnWindowS: BURN_WINDOW_S,
+    pass: maxSpend === null ? null : burned <= maxSpend,
+  };
+}
+
+const clamp01 = (v: number) => Math.max(0, Math.min(1, v));
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+function mapValues<T extends object, V>(o: T, f: (v: T[keyof T]) => V): { [K in keyof T]: V } {
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v as T[keyof T])])) as { [K in keyof T]: V };
+}

@@ -1,0 +1,156 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { describe, expect, it } from 'vitest';
+import { demoEnv, freePort, runCli, startCli } from '../helpers/cli.ts';
+import { MINIMAL, tempDir, writeScenario } from '../helpers/files.ts';
+
+function validateResults(file: string): { valid: boolean; errors: unknown } {
+  const schema = JSON.parse(readFileSync(join(import.meta.dirname, '../../schemas/results.schema.json'), 'utf8')) as object;
+  const ajv = new Ajv2020.default({ strict: false, allErrors: true });
+  addFormats.default(ajv);
+  const validate = ajv.compile(schema);
+  const valid = validate(JSON.parse(readFileSync(file, 'utf8')));
+  return { valid, errors: validate.errors };
+}
+
+describe('chaos CLI end to end', () => {
+  it('--help lists the commands and the exit codes', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code).toBe(0);
+    for (const c of ['run <scenario>', 'plan <scenario>', 'validate <files..>', 'list', 'emergency-stop', 'status', 'proxy', 'demo']) {
+      expect(r.stdout).toContain(c);
+    }
+    expect(r.stdout).toContain('4  a fault could not be reverted');
+  });
+
+  it('an unknown command is a usage error (exit 2)', async () => {
+    const r = await runCli(['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Unknown argument: frobnicate');
+  });
+
+  it('list shows every built-in scenario with its description', async () => {
+    const r = await runCli(['list']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/spike-with-partition\s+Traffic spikes 10x/);
+    expect(r.stdout).not.toContain('invalid');
+  });
+
+  it('plan prints the rate chart, phases, fault windows and totals', async () => {
+    const r = await runCli(['plan', 'spike-with-partition']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('500/s │');
+    expect(r.stdout).toContain('partition → api->dependency (32s–47s)');
+    expect(r.stdout).toContain('duration 1m34s, ~14600 requests, peak 500/s at 32s, 1 fault window(s)');
+  });
+
+  it('validate: exit 0 for good files, 2 with file:line:col for bad ones', async () => {
+    const good = await runCli(['validate', 'spike-with-partition', 'scenarios/slo.yaml', 'scenarios/environments/demo.yaml']);
+    expect(good.code).toBe(0);
+    expect(good.stdout).toContain('ok  scenarios/slo.yaml (slo)');
+    const bad = writeScenario(MINIMAL.replace('10s }', '-1s }'));
+    const r = await runCli(['validate', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('scenario.yaml:6:45: load.pattern[0].duration: expected a duration like 250ms, 2s or 1m30s, got "-1s"');
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('a rate above the safety cap needs --force', async () => {
+    const f = writeScenario(MINIMAL.replace('rate: 10', 'rate: 60000'));
+    const r = await runCli(['run', f, '--dry-run']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('load.pattern[0]: peak rate 60000/s is above the 50000/s safety cap; pass --force if you mean it');
+    expect((await runCli(['run', f, '--dry-run', '--force'])).code).toBe(0);
+  });
+
+  it('an unreachable target at start is invalid input (exit 2), not a crash', async () => {
+    const port = await freePort();
+    const f = writeScenario(MINIMAL, `targets:\n  api: { kind: http, url: "http://127.0.0.1:${port}" }\n`);
+    const r = await runCli(['run', f]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/load target api \(http:\/\/127\.0\.0\.1:\d+\/, from .*env\.yaml\) is not reachable at start: ECONNREFUSED/);
+  });
+
+  it('bad flags are usage errors', async () => {
+    expect((await runCli(['run', 'spike-with-partition', '--time-scale', '0'])).stderr).toContain('--time-scale must be a number greater than 0');
+    expect((await runCli(['run', 'no-such-scenario'])).stderr).toMatch(/no-such-scenario\.yaml: cannot read the scenario: no such file/);
+  });
+
+  it('runs a built-in scenario on the demo system and writes a results.json that validates against its schema', async () => {
+    const out = tempDir();
+    const r = await runCli(['run', 'spike-with-partition', '--time-scale', '0.1', '--out', out, '--seed', '7'], await demoEnv());
+    expect(r.stderr).not.toContain('internal error');
+    // 0 when the demo met its SLOs; 1 (with the verdict's reasons) when a loaded CI box made
+    // even the baseline slow. Either way the run completed and was scored.
+    expect([0, 1]).toContain(r.code);
+    if (r.code === 1) expect(r.stderr).toMatch(/verdict: (fail|inconclusive)/);
+    const file = join(out, 'results.json');
+    const v = validateResults(file);
+    expect(v.errors).toBeNull();
+    expect(v.valid).toBe(true);
+    const res = JSON.parse(readFileSync(file, 'utf8'));
+    expect(res.schemaVersion).toBe(1);
+    expect(res.seed).toBe(7);
+    expect(res.scenario.name).toBe('spike-with-partition');
+    expect(res.timeline.length).toBe(10);
+    for (const s of res.timeline) {
+      expect(Object.keys(s)).toEqual(expect.arrayContaining(['t', 'requested', 'sent', 'ok', 'errors', 'latencyMs']));
+    }
+    // The partition window shows up as failures in the seconds it covered.
+    const f1 = res.faults[0];
+    expect(f1).toMatchObject({ id: 'f1', type: 'partition', status: 'reverted', revertedBy: 'schedule' });
+    expect(res.timeline.some((s: { activeFaults: string[] }) => s.activeFaults.includes('f1'))).toBe(true);
+    // Requests sent while the partition was in effect are attributed to it, and they failed.
+    type Sec = { byFaults: Record<string, { sent: number; failed: number }> };
+    const underF1 = res.timeline.reduce((n: number, s: Sec) => n + (s.byFaults.f1?.failed ?? 0), 0);
+    const sentUnderF1 = res.timeline.reduce((n: number, s: Sec) => n + (s.byFaults.f1?.sent ?? 0), 0);
+    expect(sentUnderF1).toBeGreaterThan(0);
+    expect(underF1 / sentUnderF1).toBeGreaterThan(0.5);
+    expect(res.timeline[0].failed).toBe(0);
+  });
+
+  it('Ctrl-C stops the load at once, writes the partial result and exits 3', async () => {
+    const out = tempDir();
+    const { child, done } = startCli(['run', 'constant-baseline', '--out', out], await demoEnv());
+    // Wait until the load is running, then interrupt.
+    await new Promise<void>((resolve) => {
+      const onData = (c: Buffer) => {
+        if (c.toString().includes('running constant-baseline')) {
+          child.stderr!.off('data', onData);
+          resolve();
+        }
+      };
+      child.stderr!.on('data', onData);
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    const t0 = performance.now();
+    child.kill('SIGINT');
+    const r = await done;
+    // Generous: includes stopping the demo system; typical is well under a second.
+    expect(performance.now() - t0).toBeLessThan(10_000);
+    expect(r.code).toBe(3);
+    const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(res.status).toBe('aborted');
+    expect(res.abort.reason).toBe('signal SIGINT');
+    expect(res.timeline.length).toBeGreaterThanOrEqual(1);
+    expect(res.timeline.length).toBeLessThan(10);
+  });
+
+  it('--dry-run prints the plan and sends nothing', async () => {
+    const r = await runCli(['run', 'ramp-with-latency', '--dry-run', '--time-scale', '0.5']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('dry run: nothing was sent');
+    expect(r.stdout).toContain('time scale 0.5');
+  });
+
+  it('the JSON Schemas in schemas/ are generated from the current zod schemas', async () => {
+    const { jsonSchemas } = await import('../../src/schemas.ts');
+    for (const [name, schema] of Object.entries(jsonSchemas())) {
+      const onDisk = readFileSync(join(import.meta.dirname, '../../schemas', name), 'utf8');
+      expect(onDisk, `schemas/${name} is stale: run npm run schemas`).toBe(`${JSON.stringify(schema, null, 2)}\n`);
+    }
+  });
+});
+
