@@ -3,17 +3,25 @@
  * The set of target kinds a fault accepts is the keys of `on`.
  */
 import type { z } from 'zod';
-import type { TargetKind } from '../src/scenario/schema.ts';
+import type { Target, TargetKind } from '../src/scenario/schema.ts';
 import type { ApplyContext, Prepared } from '../src/targets/types.ts';
 
 /** Prepares the fault on one target: reads only; the returned `apply()` makes the change. */
 export type ApplyFn<P> = (ctx: ApplyContext, params: P) => Promise<Prepared>;
+
+/**
+ * Checks before the run that the fault can be applied at all (driver present, device exists,
+ * privilege held); returns a problem in plain words, or null. Failing checks are input errors
+ * (exit 2) and nothing is applied.
+ */
+export type PreflightFn<P> = (target: Target, params: P) => Promise<string | null>;
 
 export interface FaultDef<S extends z.ZodType = z.ZodType> {
   type: string;
   summary: string;
   params: S;
   on: Partial<Record<TargetKind, ApplyFn<z.output<S>>>>;
+  preflight?: PreflightFn<z.output<S>>;
 }
 
 export function defineFault<S extends z.ZodType>(def: FaultDef<S>): FaultDef<S> {

@@ -1,6 +1,11 @@
 /** The fault registry: a literal map; valid type names derive from it. */
 import { bandwidth } from './bandwidth.ts';
 import { crash } from './crash.ts';
+import { cpuStress } from './cpu-stress.ts';
+import { diskFill } from './disk-fill.ts';
+import { gpuMemoryPressure } from './gpu-memory-pressure.ts';
+import { gpuStress } from './gpu-stress.ts';
+import { memoryPressure } from './memory-pressure.ts';
 import { httpError } from './http-error.ts';
 import { jitter } from './jitter.ts';
 import { latency } from './latency.ts';
@@ -26,6 +31,11 @@ export const faults = {
   'http-error': httpError,
   crash,
   pause,
+  'cpu-stress': cpuStress,
+  'memory-pressure': memoryPressure,
+  'disk-fill': diskFill,
+  'gpu-memory-pressure': gpuMemoryPressure,
+  'gpu-stress': gpuStress,
 } as const satisfies Record<string, FaultDef>;
 
 export type FaultType = keyof typeof faults;

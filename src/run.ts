@@ -20,6 +20,7 @@ import { InputError } from './errors.ts';
 import { startDemoChild, type DemoChild } from './demo/child.ts';
 import { HttpLoad } from './load/http-engine.ts';
 import { createPrng, randomSeed } from './load/prng.ts';
+import { startHostSampler, type HostSampler } from './metrics/host-sampler.ts';
 import { startSelfMonitor } from './metrics/self-monitor.ts';
 import { MetricsStore } from './metrics/store.ts';
 import { encode, summarize } from './metrics/hist.ts';
@@ -27,6 +28,7 @@ import { SCHEMA_VERSION, type FaultRecord, type RunResult, type TimelineSecond }
 import { planScenario, type Scenario } from './scenario/load.ts';
 import { planSegment, type RunPlan } from './scenario/plan.ts';
 import { FaultRunner } from './safety/fault-runner.ts';
+import { preflightFaults } from './safety/preflight.ts';
 import { spawnGuard } from './safety/guard.ts';
 import { Ledger } from './safety/ledger.ts';
 import { heartbeat, HEARTBEAT_MS, registerRun, stopRequested, unregisterRun, updateRun, type RunInfo } from './safety/runs.ts';
@@ -104,6 +106,7 @@ export class RunHandle extends EventEmitter<RunEvents> {
 
   private dir: string | null = null;
   private faultRecords: FaultRecord[] = [];
+  private hostSamples: RunResult['host'] = [];
   private checkStop: ((peek: ReturnType<MetricsStore['peek']>) => void) | null = null;
 
   private async execute(): Promise<RunResult> {
@@ -126,7 +129,9 @@ export class RunHandle extends EventEmitter<RunEvents> {
     let faults: FaultRunner | null = null;
     let outcome;
     let registered = false;
+    let host: HostSampler | null = null;
     try {
+      await preflightFaults(plan, env, s.file);
       if (env.demo) {
         this.emit('log', 'starting the demo system');
         demo = await startDemoChild(this.opts.env ?? process.env);
@@ -179,6 +184,7 @@ export class RunHandle extends EventEmitter<RunEvents> {
         l.stop();
       };
       if (this.abortReason) this.onAbort();
+      host = await startHostSampler(() => l.now());
       this.emit('started', plan);
       let second = 0;
       let totalSent = 0;
@@ -234,6 +240,7 @@ export class RunHandle extends EventEmitter<RunEvents> {
       if (ticker) clearInterval(ticker);
       if (beat) clearInterval(beat);
       monitor.stop();
+      this.hostSamples = host?.stop() ?? [];
       if (registered) unregisterRun(dir, this.runId);
       if (demo) await demo.stop();
     }
@@ -289,7 +296,7 @@ export class RunHandle extends EventEmitter<RunEvents> {
       },
       timeline,
       faults: this.faultRecords,
-      host: [],
+      host: this.hostSamples,
       warnings,
     };
   }

@@ -119,6 +119,7 @@ export class FaultRunner {
             runId: this.o.runId,
             mark: ownershipMark(this.o.runId, f.id),
             leaseMs: this.o.leaseMs ?? LEASE_MS,
+            durationMs: f.endMs - f.startMs,
             prng,
             pick: { ...(f.count !== undefined ? { count: f.count } : {}), ...(f.percent !== undefined ? { percent: f.percent } : {}) },
             log: this.o.log,

@@ -3,6 +3,8 @@
  * guard and `chaos emergency-stop` all undo faults the same way. Idempotent: a fault that is
  * already gone counts as reverted.
  */
+import { rm } from 'node:fs/promises';
+import { holderManualRevert, killHolders } from './holder.ts';
 import { manualRevert as proxyManual, revertProxy } from './proxy.ts';
 import { findProcesses, isSameProcess, runRestart, signal, waitHealthy } from './process.ts';
 import type { RevertRecipe } from './types.ts';
@@ -15,6 +17,20 @@ export async function revertRecipe(r: RevertRecipe): Promise<RevertOutcome> {
       return revertProxy(r);
     case 'process':
       return r.action === 'continue' ? continueProcesses(r.processes) : ensureRestarted(r);
+    case 'holder':
+      return killHolders(r.mark);
+    case 'file':
+      return removeFile(r.path);
+  }
+}
+
+async function removeFile(path: string): Promise<RevertOutcome> {
+  try {
+    await rm(path);
+    return 'reverted';
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'already-gone';
+    throw err;
   }
 }
 
@@ -27,6 +43,10 @@ export function manualRevertFor(r: RevertRecipe): string {
       return r.action === 'continue'
         ? r.processes.map((p) => `kill -CONT ${p.pid}`).join('; ')
         : (r.restart ?? `start the process matching ${JSON.stringify(r.match ?? r.pidFile)} again`);
+    case 'holder':
+      return holderManualRevert(r.mark);
+    case 'file':
+      return `rm -f '${r.path}'`;
   }
 }
 

@@ -16,7 +16,12 @@ export type RevertRecipe =
       restart?: string;
       health?: string;
       killed: ProcessRecord[];
-    };
+    }
+  | HolderRecipe
+  | FileRecipe;
+
+export type HolderRecipe = { driver: 'holder'; kind: 'cpu' | 'memory' | 'gpu-memory' | 'gpu-stress'; mark: string };
+export type FileRecipe = { driver: 'file'; path: string };
 
 export interface ProcessRecord {
   pid: number;
@@ -32,6 +37,8 @@ export interface ApplyContext {
   runId: string;
   /** Ownership mark carried by everything chaoskit creates (toxic name prefix, label, comment). */
   mark: string;
+  /** The fault window's length (holders end themselves a little after it, whatever happens). */
+  durationMs: number;
   /** Lease for faults that support one (the proxy drops the toxic itself when it expires). */
   leaseMs: number;
   prng: Prng;

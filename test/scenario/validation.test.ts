@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
+import { faultTypes } from '../../faults/index.ts';
 import { loadScenario } from '../../src/scenario/load.ts';
 import { MINIMAL, writeScenario } from '../helpers/files.ts';
 
@@ -54,7 +55,7 @@ describe('scenario validation: every rule names file, line, column and field', (
 
 describe('fault validation happens before anything runs', () => {
   it.each([
-    ['unknown type', '{ type: meteor, target: api->dependency, at: 1s, duration: 2s }', 'scenario.yaml:8:13: faults[0].type: unknown fault type "meteor" (known: latency, jitter, bandwidth, partition, reset, timeout, slow-close, slicer, limit-data, http-error, crash, pause)'],
+    ['unknown type', '{ type: meteor, target: api->dependency, at: 1s, duration: 2s }', `scenario.yaml:8:13: faults[0].type: unknown fault type "meteor" (known: ${faultTypes.join(', ')})`],
     ['target not in environment', '{ type: latency, target: db, at: 1s, duration: 2s, delay: 1s }', 'scenario.yaml:8:30: faults[0].target: target "db" is not in the environment env.yaml (it has: api, api->dependency, api-process); the environment is the allowlist of what may be touched'],
     ['target kind cannot take the fault', '{ type: latency, target: api-process, at: 1s, duration: 2s, delay: 1s }', 'scenario.yaml:8:30: faults[0].target: fault latency cannot act on a process target (api-process); it works on: proxy'],
     ['unknown parameter', '{ type: latency, target: api->dependency, at: 1s, duration: 2s, delay: 1s, colour: red }', 'scenario.yaml:8:80: faults[0].colour: unknown field "colour"'],

@@ -6,6 +6,7 @@ import { planCommand } from './plan.ts';
 import { runCommand } from './run.ts';
 import { emergencyStopCommand, guardCommand, statusCommand } from './safety.ts';
 import { proxyCommand } from './proxy.ts';
+import { holdCommand } from './hold.ts';
 import { validateCommand } from './validate.ts';
 
 export type SetCode = (code: number) => void;
@@ -22,4 +23,5 @@ export const commands: Command[] = [
   demoCommand,
   demoApiCommand,
   guardCommand,
+  holdCommand,
 ];

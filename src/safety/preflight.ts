@@ -1,0 +1,22 @@
+/** Before anything is applied: every planned fault's own checks (driver, device, privilege, capacity). */
+import { faultDef } from '../../faults/index.ts';
+import { InputError } from '../errors.ts';
+import type { RunPlan } from '../scenario/plan.ts';
+import type { EnvironmentFile } from '../scenario/schema.ts';
+
+export async function preflightFaults(plan: RunPlan, env: EnvironmentFile, scenarioFile: string): Promise<void> {
+  const problems: string[] = [];
+  const seen = new Set<number>();
+  for (const f of plan.faults) {
+    if (seen.has(f.index)) continue; // one check per fault entry, not per repeat
+    seen.add(f.index);
+    const def = faultDef(f.type);
+    const target = env.targets[f.target];
+    if (!def?.preflight || !target) continue;
+    const problem = await def.preflight(target, def.params.parse(f.params));
+    if (problem) problems.push(`faults[${f.index}] (${f.type} on ${f.target}): ${problem}`);
+  }
+  if (problems.length > 0) {
+    throw new InputError(`${scenarioFile}: cannot run: nothing was applied\n  ${problems.join('\n  ')}`);
+  }
+}
