@@ -1,9 +1,21 @@
 /** Where built-in scenarios, environments and the default SLO file live, and how names resolve. */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** The package root: the nearest directory above this module with chaoskit's package.json (works from src/ and dist/). */
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    try {
+      if ((JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string }).name === 'chaoskit') return dir;
+    } catch {
+      // no package.json here
+    }
+    if (dirname(dir) === dir) return resolve(from, '../..');
+  }
+}
+
+export const PACKAGE_ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const BUILTIN_SCENARIOS = join(PACKAGE_ROOT, 'scenarios');
 export const BUILTIN_ENVIRONMENTS = join(BUILTIN_SCENARIOS, 'environments');
 
