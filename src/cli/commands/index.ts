@@ -7,6 +7,7 @@ import { runCommand } from './run.ts';
 import { emergencyStopCommand, guardCommand, statusCommand } from './safety.ts';
 import { proxyCommand } from './proxy.ts';
 import { holdCommand } from './hold.ts';
+import { exportCommand } from './export.ts';
 import { validateCommand } from './validate.ts';
 
 export type SetCode = (code: number) => void;
@@ -20,6 +21,7 @@ export const commands: Command[] = [
   emergencyStopCommand,
   statusCommand,
   proxyCommand,
+  exportCommand,
   demoCommand,
   demoApiCommand,
   guardCommand,

@@ -1,0 +1,25 @@
+import { writeFileSync } from 'node:fs';
+import { exportK6 } from '../../k6/export.ts';
+import { loadScenario, planScenario } from '../../scenario/load.ts';
+import { checkTimeScale, loadOptions, scenarioOptions } from '../options.ts';
+import type { Command } from './index.ts';
+
+export const exportCommand: Command = (cli) =>
+  cli.command(
+    'export <format> <scenario>',
+    'write the scenario as another tool’s script (k6: a TypeScript k6 script with stages and thresholds)',
+    (y) =>
+      scenarioOptions(y.positional('format', { choices: ['k6'] as const, demandOption: true })).option('out', {
+        type: 'string',
+        describe: 'file to write (stdout when absent)',
+      }),
+    (args) => {
+      const s = loadScenario(args.scenario, loadOptions(args));
+      const plan = planScenario(s, { seed: args.seed ?? 0, timeScale: checkTimeScale(args.timeScale), force: args.force });
+      const script = exportK6(s, plan);
+      if (args.out) {
+        writeFileSync(args.out, script);
+        process.stderr.write(`wrote ${args.out}\n`);
+      } else process.stdout.write(script);
+    },
+  );
