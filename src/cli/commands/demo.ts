@@ -9,7 +9,8 @@ export const demoCommand: Command = (cli) =>
     'run the built-in demo system in the foreground (api → fault proxy → dependency on loopback)',
     (y) => y.option('supervised', { type: 'boolean', default: false, hidden: true }),
     async (args) => {
-      const sys = await DemoSystem.start(demoPorts());
+      const workMs = Number(process.env.CHAOSKIT_DEMO_DEPENDENCY_WORK_MS ?? 1);
+      const sys = await DemoSystem.start(demoPorts(), { workMs: Number.isFinite(workMs) && workMs >= 0 ? workMs : 1 });
       const p = sys.ports;
       const stopped = new Promise<void>((resolve) => {
         const stop = () => void sys.stop().then(resolve);

@@ -8,6 +8,7 @@ import { emergencyStopCommand, guardCommand, statusCommand } from './safety.ts';
 import { proxyCommand } from './proxy.ts';
 import { holdCommand } from './hold.ts';
 import { exportCommand } from './export.ts';
+import { suiteCommand } from './suite.ts';
 import { validateCommand } from './validate.ts';
 
 export type SetCode = (code: number) => void;
@@ -22,6 +23,7 @@ export const commands: Command[] = [
   statusCommand,
   proxyCommand,
   exportCommand,
+  suiteCommand,
   demoCommand,
   demoApiCommand,
   guardCommand,
