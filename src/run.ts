@@ -23,7 +23,8 @@ import { createPrng, randomSeed } from './load/prng.ts';
 import { startHostSampler, type HostSampler } from './metrics/host-sampler.ts';
 import { startSelfMonitor } from './metrics/self-monitor.ts';
 import { MetricsStore } from './metrics/store.ts';
-import { encode, summarize } from './metrics/hist.ts';
+import { encode, summarize, type LatencySummary } from './metrics/hist.ts';
+import type { ErrorKind } from './load/errors.ts';
 import { SCHEMA_VERSION, type FaultRecord, type RunResult, type TimelineSecond } from './result.ts';
 import { planScenario, type Scenario } from './scenario/load.ts';
 import { planSegment, type RunPlan } from './scenario/plan.ts';
@@ -62,6 +63,10 @@ export interface Progress {
   ok: number;
   failed: number;
   p99Ms: number | null;
+  /** Latency summary of the last second (responses so far), from the intended send time. */
+  latencyMs: LatencySummary | null;
+  /** Failed requests of the last second by kind. */
+  errors: Partial<Record<ErrorKind, number>>;
   totalSent: number;
   totalFailed: number;
   activeFaults: string[];
@@ -211,6 +216,8 @@ export class RunHandle extends EventEmitter<RunEvents> {
           ok: peek.ok,
           failed: peek.failed,
           p99Ms: peek.p99Ms,
+          latencyMs: peek.latencyMs,
+          errors: peek.errors,
           totalSent,
           totalFailed,
           activeFaults: active,

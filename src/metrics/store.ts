@@ -183,11 +183,12 @@ export class MetricsStore {
     ok: number;
     failed: number;
     dropped: number;
+    errors: Partial<Record<ErrorKind, number>>;
     p99Ms: number | null;
     latencyMs: LatencySummary | null;
   } {
     const b = this.buckets[second];
-    if (!b) return { requested: 0, sent: 0, ok: 0, failed: 0, dropped: 0, p99Ms: null, latencyMs: null };
+    if (!b) return { requested: 0, sent: 0, ok: 0, failed: 0, dropped: 0, errors: {}, p99Ms: null, latencyMs: null };
     const latencyMs = b.final ? b.final.latencyMs : b.latency ? summarize(b.latency) : null;
     const src = b.final ?? b;
     return {
@@ -196,6 +197,7 @@ export class MetricsStore {
       ok: src.ok,
       failed: src.failed,
       dropped: src.dropped,
+      errors: { ...src.errors },
       p99Ms: latencyMs?.p99 ?? null,
       latencyMs,
     };

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { renderSummary } from '../../../reporters/console.ts';
 import { AbortedError, ExitCode, InputError, RevertError } from '../../errors.ts';
 import type { RunResult } from '../../result.ts';
+import { startLiveMetrics } from '../../metrics/prometheus.ts';
 import { runScenario } from '../../run.ts';
 import { loadScenario, planScenario } from '../../scenario/load.ts';
 import { describePlan } from '../chart.ts';
@@ -19,7 +20,9 @@ export const runCommand: Command = (cli, setCode) =>
         .option('out', { type: 'string', describe: 'directory for results.json (and reports)' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and exit without sending anything' })
         .option('quiet', { type: 'boolean', default: false, describe: 'no live progress' })
-        .option('min-score', { type: 'number', describe: 'exit 1 when the resilience score (0-100) is below this' }),
+        .option('min-score', { type: 'number', describe: 'exit 1 when the resilience score (0-100) is below this' })
+        .option('prometheus', { type: 'number', describe: 'serve live metrics on http://127.0.0.1:PORT/metrics during the run' })
+        .option('pushgateway', { type: 'string', describe: 'push live metrics to this Prometheus Pushgateway URL during the run' }),
     async (args) => {
       const timeScale = checkTimeScale(args.timeScale);
       const seed = checkSeed(args.seed);
@@ -33,6 +36,17 @@ export const runCommand: Command = (cli, setCode) =>
       if (outDir) ensureWritable(outDir);
       const run = runScenario(scenario, { ...(seed !== undefined ? { seed } : {}), timeScale, force: args.force });
       const detach = args.quiet ? () => {} : attachProgress(run, process.stderr);
+      const live =
+        args.prometheus !== undefined || args.pushgateway
+          ? await startLiveMetrics(run, {
+              ...(args.prometheus !== undefined ? { port: args.prometheus } : {}),
+              ...(args.pushgateway ? { pushgateway: args.pushgateway } : {}),
+            }).catch((err: Error) => {
+              run.abort('could not start live metrics');
+              throw new InputError(`--prometheus ${args.prometheus}: ${err.message}`);
+            })
+          : null;
+      if (live?.url) process.stderr.write(`live metrics on ${live.url}\n`);
       const onSignal = (sig: NodeJS.Signals) => {
         const reason = run.externalStopReason() ?? `signal ${sig}`;
         process.stderr.write(`\n${reason}: stopping the load and reverting every fault…\n`);
@@ -62,6 +76,7 @@ export const runCommand: Command = (cli, setCode) =>
         }
         setCode(verdictExitCode(result, args.minScore));
       } finally {
+        await live?.stop();
         detach();
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
