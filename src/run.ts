@@ -184,8 +184,10 @@ export class RunHandle extends EventEmitter<RunEvents> {
           for (const id of ids) seenThisSecond.add(id);
         },
       });
+      const fr0 = faults;
       this.onAbort = () => {
         this.abortAtMs = l.now();
+        fr0.cancelPending();
         l.stop();
       };
       if (this.abortReason) this.onAbort();

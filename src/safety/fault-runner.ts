@@ -186,6 +186,12 @@ export class FaultRunner {
     this.changed();
   }
 
+  /** No fault starts from now on (an abort); reverting what is applied is stopAll's job. */
+  cancelPending(): void {
+    this.stopped = true;
+    for (const l of this.live) if (l.record.status === 'scheduled') for (const t of l.timers) clearTimeout(t);
+  }
+
   /** Reverts everything still in effect, newest first; cancels what has not started. */
   async stopAll(by: RevertLayer): Promise<void> {
     this.stopped = true;

@@ -9,8 +9,10 @@ export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(homedir(), '.local', 'state', 'chaoskit');
 }
 
+/** Creates the state directory (0700) and its runs/ folder. An existing directory's mode is left alone. */
 export function ensureStateDir(dir: string): string {
+  const created = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (created !== undefined) chmodSync(dir, 0o700);
   mkdirSync(join(dir, 'runs'), { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
   return dir;
 }

@@ -53,11 +53,22 @@ export function findProcesses(t: ProcessTarget): ProcessRef[] {
     const pid = Number(d);
     if (self.has(pid)) continue;
     const cmd = cmdline(pid);
-    if (!cmd || !cmd.includes(t.match!)) continue;
+    if (!cmd || !cmd.includes(t.match!) || isChaoskitMachinery(cmd)) continue;
     const st = processStartTime(pid);
     if (st !== undefined) out.push({ pid, startTime: st, command: cmd });
   }
   return out.sort((a, b) => a.pid - b.pid);
+}
+
+/**
+ * chaoskit's own runner, guards, holders, proxy and demo supervisor are never fault targets, even
+ * when a broad `match` (say `node`) would catch them: a fault must not take down its own safety net.
+ * The demo's api (`demo-api`) is a real target and stays eligible.
+ */
+const MACHINERY = new Set(['run', '_guard', '_hold', 'proxy', 'demo', 'emergency-stop', 'status', 'suite']);
+function isChaoskitMachinery(cmd: string): boolean {
+  const m = /bin\/chaos\.mjs (\S+)/.exec(cmd);
+  return m !== null && MACHINERY.has(m[1]!);
 }
 
 export function signal(ref: ProcessRef, sig: NodeJS.Signals): boolean {

@@ -1,0 +1,413 @@
+/**
+ * "Nothing is left broken", end to end with real processes: `chaos run` against a test upstream
+ * behind the fault proxy, and every way a run can end badly — SIGKILL (the guard reverts),
+ * `chaos emergency-stop` from another shell, a revert that fails while the proxy is down (left
+ * open, reported, reverted later by emergency-stop), and Ctrl-C (partial results, reverted).
+ * Load is 20 req/s to 127.0.0.1 only; every process is killed by PID in afterEach.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ledger } from '../../src/safety/ledger.ts';
+import { HEARTBEAT_TTL_MS, listRuns } from '../../src/safety/runs.ts';
+import { startProxyServer, type ProxyServer } from '../../src/proxy/server.ts';
+import type { RunResult } from '../../src/result.ts';
+import { tempDir } from '../helpers/files.ts';
+import {
+  adopt,
+  killAll,
+  procState,
+  runCli,
+  spawnCli,
+  startCliProxy,
+  waitUntil,
+  type Proc,
+} from '../helpers/procs.ts';
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  await killAll();
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+interface Toxic {
+  name: string;
+  type: string;
+}
+
+interface System {
+  dir: string;
+  state: string;
+  api: string;
+  apiPort: number;
+  listenPort: number;
+  upstreamPort: number;
+  envFile: string;
+  toxics(): Promise<Toxic[]>;
+  /** One GET through the proxy (a fresh connection); the status, or an error code. */
+  probe(): Promise<number | string>;
+  scenario(name: string, seconds: number, faults: string[]): string;
+}
+
+async function apiCall(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: unknown }> {
+  const r = await fetch(base + path, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(3_000),
+  });
+  const text = await r.text();
+  return { status: r.status, json: text ? (JSON.parse(text) as unknown) : undefined };
+}
+
+async function createDep(api: string, upstreamPort: number, listen = '127.0.0.1:0'): Promise<number> {
+  const r = await apiCall(api, 'POST', '/proxies', {
+    name: 'dep',
+    listen,
+    upstream: `127.0.0.1:${upstreamPort}`,
+  });
+  expect(r.status, JSON.stringify(r.json)).toBe(201);
+  return Number((r.json as { listen: string }).listen.split(':').pop());
+}
+
+/**
+ * A test upstream, the fault proxy in front of it (its own `chaos proxy` process, or in this
+ * process), a proxy named dep, and an environment file pointing at them. No demo.
+ */
+async function system(
+  proxyKind: 'cli' | 'in-process',
+): Promise<System & { proxyProc?: Proc; proxyServer?: ProxyServer }> {
+  const dir = tempDir('chaoskit-e2e-');
+  const state = join(dir, 'state');
+  const upstream = http.createServer((req, res) => {
+    req.resume();
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(req.url === '/health' ? 'healthy' : 'ok');
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        upstream.closeAllConnections();
+        upstream.close(() => r());
+      }),
+  );
+  const upstreamPort = (upstream.address() as AddressInfo).port;
+
+  let api: string;
+  let apiPort: number;
+  let proxyProc: Proc | undefined;
+  let proxyServer: ProxyServer | undefined;
+  if (proxyKind === 'cli') {
+    const px = await startCliProxy(state);
+    ({ url: api, port: apiPort, proc: proxyProc } = px);
+  } else {
+    const server = await startProxyServer({ port: 0 });
+    proxyServer = server;
+    cleanups.push(() => server.close());
+    ({ url: api, port: apiPort } = server);
+  }
+  const listenPort = await createDep(api, upstreamPort);
+  const envFile = join(dir, 'env.yaml');
+  writeFileSync(
+    envFile,
+    `name: e2e
+targets:
+  api: { kind: http, url: "http://127.0.0.1:${listenPort}", health: /health }
+  link: { kind: proxy, proxy: dep, api: "${api}" }
+`,
+  );
+  return {
+    dir,
+    state,
+    api,
+    apiPort,
+    listenPort,
+    upstreamPort,
+    envFile,
+    proxyProc,
+    proxyServer,
+    toxics: async () => (await apiCall(api, 'GET', '/proxies/dep/toxics')).json as Toxic[],
+    probe: () =>
+      new Promise((resolve) => {
+        const req = http.get(
+          { host: '127.0.0.1', port: listenPort, path: '/', agent: false, timeout: 2_000 },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
+        req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
+        req.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+      }),
+    scenario: (name, seconds, faults) => {
+      const file = join(dir, `${name}.yaml`);
+      writeFileSync(
+        file,
+        `name: ${name}
+load:
+  target: api
+  timeout: 2s
+  pattern:
+    - { kind: constant, rate: 20, duration: ${seconds}s }
+faults:
+${faults.map((f) => `  - ${f}`).join('\n')}
+`,
+      );
+      return file;
+    },
+  };
+}
+
+/** Waits for the run to register with its guard; adopts the guard so afterEach can end it. */
+async function registered(state: string): Promise<{ runId: string; guardPid: number }> {
+  const run = await waitUntil(
+    () => listRuns(state).find((r) => r.guardPid !== null),
+    20_000,
+    'the run to register with its guard',
+  );
+  adopt(run.guardPid!);
+  return { runId: run.runId, guardPid: run.guardPid! };
+}
+
+function faultsOf(state: string, runId: string) {
+  return new Ledger(state).read().filter((e) => e.runId === runId);
+}
+
+describe('chaos run: nothing is left broken', () => {
+  it('SIGKILL of the runner: the guard reverts both faults within 2x the heartbeat TTL', async () => {
+    const sys = await system('cli');
+    const scenario = sys.scenario('killed', 30, [
+      // At 2 s, so the guard (a fresh node + tsx process) is up before the kill.
+      '{ type: partition, target: link, at: 2s, duration: 25s, mode: refuse }',
+      '{ type: latency, target: link, at: 2s, duration: 25s, delay: 200ms }',
+    ]);
+    const runner = spawnCli(['run', scenario, '--env', sys.envFile, '--quiet'], sys.state);
+    const { runId, guardPid } = await registered(sys.state);
+    await waitUntil(async () => (await sys.toxics()).length === 2, 20_000, 'both faults to be applied').catch(
+      (e: Error) => {
+        throw new Error(`${e.message}\n${runner.output()}`);
+      },
+    );
+    expect(await sys.probe()).toMatch(/ECONNRESET|socket hang up/);
+
+    runner.signal('SIGKILL');
+    const t0 = performance.now();
+    await waitUntil(
+      async () => (await sys.toxics()).length === 0,
+      4 * HEARTBEAT_TTL_MS,
+      'the guard to remove the toxics',
+      10,
+    );
+    const ms = performance.now() - t0;
+    console.log(
+      `guard: toxics gone ${Math.round(ms)}ms after SIGKILL of the runner (bound ${2 * HEARTBEAT_TTL_MS}ms)`,
+    );
+    expect(ms).toBeLessThan(2 * HEARTBEAT_TTL_MS);
+    expect((await runner.wait(5_000)).signal).toBe('SIGKILL');
+
+    expect(await sys.toxics()).toEqual([]);
+    expect(await sys.probe()).toBe(200);
+    // The guard writes `reverted` right after each DELETE is answered.
+    const reverted = await waitUntil(
+      () => {
+        const r = faultsOf(sys.state, runId).filter((e) => e.event === 'reverted');
+        return r.length === 2 ? r : null;
+      },
+      5_000,
+      'the guard to record both reverts',
+    );
+    expect(reverted.map((e) => [e.faultId, e.event === 'reverted' && e.by]).sort()).toEqual([
+      ['f1', 'guard'],
+      ['f2', 'guard'],
+    ]);
+    expect(new Ledger(sys.state).open()).toEqual([]);
+    // The guard cleans up after the dead run and exits.
+    // (Its parent, the runner, is dead: a zombie left for a non-reaping init counts as exited.)
+    await waitUntil(() => ['Z', undefined].includes(procState(guardPid)), 5_000, 'the guard to exit');
+    expect(listRuns(sys.state)).toEqual([]);
+  });
+
+  it('a hung runner (SIGSTOP: alive, no heartbeat): the guard reverts once the heartbeat is older than the TTL', async () => {
+    const sys = await system('in-process');
+    const scenario = sys.scenario('hung', 30, ['{ type: partition, target: link, at: 1s, duration: 25s }']);
+    const runner = spawnCli(['run', scenario, '--env', sys.envFile, '--quiet'], sys.state);
+    const { runId } = await registered(sys.state);
+    await waitUntil(async () => (await sys.toxics()).length === 1, 20_000, 'the fault to be applied');
+
+    runner.signal('SIGSTOP');
+    const t0 = performance.now();
+    await waitUntil(
+      async () => (await sys.toxics()).length === 0,
+      4 * HEARTBEAT_TTL_MS,
+      'the guard to remove the toxic',
+      10,
+    );
+    const ms = performance.now() - t0;
+    console.log(
+      `guard: toxic gone ${Math.round(ms)}ms after the runner was frozen (TTL ${HEARTBEAT_TTL_MS}ms)`,
+    );
+    expect(ms).toBeLessThan(2 * HEARTBEAT_TTL_MS);
+    expect(await sys.probe()).toBe(200);
+    const reverted = await waitUntil(
+      () => {
+        const r = faultsOf(sys.state, runId).filter((e) => e.event === 'reverted');
+        return r.length > 0 ? r : null;
+      },
+      5_000,
+      'the guard to record the revert',
+    );
+    expect(reverted).toMatchObject([{ faultId: 'f1', by: 'guard' }]);
+
+    // Thawed and interrupted, the runner finds its fault already gone and still ends cleanly.
+    runner.signal('SIGCONT');
+    runner.signal('SIGINT');
+    expect(await runner.wait(10_000), runner.output()).toEqual({ code: 3, signal: null });
+    expect(await sys.toxics()).toEqual([]);
+    expect(new Ledger(sys.state).open()).toEqual([]);
+  });
+
+  it('chaos emergency-stop from another process ends the run (exit 3) and removes every fault; a second one has nothing to do', async () => {
+    const sys = await system('in-process');
+    const scenario = sys.scenario('stopped', 30, [
+      '{ type: partition, target: link, at: 1s, duration: 25s, mode: blackhole }',
+      '{ type: latency, target: link, at: 1s, duration: 25s, delay: 200ms }',
+    ]);
+    const runner = spawnCli(['run', scenario, '--env', sys.envFile, '--quiet'], sys.state);
+    const { runId } = await registered(sys.state);
+    await waitUntil(async () => (await sys.toxics()).length === 2, 20_000, 'both faults to be applied');
+
+    const t0 = performance.now();
+    const stop = spawnCli(['emergency-stop'], sys.state);
+    await stop.waitForOutput(/stopping run/, 20_000);
+    const tSignal = performance.now();
+    const exit = await runner.wait(10_000);
+    const tRunEnded = performance.now();
+    expect(await sys.toxics()).toEqual([]);
+    const stopExit = await stop.wait(10_000);
+    const done = /done in (\d+)ms/.exec(stop.stdout);
+    console.log(
+      `emergency-stop: run ended ${Math.round(tRunEnded - tSignal)}ms after the stop began signalling; ` +
+        `it reported "done in ${done?.[1]}ms"; ${Math.round(tRunEnded - t0)}ms from spawning the CLI (node + tsx start included)`,
+    );
+    expect(exit, runner.output()).toEqual({ code: 3, signal: null });
+    expect(runner.stderr).toMatch(/emergency stop/);
+    expect(stopExit, stop.output()).toEqual({ code: 0, signal: null });
+    expect(stop.stdout).toContain(`stopping run ${runId}`);
+    expect(Number(done?.[1])).toBeLessThan(5_000);
+    expect(tRunEnded - tSignal).toBeLessThan(5_000);
+    expect(await sys.probe()).toBe(200);
+    expect(new Ledger(sys.state).open()).toEqual([]);
+    expect(listRuns(sys.state)).toEqual([]);
+
+    const again = await runCli(['emergency-stop'], sys.state);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain('nothing to do');
+  });
+
+  it('a revert that fails while the proxy is down: exit 4 with the manual command, left open, then reverted by emergency-stop', async () => {
+    const sys = await system('cli');
+    const scenario = sys.scenario('stuck', 3, [
+      '{ type: latency, target: link, at: 1s, duration: 1s, delay: 100ms }',
+    ]);
+    const runner = spawnCli(['run', scenario, '--env', sys.envFile, '--quiet'], sys.state);
+    const { runId } = await registered(sys.state);
+    const [toxic] = await waitUntil(
+      async () => {
+        const t = await sys.toxics();
+        return t.length === 1 ? t : null;
+      },
+      20_000,
+      'the fault to be applied',
+    );
+    expect(toxic!.name).toBe(`chaoskit:${runId}:f1`);
+
+    // The proxy dies before the fault's scheduled end.
+    sys.proxyProc!.signal('SIGKILL');
+    await sys.proxyProc!.wait(5_000);
+    const exit = await runner.wait(20_000);
+    expect(exit, runner.output()).toEqual({ code: 4, signal: null });
+    const manual = `curl -X DELETE ${sys.api}/proxies/dep/toxics/${encodeURIComponent(toxic!.name)}`;
+    expect(runner.stderr).toContain('could NOT be reverted');
+    expect(runner.stderr).toContain(manual);
+    const failures = faultsOf(sys.state, runId).filter((e) => e.event === 'revert-failed');
+    // Tried (with retries) at the window's end, and once more as the run ended; both recorded.
+    expect(failures).toHaveLength(2);
+    expect(failures[0]).toMatchObject({
+      faultId: 'f1',
+      by: 'schedule',
+      error: expect.stringContaining('ECONNREFUSED'),
+    });
+
+    // `chaos status` shows it open while the proxy comes back on the same port, with its state
+    // (as a proxy with persisted state would have it).
+    const [status, back] = await Promise.all([
+      runCli(['status'], sys.state),
+      startCliProxy(sys.state, sys.apiPort),
+    ]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain(`open fault ${runId}/f1`);
+    expect(status.stdout).toMatch(/last revert error: .*not reachable/);
+    expect(status.stdout).toContain(`manual revert: ${manual}`);
+    expect(back.url).toBe(sys.api);
+    await createDep(sys.api, sys.upstreamPort, `127.0.0.1:${sys.listenPort}`);
+    const add = await apiCall(sys.api, 'POST', '/proxies/dep/toxics', {
+      name: toxic!.name,
+      type: 'latency',
+      attributes: { latency: 100 },
+    });
+    expect(add.status).toBe(200);
+
+    const stop = await runCli(['emergency-stop'], sys.state);
+    expect(stop.code, stop.stdout + stop.stderr).toBe(0);
+    expect(stop.stdout).toContain(`reverted ${runId}/f1 latency on link`);
+    expect(await sys.toxics()).toEqual([]);
+    expect(await sys.probe()).toBe(200);
+    expect(new Ledger(sys.state).open()).toEqual([]);
+    expect(faultsOf(sys.state, runId).at(-1)).toMatchObject({
+      event: 'reverted',
+      faultId: 'f1',
+      by: 'emergency-stop',
+      outcome: 'reverted',
+    });
+  });
+
+  it('Ctrl-C during a fault: exit 3, partial results marked aborted, the fault reverted by the runner', async () => {
+    const sys = await system('in-process');
+    const out = join(sys.dir, 'out');
+    const scenario = sys.scenario('interrupted', 30, [
+      '{ type: latency, target: link, at: 1s, duration: 25s, delay: 150ms }',
+    ]);
+    const runner = spawnCli(['run', scenario, '--env', sys.envFile, '--out', out, '--quiet'], sys.state);
+    const { runId } = await registered(sys.state);
+    await waitUntil(async () => (await sys.toxics()).length === 1, 20_000, 'the fault to be applied');
+    // Let a second of load be measured under the fault.
+    await new Promise((r) => setTimeout(r, 1_000));
+
+    const t0 = performance.now();
+    runner.signal('SIGINT');
+    const exit = await runner.wait(10_000);
+    console.log(`Ctrl-C: runner exited ${Math.round(performance.now() - t0)}ms after SIGINT`);
+    expect(exit, runner.output()).toEqual({ code: 3, signal: null });
+    expect(await sys.toxics()).toEqual([]);
+    expect(await sys.probe()).toBe(200);
+
+    const result = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResult;
+    expect(result.status).toBe('aborted');
+    expect(result.abort?.reason).toMatch(/SIGINT/);
+    expect(result.runId).toBe(runId);
+    expect(result.faults).toHaveLength(1);
+    expect(result.faults[0]).toMatchObject({ id: 'f1', status: 'reverted', revertedBy: 'runner-exit' });
+    expect(result.totals.sent).toBeGreaterThan(0);
+    const reverted = faultsOf(sys.state, runId).filter((e) => e.event === 'reverted');
+    expect(reverted).toMatchObject([{ faultId: 'f1', by: 'runner-exit' }]);
+    expect(new Ledger(sys.state).open()).toEqual([]);
+    expect(listRuns(sys.state)).toEqual([]);
+  });
+});
