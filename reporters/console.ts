@@ -1,41 +1,151 @@
 /** The console summary: a string built from results.json; it decides nothing. */
-import type { RunResult } from '../src/result.ts';
-import { formatDuration } from '../src/units.ts';
+import type { RunResult, Verdict } from '../src/result.ts';
+import {
+  budgetLine,
+  dash,
+  degradationLine,
+  faultRows,
+  fmtDur,
+  fmtMs,
+  gradeBands,
+  LEGEND_SHORT,
+  phasesIn,
+  runLine,
+  scoreFormula,
+  STATUS_LABEL,
+  statusOf,
+  SUBSCORES,
+  ttrText,
+  verdictRows,
+  type Reporter,
+} from './shared.ts';
 
-function table(rows: string[][]): string {
+/** Columns padded to their widest cell; the first left-aligned, the rest right-aligned. */
+function table(rows: string[][], indent = '  '): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => '  ' + r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
+  return rows
+    .map(
+      (r) =>
+        indent +
+        r
+          .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+          .join('  ')
+          .trimEnd(),
+    )
+    .join('\n');
 }
 
-const ms = (v: number | undefined) => (v === undefined ? '–' : v < 10 ? `${v.toFixed(2)}ms` : `${Math.round(v)}ms`);
-
+/** Requests, latency, errors, faults and warnings: what happened, before any judgement. */
 export function renderSummary(r: RunResult): string {
   const t = r.totals;
   const secs = Math.max(1, r.timeline.length);
   const lines = [
-    `${r.scenario.name} — ${r.status}${r.abort ? ` (${r.abort.reason})` : ''}, seed ${r.seed}, ${formatDuration(r.plan.durationMs)}${r.timeScale !== 1 ? ` at time scale ${r.timeScale}` : ''}`,
+    `${r.scenario.name} — ${runLine(r)}`,
     '',
     table([
       ['', 'requested', 'sent', 'ok', 'failed', 'dropped', 'avg rate'],
-      ['requests', String(t.requested), String(t.sent), String(t.ok), String(t.failed), String(t.dropped), `${Math.round(t.sent / secs)}/s`],
+      [
+        'requests',
+        String(t.requested),
+        String(t.sent),
+        String(t.ok),
+        String(t.failed),
+        String(t.dropped),
+        `${Math.round(t.sent / secs)}/s`,
+      ],
     ]),
     '',
     table([
       ['latency (from intended send)', 'p50', 'p90', 'p95', 'p99', 'max'],
-      ['all requests', ms(t.latencyMs?.p50), ms(t.latencyMs?.p90), ms(t.latencyMs?.p95), ms(t.latencyMs?.p99), ms(t.latencyMs?.max)],
-      ['service time', ms(t.serviceMs?.p50), ms(t.serviceMs?.p90), ms(t.serviceMs?.p95), ms(t.serviceMs?.p99), ms(t.serviceMs?.max)],
+      [
+        'all requests',
+        fmtMs(t.latencyMs?.p50),
+        fmtMs(t.latencyMs?.p90),
+        fmtMs(t.latencyMs?.p95),
+        fmtMs(t.latencyMs?.p99),
+        fmtMs(t.latencyMs?.max),
+      ],
+      [
+        'service time',
+        fmtMs(t.serviceMs?.p50),
+        fmtMs(t.serviceMs?.p90),
+        fmtMs(t.serviceMs?.p95),
+        fmtMs(t.serviceMs?.p99),
+        fmtMs(t.serviceMs?.max),
+      ],
     ]),
   ];
   const errs = Object.entries(t.errors).filter(([, n]) => n > 0);
   if (errs.length) lines.push('', `  errors: ${errs.map(([k, n]) => `${k} ${n}`).join(', ')}`);
   if (r.faults.length) {
     lines.push('', '  faults:');
-    for (const f of r.faults) {
-      const when = f.appliedAtMs === null ? 'not applied' : `${formatDuration(f.appliedAtMs)} → ${f.revertedAtMs === null ? 'NOT REVERTED' : formatDuration(f.revertedAtMs)}`;
-      lines.push(`    ${f.id} ${f.type} on ${f.target}: ${f.status}, ${when}${f.revertedBy ? ` (by ${f.revertedBy})` : ''}`);
-      if (f.error) lines.push(`      ${f.error}`);
+    for (const f of faultRows(r)) {
+      lines.push(
+        `    ${f.id} ${f.what}: ${f.status}, ${f.actual}${f.fault.revertedBy ? ` (by ${f.fault.revertedBy})` : ''}`,
+      );
+      if (f.fault.error) lines.push(`      ${f.fault.error}`);
+      if (f.status === 'revert-failed' && f.fault.manualRevert)
+        lines.push(`      revert by hand: ${f.fault.manualRevert}`);
     }
   }
   for (const w of r.warnings) lines.push(`  ⚠ ${w}`);
   return lines.join('\n');
 }
+
+/** The verdict: objective × phase table, TTR, error budget, degradation, score and reasons. */
+export function renderVerdict(v: Verdict): string {
+  const phases = phasesIn(v);
+  const rows = verdictRows(v).map((row) => [
+    row.label,
+    ...phases.map((p) => {
+      const c = row.cells[p];
+      return c ? `${c.actual} ${c.mark.padEnd(3)}` : dash;
+    }),
+  ]);
+  const lines = [
+    `verdict: ${STATUS_LABEL[v.status]} — resilience score ${v.score} (${v.grade}), service ${v.service}`,
+    '',
+  ];
+  if (rows.length) {
+    const secs = (p: string) => v.phases.find((x) => x.name === p)?.seconds.length ?? 0;
+    lines.push(
+      table([['objective', ...phases.map((p) => `${p} (${secs(p)}s)`)], ...rows]),
+      `  ${LEGEND_SHORT}`,
+      '',
+    );
+  }
+  if (v.recovery.length) {
+    lines.push('  time to recover:');
+    for (const x of v.recovery)
+      lines.push(`    ${x.fault}  ${x.pass === null ? dash : x.pass ? '✓' : '✗'} ${ttrText(x)}`);
+  }
+  const budget = budgetLine(v);
+  if (budget) lines.push(`  error budget: ${budget}`);
+  lines.push(`  degradation: ${degradationLine(v)}`);
+  const subs = SUBSCORES.map((k) => `${k} ${v.subscores[k] ?? dash} (w ${v.weights[k]})`).join(', ');
+  lines.push(`  score ${v.score} (${v.grade}): ${subs}`, `    ${scoreFormula(v)}; grades ${gradeBands()}`);
+  if (v.reasons.length) {
+    lines.push('  reasons:');
+    for (const why of v.reasons) lines.push(`    - ${why}`);
+  }
+  return lines.join('\n');
+}
+
+function render(r: RunResult): string {
+  const parts = [renderSummary(r)];
+  parts.push(
+    r.verdict
+      ? renderVerdict(r.verdict)
+      : `verdict: ${STATUS_LABEL[statusOf(r)]} (no SLO verdict in this result)`,
+  );
+  if (
+    r.verdict?.recovery.length === 0 &&
+    r.faults.every((f) => f.appliedAtMs === null) &&
+    r.faults.length > 0
+  ) {
+    parts.push(`  no fault was applied in ${fmtDur(r.plan.durationMs)}: nothing to recover from`);
+  }
+  return `${parts.join('\n\n')}\n`;
+}
+
+export const consoleReporter: Reporter = { file: '', render };

@@ -20,6 +20,8 @@ export type { RunResult, Verdict, TimelineSecond, FaultRecord } from './result.t
 export type { Scenario, LoadOptions } from './scenario/load.ts';
 export type { RunPlan, PlannedFault, PlannedPhase } from './scenario/plan.ts';
 export { faultTypes } from '../faults/index.ts';
+export { render, reporters, reporterNames, writeReports, type ReporterName } from '../reporters/index.ts';
+export { compareResults, type Comparison } from './compare.ts';
 export { startProxyServer, type ProxyServer, type ProxyServerOptions } from './proxy/server.ts';
 
 /** Reads and validates a scenario (a built-in name or a path) with its environment and SLO file. */

@@ -12,8 +12,8 @@ export type Objective =
   | { name: string; kind: 'error-rate'; max: number }
   | { name: string; kind: 'latency'; stat: 'avg' | 'med' | 'max' | number; maxMs: number }
   | { name: string; kind: 'threshold'; threshold: Threshold }
-  /** OpenSLO thresholdMetric: at least `min` of requests answer within `withinMs`. */
-  | { name: string; kind: 'latency-fraction'; withinMs: number; min: number }
+  /** OpenSLO thresholdMetric: at least `min` of requests are good, good meaning latency below (or above, for gt/gte) `withinMs`. */
+  | { name: string; kind: 'latency-fraction'; withinMs: number; min: number; above?: boolean }
   /** OpenSLO Timeslices: at least `min` of 1 s slices are good (their good ratio ≥ sliceMin). */
   | { name: string; kind: 'timeslices'; sliceMin: number; min: number };
 
@@ -58,7 +58,14 @@ function openSloObjectives(d: OpenSlo): { objectives: Objective[]; allowedBad: n
     allowedBad = Math.min(allowedBad ?? 1, 1 - target);
     const sliceMin = (o as { timeSliceTarget?: number }).timeSliceTarget;
     if (isThreshold && o.value !== undefined) {
-      objectives.push({ name: `${label}: ${pct(target)} of requests within ${o.value}ms`, kind: 'latency-fraction', withinMs: o.value, min: target });
+      const above = o.op === 'gt' || o.op === 'gte';
+      objectives.push({
+        name: `${label}: ${pct(target)} of requests ${above ? 'above' : 'within'} ${o.value}ms`,
+        kind: 'latency-fraction',
+        withinMs: o.value,
+        min: target,
+        ...(above ? { above } : {}),
+      });
     } else if (d.spec.budgetingMethod !== 'Occurrences' && sliceMin !== undefined) {
       objectives.push({ name: `${label}: ${pct(target)} of 1s slices good (≥ ${pct(sliceMin)})`, kind: 'timeslices', sliceMin, min: target });
     } else {

@@ -98,7 +98,7 @@ const fmtPct = (v: number) => `${+(v * 100).toFixed(3)}%`;
 const fmtMs = (v: number) => `${+v.toFixed(v < 10 ? 2 : 0)}ms`;
 
 /** Evaluates one objective over a run of consecutive seconds. */
-function measure(o: Objective, secs: readonly TimelineSecond[]): Measured {
+function measure(o: Objective, secs: readonly TimelineSecond[], timeScale = 1): Measured {
   const a = aggregate(secs);
   const res = (value: number | null, ok: (v: number) => boolean, target: string, fmt: (v: number) => string): Measured => ({
     value,
@@ -114,8 +114,11 @@ function measure(o: Objective, secs: readonly TimelineSecond[]): Measured {
       return res(a.total ? a.failed / a.total : null, (v) => v <= o.max, `≤ ${fmtPct(o.max)}`, fmtPct);
     case 'latency':
       return res(latencyStat(a.hist, o.stat), (v) => v <= o.maxMs, `≤ ${fmtMs(o.maxMs)}`, fmtMs);
-    case 'latency-fraction':
-      return res(fractionWithin(a.hist, o.withinMs), (v) => v >= o.min, `≥ ${fmtPct(o.min)} within ${o.withinMs}ms`, fmtPct);
+    case 'latency-fraction': {
+      const within = fractionWithin(a.hist, o.withinMs);
+      const good = within === null ? null : o.above ? 1 - within : within;
+      return res(good, (v) => v >= o.min, `≥ ${fmtPct(o.min)} ${o.above ? 'above' : 'within'} ${o.withinMs}ms`, fmtPct);
+    }
     case 'timeslices': {
       const slices = secs.filter((s) => s.ok + s.failed > 0);
       const good = slices.filter((s) => s.ok / (s.ok + s.failed) >= o.sliceMin).length;
@@ -132,8 +135,9 @@ function measure(o: Objective, secs: readonly TimelineSecond[]): Measured {
       const fmt = stat.kind === 'rate' ? fmtPct : fmtMs;
       const target = `${t.op} ${stat.kind === 'rate' ? fmtPct(t.value) : fmtMs(t.value)}${t.windowMs ? ` over every ${t.windowMs / 1000}s` : ''}`;
       if (!t.windowMs) return res(value(secs), (v) => compare(v, t.op, t.value), target, fmt);
-      // Every full window must hold; the actual shown is the worst window.
-      const w = Math.max(1, Math.round(t.windowMs / 1000));
+      // Every full window must hold; the actual shown is the worst window. Windows are scenario
+      // time, so they shrink with --time-scale like every other time.
+      const w = Math.max(1, Math.round((t.windowMs * timeScale) / 1000));
       let worst: number | null = null;
       let allPass: boolean | null = null;
       for (let i = 0; i + w <= secs.length; i++) {
@@ -147,6 +151,16 @@ function measure(o: Objective, secs: readonly TimelineSecond[]): Measured {
       return { value: worst, pass: allPass, target, fmt, requests: a.total };
     }
   }
+}
+
+/** Whether a stretch of seconds meets every objective (capacity probes judge each step with it). */
+export function meetsObjectives(so: ServiceObjectives, secs: readonly TimelineSecond[]): { pass: boolean; failed: string[] } {
+  const failed: string[] = [];
+  for (const o of so.objectives) {
+    const m = measure(o, secs);
+    if (m.pass === false) failed.push(`${o.name} (${m.value === null ? '–' : m.fmt(m.value)})`);
+  }
+  return { pass: failed.length === 0, failed };
 }
 
 // ---- the verdict -----------------------------------------------------------------------------
@@ -167,7 +181,7 @@ export function score(r: RunResult, so: ServiceObjectives, opts: ScoreOptions = 
     const secs = secsOf(phase);
     if (secs.length === 0) continue;
     for (const o of so.objectives) {
-      const m = measure(o, secs);
+      const m = measure(o, secs, ts);
       objectives.push({
         name: o.name,
         phase,
@@ -264,14 +278,16 @@ function recoveryScore(x: RecoveryResult): number {
   return (100 * x.objectiveMs) / x.ttrMs;
 }
 
-/** A second is healthy when its availability and latency objectives hold within that second. */
+/**
+ * A second is healthy when every objective that can be judged on one second holds in it
+ * (windowed thresholds judge windows, not seconds; a Timeslices objective's slice is the second).
+ * Without objectives, a second is healthy when nothing failed in it.
+ */
 function healthySecond(s: TimelineSecond, so: ServiceObjectives): boolean {
   if (s.ok + s.failed === 0) return true;
-  for (const o of so.objectives) {
-    if (o.kind !== 'availability' && o.kind !== 'error-rate' && o.kind !== 'latency') continue;
-    if (measure(o, [s]).pass === false) return false;
-  }
-  return so.objectives.length > 0 || s.failed === 0;
+  const perSecond = so.objectives.filter((o) => !(o.kind === 'threshold' && o.threshold.windowMs));
+  if (perSecond.length === 0) return s.failed === 0;
+  return perSecond.every((o) => measure(o.kind === 'timeslices' ? { ...o, min: 1 } : o, [s]).pass !== false);
 }
 
 /** Time-to-recover: from a fault's end to the first second from which the SLI holds for holdFor. */
@@ -285,7 +301,8 @@ export function recoveryTimes(r: RunResult, so: ServiceObjectives, timeScale: nu
     let note: string | null = null;
     for (let s = from; s < r.timeline.length; s++) {
       if (s + hold > r.timeline.length) {
-        note = `the run ended before ${hold}s of healthy seconds could confirm recovery`;
+        // Only worth saying when the tail was healthy and merely too short to confirm.
+        if (good.slice(s).every(Boolean)) note = `the run ended before ${hold}s of healthy seconds could confirm recovery`;
         break;
       }
       if (good.slice(s, s + hold).every(Boolean)) {

@@ -197,3 +197,36 @@ describe('OpenSLO v1 mapping', () => {
     expect(fractionWithin(h, 1000)).toBe(1);
   });
 });
+
+describe('review fixes', () => {
+  it('TTR judges services whose only objectives are thresholds', () => {
+    const so = objectivesFor({ file: 's', services: { api: { recovery: 10_000, holdFor: 2000, thresholds: ['rate<0.05'] } }, openslo: [] }, 'api');
+    const v = score(result(handTimeline(), { at: 10_000, end: 20_000 }), so);
+    expect(v.recovery[0]!.ttrMs).toBe(4000);
+  });
+
+  it('a fault that never recovers carries no "run ended" note', () => {
+    const tl = Array.from({ length: 30 }, (_, t) => (t >= 10 ? sec(t, 50, 50) : sec(t, 100, 0)));
+    expect(score(result(tl, { at: 10_000, end: 20_000 }), SLO).recovery[0]!.note).toBeNull();
+  });
+
+  it('threshold windows shrink with the time scale', () => {
+    const tl = Array.from({ length: 6 }, (_, t) => sec(t, 100, 0, t === 3 ? 800 : 10));
+    const so = objectivesFor({ file: 's', services: { api: { holdFor: 1000, thresholds: ['p(95)<500 over 10s'] } }, openslo: [] }, 'api');
+    // 10 s at time scale 0.1 is a 1 s window: the slow second is caught.
+    expect(score({ ...result(tl, null), timeScale: 0.1 }, so).objectives[0]!.pass).toBe(false);
+  });
+
+  it('OpenSLO thresholdMetric honours op gt (good = slower than the value)', () => {
+    const so = objectivesFor(
+      {
+        file: 's',
+        services: {},
+        openslo: [{ apiVersion: 'openslo/v1', kind: 'SLO', metadata: { name: 'warm' }, spec: { service: 'api', budgetingMethod: 'Occurrences', indicator: { spec: { thresholdMetric: {} } }, objectives: [{ op: 'gt', value: 50, target: 0.9 }] } }],
+      },
+      'api',
+    );
+    const v = score(result(Array.from({ length: 4 }, (_, t) => sec(t, 100, 0, 80)), null), so);
+    expect(v.objectives[0]).toMatchObject({ name: 'warm: 90% of requests above 50ms', pass: true });
+  });
+});

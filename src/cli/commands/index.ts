@@ -9,6 +9,8 @@ import { proxyCommand } from './proxy.ts';
 import { holdCommand } from './hold.ts';
 import { exportCommand } from './export.ts';
 import { suiteCommand } from './suite.ts';
+import { reportCommand } from './report.ts';
+import { compareCommand } from './compare.ts';
 import { validateCommand } from './validate.ts';
 
 export type SetCode = (code: number) => void;
@@ -22,6 +24,8 @@ export const commands: Command[] = [
   emergencyStopCommand,
   statusCommand,
   proxyCommand,
+  reportCommand,
+  compareCommand,
   exportCommand,
   suiteCommand,
   demoCommand,

@@ -1,0 +1,83 @@
+/**
+ * The reporter registry, and writeReports: render each named report into a directory. A reporter
+ * that throws (or a file that cannot be written) is logged and listed in `failed`, never thrown:
+ * a broken report must not break the run that produced the result.
+ */
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunResult } from '../src/result.ts';
+import { consoleReporter } from './console.ts';
+import { html } from './html.ts';
+import { json } from './json.ts';
+import { junit } from './junit.ts';
+import { markdown } from './markdown.ts';
+
+export type { Reporter } from './shared.ts';
+
+export const reporters = { console: consoleReporter, json, markdown, html, junit } as const;
+export type ReporterName = keyof typeof reporters;
+export const reporterNames = Object.keys(reporters) as ReporterName[];
+
+/** One report as a string (the library's `render(result, 'markdown')`). */
+export function render(result: RunResult, name: ReporterName): string {
+  return reporters[name].render(result);
+}
+
+export interface WriteReportsResult {
+  /** Paths written, in the order of `names`. */
+  written: string[];
+  failed: { name: string; error: string }[];
+}
+
+/**
+ * Renders each reporter in `names` into `outDir` under its default file name; the console
+ * reporter (no file) is rendered to `log`. With $GITHUB_STEP_SUMMARY set, the Markdown report
+ * is also appended to that file.
+ */
+export function writeReports(
+  result: RunResult,
+  outDir: string,
+  names: readonly ReporterName[],
+  log: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): WriteReportsResult {
+  const written: string[] = [];
+  const failed: { name: string; error: string }[] = [];
+  const fail = (name: string, what: string, err: unknown) => {
+    const error = err instanceof Error ? err.message : String(err);
+    failed.push({ name, error });
+    log(`chaoskit: the ${name} report ${what}: ${error}`);
+  };
+  for (const name of names) {
+    const reporter = reporters[name];
+    let text: string;
+    try {
+      text = reporter.render(result);
+    } catch (err) {
+      fail(name, 'could not be rendered', err);
+      continue;
+    }
+    if (!reporter.file) {
+      log(text.replace(/\n$/, ''));
+      continue;
+    }
+    const file = join(outDir, reporter.file);
+    try {
+      mkdirSync(outDir, { recursive: true });
+      writeFileSync(file, text);
+      written.push(file);
+    } catch (err) {
+      fail(name, `could not be written to ${file}`, err);
+      continue;
+    }
+    const summary = env.GITHUB_STEP_SUMMARY;
+    if (name === 'markdown' && summary) {
+      try {
+        appendFileSync(summary, `${text.replace(/\n*$/, '')}\n\n`);
+      } catch (err) {
+        fail(name, `could not be appended to GITHUB_STEP_SUMMARY (${summary})`, err);
+      }
+    }
+  }
+  return { written, failed };
+}

@@ -1,0 +1,179 @@
+/**
+ * junit.xml for CI test views (Jenkins, GitLab, GitHub test reporters). One <testsuite> per run:
+ *   - one <testcase> per objective per phase, classname `chaoskit.<scenario>.<phase>`;
+ *   - one per fault for its time to recover, classname `chaoskit.<scenario>.recovery`;
+ *   - one for the error budget when the SLO sets maxSpend, classname `chaoskit.<scenario>.run`.
+ * Mapping (docs/slo-format.md, "In the reports"): a gating miss is a <failure>; a non-gating miss passes
+ * and describes the degradation in <system-out>; a baseline miss is <skipped> (an unmet
+ * assumption, like JUnit's assumeTrue: the run is inconclusive, not failed); a fault that could not
+ * be applied or reverted, and an aborted run, are <error>s.
+ */
+import type { RunResult, Verdict } from '../src/result.ts';
+import { budgetLine, fmtDur, runLine, scoreFormula, ttrText, type Reporter } from './shared.ts';
+
+/** XML 1.0 text and attribute escaping; control characters XML cannot carry are dropped. */
+export function xmlEsc(s: string): string {
+  return (
+    s
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
+      .replace(
+        /[&<>"']/g,
+        (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!,
+      )
+      .replace(/\n/g, '&#10;')
+  );
+}
+
+type Outcome =
+  | { kind: 'pass'; out?: string }
+  | { kind: 'failure' | 'error'; message: string; type: string; detail?: string }
+  | { kind: 'skipped'; message: string };
+
+interface Case {
+  classname: string;
+  name: string;
+  timeS: number;
+  outcome: Outcome;
+}
+
+function objectiveCases(r: RunResult, v: Verdict): Case[] {
+  const cls = (p: string) => `chaoskit.${r.scenario.name}.${p}`;
+  const phaseS = (p: string) => v.phases.find((x) => x.name === p)?.seconds.length ?? 0;
+  return v.objectives.map((o): Case => {
+    const vs = `${o.actual ?? 'no data'} vs target ${o.target}`;
+    const lc = o.lowConfidence ? ` (low confidence: ${o.requests} requests)` : '';
+    let outcome: Outcome;
+    if (o.pass === null)
+      outcome = {
+        kind: 'skipped',
+        message: `not judged: no data in the ${o.phase} phase (${o.requests} requests)`,
+      };
+    else if (o.pass) outcome = { kind: 'pass', out: `${o.phase}: ${vs}: met${lc}` };
+    else if (o.phase === 'baseline')
+      outcome = {
+        kind: 'skipped',
+        message: `inconclusive: the baseline already misses ${o.name} (${vs})${lc}; the system was not healthy before any fault`,
+      };
+    else if (o.gating)
+      outcome = { kind: 'failure', type: 'slo', message: `${o.phase}: ${o.name} missed: ${vs}${lc}` };
+    else
+      outcome = {
+        kind: 'pass',
+        out: `degradation (not gating): during the ${o.phase} phase ${o.name} was missed: ${vs}${lc}. The ${o.phase} phase is judged through the error budget and time to recover.`,
+      };
+    return { classname: cls(o.phase), name: o.name, timeS: phaseS(o.phase), outcome };
+  });
+}
+
+function faultCases(r: RunResult, v: Verdict | undefined): Case[] {
+  const cls = `chaoskit.${r.scenario.name}.recovery`;
+  return r.faults.map((f): Case => {
+    const name = `${f.id} ${f.type} on ${f.target}: time to recover`;
+    const rec = v?.recovery.find((x) => x.fault === f.id);
+    let outcome: Outcome;
+    if (f.status === 'revert-failed')
+      outcome = {
+        kind: 'error',
+        type: 'revert-failed',
+        message: `${f.id} could not be reverted: ${f.error ?? 'unknown error'}`,
+        detail: `revert by hand: ${f.manualRevert ?? 'chaos emergency-stop'}`,
+      };
+    else if (f.status === 'apply-failed')
+      outcome = {
+        kind: 'error',
+        type: 'apply-failed',
+        message: `${f.id} could not be applied: ${f.error ?? 'unknown error'}`,
+      };
+    else if (!rec) outcome = { kind: 'skipped', message: `${f.id} was not applied (${f.status})` };
+    else if (rec.pass === false)
+      outcome = { kind: 'failure', type: 'recovery', message: `${f.id}: ${ttrText(rec)}` };
+    else outcome = { kind: 'pass', out: `${f.id}: ${ttrText(rec)}` };
+    return { classname: cls, name, timeS: (rec?.ttrMs ?? 0) / 1000, outcome };
+  });
+}
+
+function runCases(r: RunResult, v: Verdict | undefined): Case[] {
+  const cls = `chaoskit.${r.scenario.name}.run`;
+  const out: Case[] = [];
+  if (r.status !== 'completed') {
+    out.push({
+      classname: cls,
+      name: 'run completed',
+      timeS: r.plan.durationMs / 1000,
+      outcome: {
+        kind: 'error',
+        type: r.status,
+        message: `run ${r.status}${r.abort ? `: ${r.abort.reason}` : ''}`,
+      },
+    });
+  }
+  const b = v?.budget;
+  if (b && b.maxSpend !== null) {
+    const line = budgetLine(v)!;
+    out.push({
+      classname: cls,
+      name: `error budget burned ≤ ${+(b.maxSpend * 100).toFixed(3)}%`,
+      timeS: r.timeline.length,
+      outcome:
+        b.pass === false
+          ? { kind: 'failure', type: 'error-budget', message: line }
+          : { kind: 'pass', out: line },
+    });
+  }
+  return out;
+}
+
+function testcase(c: Case): string {
+  const open = `    <testcase classname="${xmlEsc(c.classname)}" name="${xmlEsc(c.name)}" time="${+c.timeS.toFixed(3)}"`;
+  const o = c.outcome;
+  if (o.kind === 'pass')
+    return o.out ? `${open}>\n      <system-out>${xmlEsc(o.out)}</system-out>\n    </testcase>` : `${open}/>`;
+  if (o.kind === 'skipped')
+    return `${open}>\n      <skipped message="${xmlEsc(o.message)}"/>\n    </testcase>`;
+  return `${open}>\n      <${o.kind} message="${xmlEsc(o.message)}" type="${xmlEsc(o.type)}">${xmlEsc(o.detail ?? o.message)}</${o.kind}>\n    </testcase>`;
+}
+
+function render(r: RunResult): string {
+  const v = r.verdict;
+  const cases = [...(v ? objectiveCases(r, v) : []), ...faultCases(r, v), ...runCases(r, v)];
+  const count = (k: Outcome['kind']) => cases.filter((c) => c.outcome.kind === k).length;
+  const totals = `tests="${cases.length}" failures="${count('failure')}" errors="${count('error')}" skipped="${count('skipped')}" time="${r.plan.durationMs / 1000}"`;
+  const props: [string, string | number][] = [
+    ['scenario', r.scenario.name],
+    ['scenario.file', r.scenario.file],
+    ['run', runLine(r)],
+    ['runId', r.runId],
+    ['seed', r.seed],
+    ['timeScale', r.timeScale],
+    ['verdict', v ? v.status : 'not scored'],
+  ];
+  if (v)
+    props.push(
+      ['service', v.service],
+      ['score', v.score],
+      ['grade', v.grade],
+      ['score.formula', scoreFormula(v)],
+    );
+  for (const why of v?.reasons ?? []) props.push(['reason', why]);
+  const name = `chaoskit.${r.scenario.name}`;
+  // timestamp: xs:dateTime without a zone, as the Ant schema has it; left out when unknown.
+  const ts = r.startedAt.replace(/(\.\d+)?Z$/, '');
+  const timestamp = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/.test(ts) ? ` timestamp="${ts}"` : '';
+  const summary = `${r.scenario.name}: ${v ? `${v.status}, score ${v.score} (${v.grade})` : 'not scored'}; ran ${fmtDur(r.plan.durationMs)}`;
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="chaoskit" ${totals}>`,
+    `  <testsuite name="${xmlEsc(name)}" ${totals}${timestamp} hostname="localhost" id="0" package="chaoskit">`,
+    '    <properties>',
+    ...props.map(([k, val]) => `      <property name="${xmlEsc(k)}" value="${xmlEsc(String(val))}"/>`),
+    '    </properties>',
+    ...cases.map(testcase),
+    `    <system-out>${xmlEsc(summary)}</system-out>`,
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n');
+}
+
+export const junit: Reporter = { file: 'junit.xml', render };

@@ -1,0 +1,176 @@
+/** `chaos report` and `chaos compare` through the real CLI, on saved results.json files. */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { reporters } from '../../reporters/index.ts';
+import type { RunResult } from '../../src/result.ts';
+import { runCli } from '../helpers/cli.ts';
+import { tempDir } from '../helpers/files.ts';
+import { partitionRun } from '../reporters/synthetic.ts';
+
+let dir: string;
+let good: string;
+let result: RunResult;
+
+function save(name: string, r: RunResult | string): string {
+  const file = join(dir, name);
+  writeFileSync(file, typeof r === 'string' ? r : reporters.json.render(r));
+  return file;
+}
+
+beforeAll(() => {
+  dir = tempDir('chaoskit-report-');
+  result = partitionRun();
+  good = save('results.json', result);
+});
+
+// Each CLI start costs a second or two of tsx start-up; several run side by side per test.
+describe('chaos report', { timeout: 90_000 }, () => {
+  it('re-renders a saved result in every format, to stdout', async () => {
+    const [con, md, markdown, junit, json] = await Promise.all(
+      ['console', 'md', 'markdown', 'junit', 'json'].map((f) => runCli(['report', good, '--format', f])),
+    );
+    for (const r of [con, md, markdown, junit, json]) expect(r!.code, r!.stderr).toBe(0);
+    expect(con!.stdout).toContain('verdict: PASS — resilience score 83.9 (B), service api');
+    expect(md!.stdout).toBe(reporters.markdown.render(result));
+    expect(markdown!.stdout).toBe(md!.stdout);
+    expect(junit!.stdout).toMatch(/^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites name="chaoskit"/);
+    expect(JSON.parse(json!.stdout)).toEqual(result);
+  });
+
+  it('--out writes a file, or the default file name inside a directory', async () => {
+    const file = join(dir, 'page.html');
+    const r = await runCli(['report', good, '--format', 'html', '--out', file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`wrote ${file}\n`);
+    expect(readFileSync(file, 'utf8')).toMatch(/^<!doctype html>/);
+    const out = tempDir();
+    expect((await runCli(['report', dir, '--format', 'junit', '--out', out])).code).toBe(0); // a directory holding results.json
+    expect(existsSync(join(out, 'junit.xml'))).toBe(true);
+  });
+
+  it('a broken results.json is invalid input (exit 2) with file:line:col and the field path', async () => {
+    const badJson = save('bad.json', '{\n  "schemaVersion": 1,\n  "runId": "x",\n}\n');
+    const v2 = save('v2.json', JSON.stringify({ ...result, schemaVersion: 2 }, null, 2));
+    const broken = structuredClone(result) as unknown as {
+      timeline: { ok: unknown }[];
+      faults: { status: string }[];
+    };
+    broken.timeline[3]!.ok = 'many';
+    broken.faults[0]!.status = 'half-done';
+    const zod = save('zod.json', JSON.stringify(broken, null, 2));
+    const notOurs = save('other.json', '{ "name": "something else" }');
+    const [r1, r2, r3, r4, r5] = await Promise.all([
+      runCli(['report', badJson]),
+      runCli(['report', v2, '--format', 'html']),
+      runCli(['report', zod]),
+      runCli(['report', notOurs]),
+      runCli(['report', join(dir, 'missing.json')]),
+    ]);
+    for (const r of [r1, r2, r3, r4, r5]) {
+      expect(r!.code).toBe(2);
+      expect(r!.stdout).toBe('');
+      expect(r!.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(r1!.stderr).toBe(`chaos: ${badJson}:4:1: the results file is not valid JSON: unexpected "}"\n`);
+    expect(r2!.stderr).toContain(
+      `${v2}:2:20: schemaVersion: schemaVersion 2 is not supported: chaoskit 0.1.0 reads schemaVersion 1`,
+    );
+    expect(r3!.stderr).toContain('invalid results file (2 problems)');
+    expect(r3!.stderr).toMatch(
+      new RegExp(`${zod}:\\d+:\\d+: timeline\\[3\\]\\.ok: expected number, got string`),
+    );
+    expect(r3!.stderr).toMatch(
+      new RegExp(
+        `${zod}:\\d+:\\d+: faults\\[0\\]\\.status: expected one of scheduled, skipped, applied, reverted, revert-failed, apply-failed`,
+      ),
+    );
+    expect(r4!.stderr).toContain(
+      `${notOurs}:1:1: (top level): no schemaVersion: this is not a chaoskit results.json`,
+    );
+    expect(r5!.stderr).toBe(
+      `chaos: ${join(dir, 'missing.json')}: cannot read the results file: no such file\n`,
+    );
+    // The line and column point at the field.
+    const line = Number(new RegExp(`${zod}:(\\d+):\\d+: timeline`).exec(r3!.stderr)![1]);
+    expect(readFileSync(zod, 'utf8').split('\n')[line - 1]).toContain('"ok": "many"');
+  });
+
+  it('an unknown --format is a usage error', async () => {
+    const r = await runCli(['report', good, '--format', 'pdf']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Invalid values');
+  });
+});
+
+describe('chaos compare', { timeout: 90_000 }, () => {
+  it('identical runs: exit 0, no regression', async () => {
+    const r = await runCli(['compare', good, good]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^compare partition: no regression\n/);
+    expect(r.stdout).toMatch(/resilience score\s+83\.9\s+83\.9\s+0/);
+  });
+
+  it('a planted regression (p99 doubled, score 20 lower): exit 1, each regression named', async () => {
+    const slow = partitionRun({
+      at: (t) => (t >= 20 && t < 33 ? { ok: 40, failed: 60, ms: 240 } : { ok: 100, failed: 0, ms: 40 }),
+    });
+    slow.runId = 'slow';
+    slow.verdict!.score = result.verdict!.score - 20;
+    const file = save('slow.json', slow);
+    const [text, json, md, lenient] = await Promise.all([
+      runCli(['compare', good, file]),
+      runCli(['compare', good, file, '--format', 'json']),
+      runCli(['compare', good, file, '--format', 'md']),
+      runCli([
+        'compare',
+        good,
+        file,
+        '--max-score-drop',
+        '25',
+        '--max-p99-increase',
+        '150%',
+        '--max-ttr-increase',
+        '5s',
+      ]),
+    ]);
+    expect(text!.code).toBe(1);
+    expect(text!.stdout).toMatch(/^compare partition: 5 regression\(s\)/);
+    expect(text!.stdout).toContain(
+      '✗ resilience score fell 20 points (83.9 → 63.9), more than the 5 allowed',
+    );
+    expect(text!.stdout).toMatch(
+      /✗ p99 latency over the whole run rose 100(\.\d)?% \(\d+ms → \d+ms\), more than the 20% allowed/,
+    );
+    expect(json!.code).toBe(1);
+    const c = JSON.parse(json!.stdout) as {
+      regressed: boolean;
+      regressions: { kind: string; message: string }[];
+    };
+    expect(c.regressed).toBe(true);
+    expect(c.regressions.map((x) => x.kind).sort()).toEqual(['p99', 'p99', 'p99', 'p99', 'score']);
+    expect(md!.stdout).toMatch(/^### ❌ partition: 5 regression\(s\) against the previous run/);
+    expect(md!.stdout).toContain('| resilience score | 83.9 | 63.9 | -20 | **REGRESSION** |');
+    expect(lenient!.code, lenient!.stdout).toBe(0);
+  });
+
+  it('bad tolerances and bad files are invalid input (exit 2)', async () => {
+    const [pct, ttr, drop, file] = await Promise.all([
+      runCli(['compare', good, good, '--max-p99-increase', 'lots']),
+      runCli(['compare', good, good, '--max-ttr-increase', 'soon']),
+      runCli(['compare', good, good, '--max-score-drop', '-1']),
+      runCli(['compare', good, save('broken.json', '{"schemaVersion": 1')]),
+    ]);
+    expect(pct!.code).toBe(2);
+    expect(pct!.stderr).toContain('--max-p99-increase must be a percentage like 20%, got "lots"');
+    expect(ttr!.code).toBe(2);
+    expect(ttr!.stderr).toContain('--max-ttr-increase must be a duration like 2s or 500ms, got "soon"');
+    expect(drop!.code).toBe(2);
+    expect(drop!.stderr).toContain('--max-score-drop must be a number of points, 0 or more, got -1');
+    expect(file!.code).toBe(2);
+    expect(file!.stderr).toMatch(
+      /broken\.json:1:20: the results file is not valid JSON: unexpected end of the file/,
+    );
+  });
+});
