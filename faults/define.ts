@@ -14,7 +14,12 @@ export type ApplyFn<P> = (ctx: ApplyContext, params: P) => Promise<Prepared>;
  * privilege held); returns a problem in plain words, or null. Failing checks are input errors
  * (exit 2) and nothing is applied.
  */
-export type PreflightFn<P> = (target: Target, params: P) => Promise<string | null>;
+export type PreflightFn<P> = (
+  target: Target,
+  params: P,
+  /** The environment's targets, for faults that name other targets (partition's peers). */
+  targets?: Readonly<Record<string, Target>>,
+) => Promise<string | null>;
 
 export interface FaultDef<S extends z.ZodType = z.ZodType> {
   type: string;

@@ -14,7 +14,10 @@ const amount = z.union([z.string(), z.number()]).transform((v, ctx) => {
     const b = parseBytes(v);
     if (b !== undefined && b > 0) return { bytes: b };
   }
-  ctx.addIssue({ code: 'custom', message: `expected a size like 8GiB or a share of the device's memory like 50%, got ${JSON.stringify(v)}` });
+  ctx.addIssue({
+    code: 'custom',
+    message: `expected a size like 8GiB or a share of the device's memory like 50%, got ${JSON.stringify(v)}`,
+  });
   return {};
 });
 
@@ -27,14 +30,24 @@ export const gpuMemoryPressure = defineFault({
     gpu: async (ctx, p) => {
       if (ctx.target.kind !== 'gpu') throw new Error('not a gpu target');
       const device = ctx.target.device;
-      const what = p.amount.bytes !== undefined ? `${(p.amount.bytes / 1024 ** 3).toFixed(2)} GiB` : `${Math.round((p.amount.fraction ?? 0) * 100)}%`;
+      const what =
+        p.amount.bytes !== undefined
+          ? `${(p.amount.bytes / 1024 ** 3).toFixed(2)} GiB`
+          : `${Math.round((p.amount.fraction ?? 0) * 100)}%`;
       return {
         recipe: { driver: 'holder', kind: 'gpu-memory', mark: ctx.mark },
         description: `${what} of GPU ${device} memory held`,
         manualRevert: holderManualRevert(ctx.mark),
         apply: async () => {
-          const amountArgs = p.amount.bytes !== undefined ? ['--bytes', String(p.amount.bytes)] : ['--fraction', String(p.amount.fraction)];
-          await startHolder('gpu-memory', ctx.mark, ctx.durationMs + HOLDER_GRACE_MS, ['--device', String(device), ...amountArgs]);
+          const amountArgs =
+            p.amount.bytes !== undefined
+              ? ['--bytes', String(p.amount.bytes)]
+              : ['--fraction', String(p.amount.fraction)];
+          await startHolder('gpu-memory', ctx.mark, ctx.durationMs + HOLDER_GRACE_MS, [
+            '--device',
+            String(device),
+            ...amountArgs,
+          ]);
           return {};
         },
       };

@@ -7,7 +7,8 @@ import { gpuPreflight } from './gpu.ts';
 
 export const gpuStress = defineFault({
   type: 'gpu-stress',
-  summary: "keep a GPU's streaming multiprocessors busy at a target utilisation with a spin kernel loaded from PTX",
+  summary:
+    "keep a GPU's streaming multiprocessors busy at a target utilisation with a spin kernel loaded from PTX",
   params: z.strictObject({ utilization: percent.default(1) }),
   preflight: (t) => gpuPreflight(t),
   on: {
@@ -19,7 +20,12 @@ export const gpuStress = defineFault({
         description: `GPU ${device} SMs busy at ${Math.round(p.utilization * 100)}%`,
         manualRevert: holderManualRevert(ctx.mark),
         apply: async () => {
-          await startHolder('gpu-stress', ctx.mark, ctx.durationMs + HOLDER_GRACE_MS, ['--device', String(device), '--duty', String(p.utilization * 100)]);
+          await startHolder('gpu-stress', ctx.mark, ctx.durationMs + HOLDER_GRACE_MS, [
+            '--device',
+            String(device),
+            '--duty',
+            String(p.utilization * 100),
+          ]);
           return {};
         },
       };

@@ -9,7 +9,8 @@ export async function gpuPreflight(t: Target): Promise<string | null> {
     if (t.device >= n) return `GPU ${t.device} does not exist: the NVIDIA driver reports ${n} device(s)`;
     return null;
   } catch (err) {
-    if (err instanceof CudaUnavailable) return `${err.message}; GPU faults need an NVIDIA GPU and its driver on this machine`;
+    if (err instanceof CudaUnavailable)
+      return `${err.message}; GPU faults need an NVIDIA GPU and its driver on this machine`;
     return `GPU ${t.device}: ${(err as Error).message}`;
   }
 }

@@ -10,7 +10,10 @@ export const httpError = defineFault({
     // The proxy answers 200..599 (an informational 1xx is no error to inject).
     status: z.number().int().min(200).max(599).default(503),
     fraction: percent.default(1),
-    method: z.string().regex(/^[A-Z]+$/).optional(),
+    method: z
+      .string()
+      .regex(/^[A-Z]+$/)
+      .optional(),
     path: z.string().startsWith('/').optional(),
   }),
   on: {

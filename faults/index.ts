@@ -7,11 +7,16 @@ import { gpuMemoryPressure } from './gpu-memory-pressure.ts';
 import { gpuStress } from './gpu-stress.ts';
 import { memoryPressure } from './memory-pressure.ts';
 import { httpError } from './http-error.ts';
+import { grpcDelay } from './grpc-delay.ts';
+import { grpcError } from './grpc-error.ts';
 import { jitter } from './jitter.ts';
 import { latency } from './latency.ts';
 import { limitData } from './limit-data.ts';
 import { partition } from './partition.ts';
 import { pause } from './pause.ts';
+import { packetLoss } from './packet-loss.ts';
+import { restart } from './restart.ts';
+import { stop } from './stop.ts';
 import { reset } from './reset.ts';
 import { slicer } from './slicer.ts';
 import { slowClose } from './slow-close.ts';
@@ -29,8 +34,13 @@ export const faults = {
   slicer,
   'limit-data': limitData,
   'http-error': httpError,
+  'grpc-error': grpcError,
+  'grpc-delay': grpcDelay,
   crash,
   pause,
+  stop,
+  restart,
+  'packet-loss': packetLoss,
   'cpu-stress': cpuStress,
   'memory-pressure': memoryPressure,
   'disk-fill': diskFill,

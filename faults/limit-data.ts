@@ -10,6 +10,11 @@ export const limitData = defineFault({
   params: z.strictObject({ bytes, stream, toxicity }),
   on: {
     proxy: (ctx, p) =>
-      addToxic(ctx, { type: 'limit_data', stream: p.stream, toxicity: p.toxicity, attributes: { bytes: p.bytes } }),
+      addToxic(ctx, {
+        type: 'limit_data',
+        stream: p.stream,
+        toxicity: p.toxicity,
+        attributes: { bytes: p.bytes },
+      }),
   },
 });

@@ -13,7 +13,10 @@ const amount = z.union([z.string(), z.number()]).transform((v, ctx) => {
   }
   const b = parseBytes(v);
   if (b === undefined || b <= 0) {
-    ctx.addIssue({ code: 'custom', message: `expected a size like 512MiB or a share of total memory like 25%, got ${JSON.stringify(v)}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a size like 512MiB or a share of total memory like 25%, got ${JSON.stringify(v)}`,
+    });
     return 0;
   }
   return b;
@@ -36,7 +39,10 @@ export const memoryPressure = defineFault({
       description: `${(p.amount / 1024 ** 2).toFixed(0)} MiB held resident`,
       manualRevert: holderManualRevert(ctx.mark),
       apply: async () => {
-        await startHolder('memory', ctx.mark, ctx.durationMs + HOLDER_GRACE_MS, ['--bytes', String(p.amount)]);
+        await startHolder('memory', ctx.mark, ctx.durationMs + HOLDER_GRACE_MS, [
+          '--bytes',
+          String(p.amount),
+        ]);
         return {};
       },
     }),

@@ -1,13 +1,23 @@
 import { z } from 'zod';
 import { findProcesses, signal } from '../src/targets/process.ts';
 import { pick } from '../src/targets/pick.ts';
+import { checkDockerTarget, dockerOf, prepareLifecycle } from '../src/targets/docker.ts';
 import { defineFault } from './define.ts';
 
 export const pause = defineFault({
   type: 'pause',
-  summary: 'freeze the process with SIGSTOP for the fault’s duration, then SIGCONT',
+  summary:
+    'freeze the process (SIGSTOP) or container (docker pause) for the fault’s duration, then resume it',
   params: z.strictObject({}),
+  preflight: async (t) => (t.kind === 'docker' ? checkDockerTarget(t, dockerOf()) : null),
   on: {
+    // docker pause freezes every process of the container (cgroup freezer); unpause at revert.
+    docker: (ctx) =>
+      prepareLifecycle(ctx, {
+        what: 'docker pause of',
+        undo: 'unpause',
+        act: async (d, c) => (await d.pause(c.id), true),
+      }),
     process: async (ctx) => {
       if (ctx.target.kind !== 'process') throw new Error('not a process target');
       const found = findProcesses(ctx.target);
@@ -18,7 +28,8 @@ export const pause = defineFault({
         description: `SIGSTOP to pid ${picked.map((s) => s.pid).join(', ')} (${ctx.targetName})`,
         manualRevert: picked.map((s) => `kill -CONT ${s.pid}`).join('; '),
         apply: async () => {
-          if (picked.filter((v) => signal(v, 'SIGSTOP')).length === 0) throw new Error(`no process of ${ctx.targetName} could be stopped`);
+          if (picked.filter((v) => signal(v, 'SIGSTOP')).length === 0)
+            throw new Error(`no process of ${ctx.targetName} could be stopped`);
           return {};
         },
       };

@@ -21,7 +21,11 @@ export const slicer = defineFault({
         stream: p.stream,
         toxicity: p.toxicity,
         // Toxiproxy's slicer delay is in microseconds.
-        attributes: { average_size: p.averageSize, size_variation: p.sizeVariation, delay: Math.round(p.delay * 1000) },
+        attributes: {
+          average_size: p.averageSize,
+          size_variation: p.sizeVariation,
+          delay: Math.round(p.delay * 1000),
+        },
       }),
   },
 });

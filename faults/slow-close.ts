@@ -11,6 +11,11 @@ export const slowClose = defineFault({
   on: {
     // Toxics take whole milliseconds; `1.5ms` is valid here, so round rather than fail at apply time.
     proxy: (ctx, p) =>
-      addToxic(ctx, { type: 'slow_close', stream: p.stream, toxicity: p.toxicity, attributes: { delay: Math.round(p.delay) } }),
+      addToxic(ctx, {
+        type: 'slow_close',
+        stream: p.stream,
+        toxicity: p.toxicity,
+        attributes: { delay: Math.round(p.delay) },
+      }),
   },
 });

@@ -11,6 +11,11 @@ export const timeout = defineFault({
   on: {
     // Toxics take whole milliseconds; `1.5ms` is valid here, so round rather than fail at apply time.
     proxy: (ctx, p) =>
-      addToxic(ctx, { type: 'timeout', stream: p.stream, toxicity: p.toxicity, attributes: { timeout: Math.round(p.after) } }),
+      addToxic(ctx, {
+        type: 'timeout',
+        stream: p.stream,
+        toxicity: p.toxicity,
+        attributes: { timeout: Math.round(p.after) },
+      }),
   },
 });

@@ -39,11 +39,15 @@ export class EmergencyStop {
     }
     const open = ledger.open();
     const report = await revertOpenFaults(ledger, open, 'emergency-stop');
-    for (const { fault, outcome } of report.reverted) {
-      print(`reverted ${fault.runId}/${fault.faultId} ${fault.type} on ${fault.target}${outcome === 'already-gone' ? ' (already gone)' : ''}: ${fault.description}`);
+    for (const { fault, outcome, note } of report.reverted) {
+      print(
+        `reverted ${fault.runId}/${fault.faultId} ${fault.type} on ${fault.target}${outcome === 'already-gone' ? ' (already gone)' : ''}: ${fault.description}${note ? ` (${note})` : ''}`,
+      );
     }
     for (const { fault, error } of report.failed) {
-      print(`could NOT revert ${fault.runId}/${fault.faultId} ${fault.type} on ${fault.target}: ${error}\n  run by hand: ${fault.manualRevert}`);
+      print(
+        `could NOT revert ${fault.runId}/${fault.faultId} ${fault.type} on ${fault.target}: ${error}\n  run by hand: ${fault.manualRevert}`,
+      );
     }
     // Give runners a moment to finish their own cleanup, then make sure they are gone.
     const deadline = performance.now() + this.graceMs;
@@ -59,7 +63,15 @@ export class EmergencyStop {
     const remaining = ledger.open();
     const elapsedMs = performance.now() - t0;
     if (live.length === 0 && open.length === 0) print('nothing to do: no running runs and no open faults');
-    else print(`done in ${Math.round(elapsedMs)}ms: ${live.length} run(s) stopped, ${report.reverted.length} fault(s) reverted, ${remaining.length} still open`);
-    return { runsStopped: live.length, reverted: report.reverted.length, remaining: remaining.length, elapsedMs };
+    else
+      print(
+        `done in ${Math.round(elapsedMs)}ms: ${live.length} run(s) stopped, ${report.reverted.length} fault(s) reverted, ${remaining.length} still open`,
+      );
+    return {
+      runsStopped: live.length,
+      reverted: report.reverted.length,
+      remaining: remaining.length,
+      elapsedMs,
+    };
   }
 }

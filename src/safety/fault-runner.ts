@@ -85,7 +85,8 @@ export class FaultRunner {
         l.record.observations.push(`skipped by its probability (${l.planned.probability})`);
         continue;
       }
-      const at = (ms: number, fn: () => void) => l.timers.push(setTimeout(fn, Math.max(0, ms - this.o.now())));
+      const at = (ms: number, fn: () => void) =>
+        l.timers.push(setTimeout(fn, Math.max(0, ms - this.o.now())));
       at(l.planned.startMs, () => void this.apply(l, prng.fork(l.planned.id)));
       at(l.planned.endMs, () => void this.revert(l, 'schedule'));
     }
@@ -121,8 +122,12 @@ export class FaultRunner {
             leaseMs: this.o.leaseMs ?? LEASE_MS,
             durationMs: f.endMs - f.startMs,
             prng,
-            pick: { ...(f.count !== undefined ? { count: f.count } : {}), ...(f.percent !== undefined ? { percent: f.percent } : {}) },
+            pick: {
+              ...(f.count !== undefined ? { count: f.count } : {}),
+              ...(f.percent !== undefined ? { percent: f.percent } : {}),
+            },
             log: this.o.log,
+            targets: this.o.env.targets,
           },
           params,
         );
@@ -163,16 +168,24 @@ export class FaultRunner {
     for (const t of l.timers) clearTimeout(t);
     if (l.applying) await l.applying;
     const st = l.record.status;
-    if (!l.recipe || st === 'reverted' || (st !== 'applied' && st !== 'apply-failed' && st !== 'revert-failed')) return;
+    if (
+      !l.recipe ||
+      st === 'reverted' ||
+      (st !== 'applied' && st !== 'apply-failed' && st !== 'revert-failed')
+    )
+      return;
     const recipe = l.recipe;
     try {
-      const outcome = await revertWithRetry(recipe);
+      const notes: string[] = [];
+      const outcome = await revertWithRetry(recipe, 3, 200, (note) => notes.push(note));
       this.o.ledger.append({ event: 'reverted', runId: this.o.runId, faultId: l.planned.id, by, outcome });
       if (st !== 'apply-failed') {
         l.record.status = 'reverted';
         l.record.revertedAtMs = Math.round(this.o.now());
         l.record.revertedBy = by;
-        if (outcome === 'already-gone') l.record.observations.push('already gone when reverted (another layer removed it)');
+        if (notes.length > 0) l.record.observations.push(...notes);
+        else if (outcome === 'already-gone')
+          l.record.observations.push('already gone when reverted (another layer removed it)');
         this.o.log(`fault ${l.planned.id} reverted (${by})`);
       }
     } catch (err) {
@@ -181,7 +194,9 @@ export class FaultRunner {
       l.record.status = 'revert-failed';
       l.record.error = `revert failed: ${error}`;
       l.record.manualRevert = manualRevertFor(recipe);
-      this.o.log(`fault ${l.planned.id} could NOT be reverted: ${error}\n  run by hand: ${l.record.manualRevert}`);
+      this.o.log(
+        `fault ${l.planned.id} could NOT be reverted: ${error}\n  run by hand: ${l.record.manualRevert}`,
+      );
     }
     this.changed();
   }

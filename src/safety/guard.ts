@@ -44,7 +44,11 @@ export async function runGuard(dir: string, runId: string, pollMs = 250): Promis
         return 'reverted';
       }
       // A runner that stalled but lives on may apply more faults: keep guarding it.
-      while (readRun(dir, runId) && isRunAlive(info) && Date.now() - (lastHeartbeatMs(dir, runId) ?? 0) > HEARTBEAT_TTL_MS) {
+      while (
+        readRun(dir, runId) &&
+        isRunAlive(info) &&
+        Date.now() - (lastHeartbeatMs(dir, runId) ?? 0) > HEARTBEAT_TTL_MS
+      ) {
         await new Promise((r) => setTimeout(r, pollMs));
       }
     }

@@ -26,7 +26,13 @@ export type LedgerEvent =
       manualRevert: string;
     }
   | { event: 'applied'; runId: string; faultId: string }
-  | { event: 'reverted'; runId: string; faultId: string; by: RevertLayer; outcome: 'reverted' | 'already-gone' }
+  | {
+      event: 'reverted';
+      runId: string;
+      faultId: string;
+      by: RevertLayer;
+      outcome: 'reverted' | 'already-gone';
+    }
   | { event: 'revert-failed'; runId: string; faultId: string; by: RevertLayer; error: string };
 
 export type LedgerEntry = LedgerEvent & { ts: string };

@@ -4,8 +4,18 @@ import { InputError } from '../errors.ts';
 import type { RunPlan } from '../scenario/plan.ts';
 import type { EnvironmentFile } from '../scenario/schema.ts';
 
-export async function preflightFaults(plan: RunPlan, env: EnvironmentFile, scenarioFile: string): Promise<void> {
+/**
+ * Throws (exit 2) when a fault cannot be applied; with `skipUnavailable`, returns those faults
+ * instead (entry index → why), for the runner to leave out and record as skipped.
+ */
+export async function preflightFaults(
+  plan: RunPlan,
+  env: EnvironmentFile,
+  scenarioFile: string,
+  opts: { skipUnavailable?: boolean } = {},
+): Promise<Map<number, string>> {
   const problems: string[] = [];
+  const unavailable = new Map<number, string>();
   const seen = new Set<number>();
   for (const f of plan.faults) {
     if (seen.has(f.index)) continue; // one check per fault entry, not per repeat
@@ -13,10 +23,17 @@ export async function preflightFaults(plan: RunPlan, env: EnvironmentFile, scena
     const def = faultDef(f.type);
     const target = env.targets[f.target];
     if (!def?.preflight || !target) continue;
-    const problem = await def.preflight(target, def.params.parse(f.params));
-    if (problem) problems.push(`faults[${f.index}] (${f.type} on ${f.target}): ${problem}`);
+    const problem = await def.preflight(target, def.params.parse(f.params), env.targets);
+    if (problem) {
+      problems.push(`faults[${f.index}] (${f.type} on ${f.target}): ${problem}`);
+      unavailable.set(f.index, problem);
+    }
   }
-  if (problems.length > 0) {
-    throw new InputError(`${scenarioFile}: cannot run: nothing was applied\n  ${problems.join('\n  ')}`);
+  if (problems.length > 0 && !opts.skipUnavailable) {
+    throw new InputError(
+      `${scenarioFile}: cannot run: nothing was applied\n  ${problems.join('\n  ')}\n` +
+        '(--skip-unavailable runs the scenario without these faults)',
+    );
   }
+  return unavailable;
 }

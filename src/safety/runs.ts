@@ -39,7 +39,8 @@ export function heartbeat(dir: string, runId: string): void {
 }
 
 export function unregisterRun(dir: string, runId: string): void {
-  for (const f of [runFile(dir, runId), beatFile(dir, runId), stopFile(dir, runId)]) rmSync(f, { force: true });
+  for (const f of [runFile(dir, runId), beatFile(dir, runId), stopFile(dir, runId)])
+    rmSync(f, { force: true });
 }
 
 export function readRun(dir: string, runId: string): RunInfo | null {

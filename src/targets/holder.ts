@@ -12,16 +12,29 @@ import { processStartTime } from './process.ts';
 export type HolderKind = 'cpu' | 'memory' | 'gpu-memory' | 'gpu-stress';
 
 /** Starts a holder and waits until it reports that it holds the resource. */
-export async function startHolder(kind: HolderKind, mark: string, maxMs: number, args: string[], timeoutMs = 30_000): Promise<number> {
-  const child = spawn(process.execPath, [CLI_BIN, '_hold', kind, '--mark', mark, '--max-ms', String(Math.round(maxMs)), ...args], {
-    detached: true,
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  });
+export async function startHolder(
+  kind: HolderKind,
+  mark: string,
+  maxMs: number,
+  args: string[],
+  timeoutMs = 30_000,
+): Promise<number> {
+  const child = spawn(
+    process.execPath,
+    [CLI_BIN, '_hold', kind, '--mark', mark, '--max-ms', String(Math.round(maxMs)), ...args],
+    {
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
   try {
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`the ${kind} holder did not report ready within ${timeoutMs / 1000}s`)), timeoutMs);
+      const t = setTimeout(
+        () => reject(new Error(`the ${kind} holder did not report ready within ${timeoutMs / 1000}s`)),
+        timeoutMs,
+      );
       child.once('message', (m: { ready?: boolean; error?: string }) => {
         clearTimeout(t);
         if (m.ready) resolve();
@@ -29,7 +42,11 @@ export async function startHolder(kind: HolderKind, mark: string, maxMs: number,
       });
       child.once('exit', (code, sig) => {
         clearTimeout(t);
-        reject(new Error(`the ${kind} holder exited (${sig ?? `code ${code}`}) before it was ready: ${stderr.trim().split('\n').pop() ?? ''}`));
+        reject(
+          new Error(
+            `the ${kind} holder exited (${sig ?? `code ${code}`}) before it was ready: ${stderr.trim().split('\n').pop() ?? ''}`,
+          ),
+        );
       });
     });
   } catch (err) {

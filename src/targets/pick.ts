@@ -4,7 +4,8 @@ import type { Prng } from '../load/prng.ts';
 export function pick<T>(items: readonly T[], how: { count?: number; percent?: number }, prng: Prng): T[] {
   let n = items.length;
   if (how.count !== undefined) n = Math.min(how.count, items.length);
-  else if (how.percent !== undefined) n = Math.min(items.length, Math.max(1, Math.ceil(items.length * how.percent)));
+  else if (how.percent !== undefined)
+    n = Math.min(items.length, Math.max(1, Math.ceil(items.length * how.percent)));
   const pool = [...items];
   // Partial Fisher–Yates: the first n of a seeded shuffle.
   for (let i = 0; i < n; i++) {

@@ -17,7 +17,12 @@ function headers(token: string | undefined): Record<string, string> {
   return { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) };
 }
 
-async function call(method: string, url: string, token: string | undefined, body?: unknown): Promise<Response> {
+async function call(
+  method: string,
+  url: string,
+  token: string | undefined,
+  body?: unknown,
+): Promise<Response> {
   try {
     return await fetch(url, {
       method,
@@ -55,7 +60,9 @@ export async function addToxic(ctx: ApplyContext, spec: ToxicSpec): Promise<Prep
         ...(ctx.leaseMs > 0 ? { lease_ms: ctx.leaseMs } : {}),
       });
       if (!res.ok) {
-        throw new Error(`fault proxy refused toxic ${spec.type} on proxy ${proxy}: HTTP ${res.status} ${await res.text()}`);
+        throw new Error(
+          `fault proxy refused toxic ${spec.type} on proxy ${proxy}: HTTP ${res.status} ${await res.text()}`,
+        );
       }
       return {};
     },

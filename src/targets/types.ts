@@ -4,6 +4,8 @@
  */
 import type { Target } from '../scenario/schema.ts';
 import type { Prng } from '../load/prng.ts';
+import type { DockerApi } from './docker.ts';
+import type { Executor } from './exec.ts';
 
 export type RevertRecipe =
   | { driver: 'proxy'; api: string; token?: string; proxy: string; toxic: string }
@@ -18,10 +20,39 @@ export type RevertRecipe =
       killed: ProcessRecord[];
     }
   | HolderRecipe
-  | FileRecipe;
+  | FileRecipe
+  | DockerRecipe
+  | NetnsCmdRecipe;
 
-export type HolderRecipe = { driver: 'holder'; kind: 'cpu' | 'memory' | 'gpu-memory' | 'gpu-stress'; mark: string };
+export type HolderRecipe = {
+  driver: 'holder';
+  kind: 'cpu' | 'memory' | 'gpu-memory' | 'gpu-stress';
+  mark: string;
+};
 export type FileRecipe = { driver: 'file'; path: string };
+
+/** A container as recorded at prepare time: its full id (names can be reused) and its name. */
+export interface ContainerRef {
+  id: string;
+  name: string;
+}
+/** Container state to restore: start (after crash/stop/restart), unpause, or reconnect to a network. */
+export type DockerRecipe =
+  | { driver: 'docker'; action: 'start' | 'unpause'; containers: ContainerRef[]; health?: string }
+  | { driver: 'docker'; action: 'reconnect'; network: string; endpoints: DockerEndpoint[] };
+export interface DockerEndpoint extends ContainerRef {
+  aliases: string[];
+  /** Only when the network has a user-configured subnet (Docker refuses a fixed IP otherwise). */
+  ipv4?: string;
+}
+/** How to get into a network namespace: a container's init process (PID + start time) or a named one. */
+export type NetnsEnter = { pid: number; startTime: number; container?: ContainerRef } | { netns: string };
+/** Commands that undo rules/qdiscs made inside network namespaces; everything made carries `mark`. */
+export interface NetnsCmdRecipe {
+  driver: 'netns-cmd';
+  mark: string;
+  places: { enter: NetnsEnter; undo: string[][] }[];
+}
 
 export interface ProcessRecord {
   pid: number;
@@ -45,6 +76,15 @@ export interface ApplyContext {
   /** How many of the target's members to pick (containers, processes); all when neither is set. */
   pick: { count?: number; percent?: number };
   log: (line: string) => void;
+  /** The environment's targets, for faults that name other targets (partition's `peers`). */
+  targets?: Readonly<Record<string, Target>>;
+  /** Shell commands and the Docker API; the real ones when absent (tests inject fakes). */
+  io?: TargetIo;
+}
+
+export interface TargetIo {
+  exec?: Executor;
+  docker?: DockerApi;
 }
 
 /**

@@ -13,7 +13,18 @@ const marks: string[] = [];
 function ctx(target: Target, id: string): ApplyContext {
   const mark = `chaoskit:test-${process.pid}-${Date.now()}:${id}`;
   marks.push(mark);
-  return { targetName: target.kind, target, faultId: id, runId: 'test', mark, leaseMs: 0, durationMs: 5_000, prng: createPrng(1), pick: {}, log: () => {} };
+  return {
+    targetName: target.kind,
+    target,
+    faultId: id,
+    runId: 'test',
+    mark,
+    leaseMs: 0,
+    durationMs: 5_000,
+    prng: createPrng(1),
+    pick: {},
+    log: () => {},
+  };
 }
 afterEach(async () => {
   // Whatever a failed test left behind: kill holders with our marks.
@@ -50,7 +61,10 @@ describe('host resource faults (real holder processes)', () => {
 
   it('cpu-stress burns CPU at its duty cycle until reverted', async () => {
     const c = ctx({ kind: 'host' }, 'cpu');
-    const prepared = await faults['cpu-stress'].on.host!(c, faults['cpu-stress'].params.parse({ cores: 1, load: '50%' }));
+    const prepared = await faults['cpu-stress'].on.host!(
+      c,
+      faults['cpu-stress'].params.parse({ cores: 1, load: '50%' }),
+    );
     await prepared.apply();
     const [h] = holdersWithMark(c.mark);
     const t0 = cpuTicks(h!.pid);
@@ -64,7 +78,10 @@ describe('host resource faults (real holder processes)', () => {
 
   it('a holder ends itself after its deadline even if nothing reverts it', async () => {
     const c = { ...ctx({ kind: 'host' }, 'deadline'), durationMs: -29_000 }; // deadline = 1 s
-    const prepared = await faults['cpu-stress'].on.host!(c, faults['cpu-stress'].params.parse({ cores: 1, load: '10%' }));
+    const prepared = await faults['cpu-stress'].on.host!(
+      c,
+      faults['cpu-stress'].params.parse({ cores: 1, load: '10%' }),
+    );
     await prepared.apply();
     expect(holdersWithMark(c.mark)).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 1800));
@@ -89,7 +106,9 @@ describe('host resource faults (real holder processes)', () => {
 
   it('memory-pressure refuses more than 90% of the machine before anything runs', async () => {
     const def = faults['memory-pressure'];
-    expect(await def.preflight!({ kind: 'host' }, def.params.parse({ amount: '95%' }))).toMatch(/more than 90% of this machine/);
+    expect(await def.preflight!({ kind: 'host' }, def.params.parse({ amount: '95%' }))).toMatch(
+      /more than 90% of this machine/,
+    );
   });
 });
 
@@ -104,7 +123,9 @@ describe('GPU faults without a GPU', () => {
       const def = faults[type];
       const params = type === 'gpu-stress' ? { utilization: '50%' } : { amount: '1GiB' };
       const msg = await def.preflight!({ kind: 'gpu', device: 0 }, def.params.parse(params) as never);
-      expect(msg).toMatch(/^no NVIDIA driver: libcuda\.so\.1 could not be loaded .*; GPU faults need an NVIDIA GPU and its driver on this machine$/);
+      expect(msg).toMatch(
+        /^no NVIDIA driver: libcuda\.so\.1 could not be loaded .*; GPU faults need an NVIDIA GPU and its driver on this machine$/,
+      );
     }
   });
 });

@@ -337,6 +337,8 @@ const PARAMS: Record<string, { params: Record<string, unknown>; toxic: string }>
   slicer: { params: { averageSize: 64, delay: '1ms' }, toxic: 'slicer' },
   'limit-data': { params: { bytes: '1MB' }, toxic: 'limit_data' },
   'http-error': { params: { status: 502, fraction: 0.5 }, toxic: 'http_error' },
+  'grpc-error': { params: { status: 'UNAVAILABLE', fraction: 0.5, method: 'Generate' }, toxic: 'grpc_error' },
+  'grpc-delay': { params: { delay: '100ms', method: '/chaoskit.demo.v1.Inference' }, toxic: 'grpc_delay' },
 };
 
 describe('every proxy fault in the registry', () => {

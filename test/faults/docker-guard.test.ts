@@ -1,0 +1,109 @@
+/**
+ * "Nothing is left broken" with docker faults: `chaos run` (the real CLI, its own state dir)
+ * pauses one container and partitions another from it, then the runner is SIGKILLed. The guard
+ * must revert both from the ledger's recipes alone: the container unpaused, the marked iptables
+ * rules gone. Load: 20 req/s to a port published on 127.0.0.1. Skips, saying why, without Docker.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ledger } from '../../src/safety/ledger.ts';
+import { HEARTBEAT_TTL_MS, listRuns } from '../../src/safety/runs.ts';
+import { processStartTime } from '../../src/targets/process.ts';
+import { DockerLab, dockerReady, sweepOrphans } from '../helpers/docker.ts';
+import { tempDir } from '../helpers/files.ts';
+import { adopt, freePort, killAll, spawnCli, waitUntil } from '../helpers/procs.ts';
+
+const ready = dockerReady();
+if (!ready.ok) console.log(`skipping the docker guard test: ${ready.reason}`);
+
+const lab = new DockerLab();
+afterEach(async () => {
+  await killAll();
+  await lab.cleanup();
+});
+afterAll(() => lab.close());
+
+describe.skipIf(!ready.ok)('chaos run with docker faults: SIGKILL of the runner', { timeout: 90_000 }, () => {
+  beforeAll(sweepOrphans, 60_000);
+  it('the guard unpauses the container and removes the partition rules', async () => {
+    const port = await freePort();
+    const net = await lab.network('net');
+    const web = await lab.run('web', { network: net, hostPort: port });
+    const side = await lab.run('side', { network: net });
+    const dir = tempDir('chaoskit-docker-guard-');
+    const state = join(dir, 'state');
+    const envFile = join(dir, 'env.yaml');
+    writeFileSync(
+      envFile,
+      `name: docker-guard
+targets:
+  web: { kind: http, url: "http://127.0.0.1:${port}", health: /health }
+  web-container: { kind: docker, container: ${web} }
+  side: { kind: docker, container: ${side} }
+`,
+    );
+    const scenario = join(dir, 'killed.yaml');
+    writeFileSync(
+      scenario,
+      `name: docker-killed
+load:
+  target: web
+  timeout: 2s
+  pattern:
+    - { kind: constant, rate: 20, duration: 30s }
+faults:
+  - { type: pause, target: side, at: 2s, duration: 25s }
+  - { type: partition, target: web-container, at: 2s, duration: 25s, peers: [side] }
+`,
+    );
+    const runner = spawnCli(['run', scenario, '--env', envFile, '--quiet'], state);
+    const run = await waitUntil(
+      () => listRuns(state).find((r) => r.guardPid !== null),
+      20_000,
+      'the run to register with its guard',
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}\n${runner.output()}`);
+    });
+    adopt(run.guardPid!);
+    await waitUntil(
+      async () => (await lab.inspect(side)).State.Paused && (await lab.rules(web)).length === 2,
+      20_000,
+      'both faults to be applied',
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}\n${runner.output()}`);
+    });
+    const mark = `chaoskit:${run.runId}:f2`;
+    expect((await lab.rules(web)).every((r) => r.includes(`--comment "${mark}"`))).toBe(true);
+
+    runner.signal('SIGKILL');
+    const t0 = performance.now();
+    await waitUntil(
+      async () => !(await lab.inspect(side)).State.Paused && (await lab.rules(web)).length === 0,
+      4 * HEARTBEAT_TTL_MS,
+      'the guard to revert both faults',
+      20,
+    );
+    const ms = performance.now() - t0;
+    console.log(
+      `docker guard: container unpaused and rules gone ${Math.round(ms)}ms after SIGKILL of the runner`,
+    );
+    expect(ms).toBeLessThan(2 * HEARTBEAT_TTL_MS + 2_000);
+    expect((await runner.wait(5_000)).signal).toBe('SIGKILL');
+    expect((await lab.inspect(side)).State).toMatchObject({ Running: true, Paused: false });
+    const reverted = await waitUntil(
+      () => {
+        const r = new Ledger(state).read().filter((e) => e.runId === run.runId && e.event === 'reverted');
+        return r.length === 2 ? r : null;
+      },
+      5_000,
+      'the guard to record both reverts',
+    );
+    expect(reverted.map((e) => (e.event === 'reverted' ? [e.faultId, e.by, e.outcome] : [])).sort()).toEqual([
+      ['f1', 'guard', 'reverted'],
+      ['f2', 'guard', 'reverted'],
+    ]);
+    expect(new Ledger(state).open()).toEqual([]);
+    await waitUntil(() => processStartTime(run.guardPid!) === undefined, 5_000, 'the guard to exit');
+  });
+});
