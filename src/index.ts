@@ -30,11 +30,21 @@ export function loadScenario(nameOrPath: string, opts: LoadOptions = {}): Scenar
 }
 
 /** The run's timeline as plain data: phases, fault windows, totals. Pure. */
-export function plan(scenario: Scenario, opts: { seed?: number; timeScale?: number; force?: boolean } = {}): RunPlan {
-  return planScenario(scenario, { seed: opts.seed ?? scenario.spec.seed ?? 0, timeScale: opts.timeScale ?? 1, force: opts.force ?? false });
+export function plan(
+  scenario: Scenario,
+  opts: { seed?: number; timeScale?: number; force?: boolean } = {},
+): RunPlan {
+  return planScenario(scenario, {
+    seed: opts.seed ?? scenario.spec.seed ?? 0,
+    timeScale: opts.timeScale ?? 1,
+    force: opts.force ?? false,
+  });
 }
 
 /** Scores a result against a scenario's SLOs (the runner already does this; use it to re-score). */
 export function score(result: RunResult, scenario: Scenario): Verdict {
-  return scoreWith(result, objectivesFor(scenario.slo, scenario.spec.load.service ?? scenario.spec.load.target));
+  return scoreWith(
+    result,
+    objectivesFor(scenario.slo, scenario.spec.load.service ?? scenario.spec.load.target),
+  );
 }

@@ -7,7 +7,14 @@ import { z } from 'zod';
 export const SCHEMA_VERSION = 1;
 
 const latency = z
-  .object({ p50: z.number(), p90: z.number(), p95: z.number(), p99: z.number(), max: z.number(), mean: z.number() })
+  .object({
+    p50: z.number(),
+    p90: z.number(),
+    p95: z.number(),
+    p99: z.number(),
+    max: z.number(),
+    mean: z.number(),
+  })
   .describe('milliseconds, measured from the intended send time');
 
 const counts = z.record(z.string(), z.number().int().nonnegative());
@@ -20,7 +27,9 @@ export const secondSchema = z.object({
   ok: z.number().int().nonnegative(),
   failed: z.number().int().nonnegative(),
   cancelled: z.number().int().nonnegative(),
-  errors: counts.describe('failed requests by kind: refused, reset, timeout, dns, tls, http_4xx, http_5xx, other'),
+  errors: counts.describe(
+    'failed requests by kind: refused, reset, timeout, dns, tls, http_4xx, http_5xx, other',
+  ),
   status: counts.describe('responses by HTTP status code'),
   latencyMs: latency.nullable(),
   serviceMs: latency.nullable().describe('milliseconds from the actual send to the end of the response'),
@@ -39,6 +48,50 @@ export const secondSchema = z.object({
   activeFaults: z.array(z.string()),
   byFaults: z.record(z.string(), z.object({ sent: z.number(), ok: z.number(), failed: z.number() })),
   hist: z.string().nullable().describe('latency HdrHistogram (microseconds), compressed base64'),
+  stream: z
+    .object({
+      events: z
+        .number()
+        .int()
+        .nonnegative()
+        .describe('stream events received in this second (events per second)'),
+      completed: z
+        .number()
+        .int()
+        .nonnegative()
+        .describe('streams that reached their normal end in this second'),
+      cut: z
+        .number()
+        .int()
+        .nonnegative()
+        .describe('streams that ended in this second after at least one event but before their normal end'),
+      firstEventMs: latency
+        .nullable()
+        .describe('time to first event of streams sent in this second, from the intended send time'),
+      gapMs: z
+        .object({ p50: z.number(), p99: z.number(), max: z.number() })
+        .nullable()
+        .describe('gaps between consecutive events of a stream'),
+      firstEventHist: z
+        .string()
+        .nullable()
+        .describe('time-to-first-event HdrHistogram (microseconds), compressed base64'),
+    })
+    .optional()
+    .describe('streaming responses (SSE, gRPC server streams); absent when the run has none'),
+});
+
+const gapSummary = z.object({ p50: z.number(), p99: z.number(), max: z.number() });
+
+export const probeResultSchema = z.object({
+  name: z.string(),
+  kind: z.enum(['http', 'grpc']),
+  address: z.string(),
+  ok: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  samples: z.array(
+    z.object({ t: z.number(), ok: z.boolean(), latencyMs: z.number().nullable(), detail: z.string() }),
+  ),
 });
 
 export const faultRecordSchema = z.object({
@@ -67,7 +120,14 @@ export const hostSampleSchema = z.object({
   memUsedBytes: z.number().nullable(),
   memTotalBytes: z.number().nullable(),
   load1: z.number().nullable(),
-  gpus: z.array(z.object({ index: z.number(), memUsedBytes: z.number().nullable(), memTotalBytes: z.number().nullable(), utilizationPct: z.number().nullable() })),
+  gpus: z.array(
+    z.object({
+      index: z.number(),
+      memUsedBytes: z.number().nullable(),
+      memTotalBytes: z.number().nullable(),
+      utilizationPct: z.number().nullable(),
+    }),
+  ),
 });
 
 /** The verdict added by scoring (src/slo/score.ts); formulas in docs/slo-format.md. */
@@ -107,7 +167,13 @@ export const verdictSchema = z.object({
       note: z.string().nullable(),
     }),
   ),
-  phases: z.array(z.object({ name: z.enum(['baseline', 'fault', 'recovery']), seconds: z.array(z.number()), requests: z.number() })),
+  phases: z.array(
+    z.object({
+      name: z.enum(['baseline', 'fault', 'recovery']),
+      seconds: z.array(z.number()),
+      requests: z.number(),
+    }),
+  ),
   budget: z
     .object({
       allowedBad: z.number(),
@@ -153,9 +219,24 @@ export const runResultSchema = z.object({
     expectedRequests: z.number(),
     peakRate: z.number(),
     arrivals: z.enum(['even', 'poisson']),
-    phases: z.array(z.object({ index: z.number(), name: z.string(), kind: z.string(), startMs: z.number(), endMs: z.number(), peakRate: z.number() })),
+    phases: z.array(
+      z.object({
+        index: z.number(),
+        name: z.string(),
+        kind: z.string(),
+        startMs: z.number(),
+        endMs: z.number(),
+        peakRate: z.number(),
+      }),
+    ),
   }),
-  load: z.object({ target: z.string(), url: z.string(), connections: z.number(), timeoutMs: z.number(), engine: z.string() }),
+  load: z.object({
+    target: z.string(),
+    url: z.string(),
+    connections: z.number(),
+    timeoutMs: z.number(),
+    engine: z.string(),
+  }),
   totals: z.object({
     requested: z.number(),
     sent: z.number(),
@@ -168,11 +249,77 @@ export const runResultSchema = z.object({
     serviceMs: latency.nullable(),
     saturatedSeconds: z.number(),
     hist: z.string().nullable(),
+    stream: z
+      .object({
+        events: z.number(),
+        completed: z.number(),
+        cut: z.number(),
+        firstEventMs: latency.nullable(),
+        gapMs: gapSummary.nullable(),
+      })
+      .nullable()
+      .optional()
+      .describe('streaming totals over the run (SSE, gRPC server streams)'),
   }),
   timeline: z.array(secondSchema),
   faults: z.array(faultRecordSchema),
   host: z.array(hostSampleSchema),
   warnings: z.array(z.string()),
+  profiles: z
+    .record(
+      z.string(),
+      z.object({
+        sent: z.number(),
+        ok: z.number(),
+        failed: z.number(),
+        latencyMs: gapSummary.nullable(),
+        hist: z.string().nullable(),
+      }),
+    )
+    .optional()
+    .describe('outcomes per named request of the workload mix (latency from the intended send time)'),
+  probes: z
+    .array(probeResultSchema)
+    .optional()
+    .describe("the environment's steady-state probes, once a second"),
+  steadyState: z
+    .object({
+      required: z.boolean(),
+      forMs: z.number(),
+      held: z.boolean().nullable().describe('null: not checked (no fault, or the run ended first)'),
+      checkedAtMs: z.number().nullable(),
+      reason: z.string(),
+    })
+    .optional()
+    .describe('when held is false, no fault was applied and the verdict is inconclusive'),
+  capacity: z
+    .object({
+      steps: z.array(
+        z.object({
+          connections: z.number(),
+          startMs: z.number(),
+          endMs: z.number(),
+          requests: z.number(),
+          throughput: z.number().describe('completed requests per second'),
+          p99Ms: z.number().nullable(),
+          availability: z.number().nullable(),
+          pass: z.boolean(),
+          failed: z.array(z.string()),
+        }),
+      ),
+      knee: z
+        .object({ connections: z.number(), throughput: z.number() })
+        .nullable()
+        .describe(
+          'the last step before the first one that missed an objective; null when no step (or the first) missed',
+        ),
+      peak: z
+        .object({ connections: z.number(), throughput: z.number() })
+        .nullable()
+        .describe('the step with the highest throughput'),
+    })
+    .optional()
+    .describe('closed-model capacity probes (engine autocannon)'),
   verdict: verdictSchema.optional().describe('added by scoring: see docs/slo-format.md'),
 });
 export type RunResult = z.infer<typeof runResultSchema>;

@@ -16,9 +16,16 @@
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
+import { dirname } from 'node:path';
 import { InputError } from './errors.ts';
 import { startDemoChild, type DemoChild } from './demo/child.ts';
+import { AutocannonLoad } from './load/autocannon-engine.ts';
 import { HttpLoad } from './load/http-engine.ts';
+import { grpcLoadFor, grpcPreflight } from './load/grpc-run.ts';
+import { compileRequestBodies } from './load/http-bodies.ts';
+import { addStreamingResults, unavailableFaultRecords } from './load/result-extras.ts';
+import { ProbeRunner, type ProbeResult } from './probes/runner.ts';
+import { applySteadyState, gateFaults } from './probes/steady-state.ts';
 import { createPrng, randomSeed } from './load/prng.ts';
 import { startHostSampler, type HostSampler } from './metrics/host-sampler.ts';
 import { startSelfMonitor } from './metrics/self-monitor.ts';
@@ -32,11 +39,19 @@ import { FaultRunner } from './safety/fault-runner.ts';
 import { preflightFaults } from './safety/preflight.ts';
 import { spawnGuard } from './safety/guard.ts';
 import { Ledger } from './safety/ledger.ts';
-import { heartbeat, HEARTBEAT_MS, registerRun, stopRequested, unregisterRun, updateRun, type RunInfo } from './safety/runs.ts';
+import {
+  heartbeat,
+  HEARTBEAT_MS,
+  registerRun,
+  stopRequested,
+  unregisterRun,
+  updateRun,
+  type RunInfo,
+} from './safety/runs.ts';
 import { ensureStateDir, stateDir } from './safety/state.ts';
 import { processStartTime } from './targets/process.ts';
 import { objectivesFor } from './slo/objectives.ts';
-import { score } from './slo/score.ts';
+import { meetsObjectives, score } from './slo/score.ts';
 import { parseStopCondition, StopWatch, type StopCondition } from './slo/stop.ts';
 import { formatDuration } from './units.ts';
 import { VERSION } from './version.ts';
@@ -50,6 +65,8 @@ export interface RunOptions {
   env?: NodeJS.ProcessEnv;
   /** State directory (ledger, running runs); defaults to $CHAOSKIT_STATE_DIR or the XDG state dir. */
   stateDir?: string;
+  /** Leave out faults whose preflight fails (no GPU, no driver) instead of refusing to run. */
+  skipUnavailable?: boolean;
   /** Spawn a guard process (default true). */
   guard?: boolean;
 }
@@ -117,12 +134,22 @@ export class RunHandle extends EventEmitter<RunEvents> {
   private async execute(): Promise<RunResult> {
     const s = this.scenario;
     const seed = this.opts.seed ?? s.spec.seed ?? randomSeed();
-    const plan = planScenario(s, { seed, timeScale: this.opts.timeScale ?? 1, force: this.opts.force ?? false });
+    const plan = planScenario(s, {
+      seed,
+      timeScale: this.opts.timeScale ?? 1,
+      force: this.opts.force ?? false,
+    });
     const startedAt = new Date();
     const env = s.environment.spec;
     const targetName = s.spec.load.target;
-    const target = env.targets[targetName];
-    if (!target || target.kind !== 'http') throw new InputError(`load target ${targetName} is not an http target`);
+    const envTarget = env.targets[targetName];
+    // A grpc target rides through the http-typed code paths as a grpc:// url (results, redaction).
+    const grpcTarget = envTarget?.kind === 'grpc' ? envTarget : null;
+    const target = grpcTarget
+      ? { kind: 'http' as const, url: `grpc://${grpcTarget.address}`, health: undefined }
+      : envTarget;
+    if (!target || target.kind !== 'http')
+      throw new InputError(`load target ${targetName} is not an http target`);
     let demo: DemoChild | null = null;
     const store = new MetricsStore();
     let ticker: NodeJS.Timeout | null = null;
@@ -135,14 +162,23 @@ export class RunHandle extends EventEmitter<RunEvents> {
     let outcome;
     let registered = false;
     let host: HostSampler | null = null;
+    let probes: ProbeRunner | null = null;
+    let gate: ReturnType<typeof gateFaults> | null = null;
+    let probeResults: ProbeResult[] = [];
+    let unavailable = new Map<number, string>();
     try {
-      await preflightFaults(plan, env, s.file);
+      unavailable = await preflightFaults(plan, env, s.file, {
+        skipUnavailable: this.opts.skipUnavailable ?? false,
+      });
+      for (const [i, why] of unavailable)
+        this.emit('log', `faults[${i}] skipped (--skip-unavailable): ${why}`);
       if (env.demo) {
         this.emit('log', 'starting the demo system');
         demo = await startDemoChild(this.opts.env ?? process.env);
       }
       if (this.abortReason) throw new InputError(`aborted before the load started (${this.abortReason})`);
-      await preflight(target.url, target.health, s.environment.file, targetName);
+      if (grpcTarget) await grpcPreflight(grpcTarget, s.environment.file, targetName);
+      else await preflight(target.url, target.health, s.environment.file, targetName);
       const info: RunInfo = {
         runId: this.runId,
         pid: process.pid,
@@ -159,20 +195,34 @@ export class RunHandle extends EventEmitter<RunEvents> {
         updateRun(dir, info);
       }
       const prng = createPrng(seed);
-      const l = new HttpLoad({
-        url: target.url,
-        requests: s.spec.load.requests,
-        segment: planSegment(plan),
-        arrivals: plan.arrivals,
-        connections: s.spec.load.connections,
-        maxBacklog: s.spec.load.maxBacklog,
-        timeoutMs: s.spec.load.timeout,
-        prng: prng.fork('requests'),
-        store,
-      });
+      const cap = s.spec.load.capacity;
+      const l = grpcTarget
+        ? grpcLoadFor(s, grpcTarget.address, planSegment(plan), plan.arrivals, prng.fork('requests'), store)
+        : s.spec.engine === 'autocannon' && cap
+          ? new AutocannonLoad({
+              url: target.url,
+              requests: s.spec.load.requests,
+              steps: cap.connections.map((c) => ({ connections: c, durationMs: cap.each * plan.timeScale })),
+              timeoutMs: s.spec.load.timeout,
+              store,
+              afterStep: (i, startMs, endMs) =>
+                this.capacityStep(store, cap.connections[i]!, startMs, endMs, cap.stopAtKnee),
+            })
+          : new HttpLoad({
+              url: target.url,
+              requests: s.spec.load.requests,
+              segment: planSegment(plan),
+              arrivals: plan.arrivals,
+              connections: s.spec.load.connections,
+              maxBacklog: s.spec.load.maxBacklog,
+              timeoutMs: s.spec.load.timeout,
+              prng: prng.fork('requests'),
+              store,
+              payloads: compileRequestBodies(s.spec.load.requests, dirname(s.file)).payloads,
+            });
       let seenThisSecond = new Set<string>();
       faults = new FaultRunner({
-        faults: plan.faults,
+        faults: plan.faults.filter((f) => !unavailable.has(f.index)),
         env,
         runId: this.runId,
         ledger,
@@ -241,11 +291,25 @@ export class RunHandle extends EventEmitter<RunEvents> {
       };
       this.checkStop = checkStop;
       const done = l.start();
-      faults.start();
+      probes = new ProbeRunner(env.probes, () => l.now());
+      probes.start();
+      const firstFaultMs = plan.faults.length > 0 ? Math.min(...plan.faults.map((f) => f.startMs)) : null;
+      const fr1 = faults;
+      gate = gateFaults(
+        s.spec.steadyState,
+        probes,
+        firstFaultMs,
+        plan.timeScale,
+        () => l.now(),
+        () => fr1.start(),
+        (line) => this.emit('log', line),
+      );
       outcome = await done;
     } finally {
       // Order matters: revert first, then let the guard go (unregister), then the demo.
       if (faults) await faults.stopAll(this.abortReason ? 'runner-exit' : 'schedule');
+      gate?.cancel();
+      probeResults = (await probes?.stop()) ?? [];
       if (ticker) clearInterval(ticker);
       if (beat) clearInterval(beat);
       monitor.stop();
@@ -253,13 +317,61 @@ export class RunHandle extends EventEmitter<RunEvents> {
       if (registered) unregisterRun(dir, this.runId);
       if (demo) await demo.stop();
     }
-    this.faultRecords = faults?.records() ?? [];
+    this.faultRecords = [...(faults?.records() ?? []), ...unavailableFaultRecords(plan, unavailable)];
     const result = this.buildResult(plan, store, startedAt, outcome.durationMs, seed, target.url);
+    addStreamingResults(result, store, probeResults, gate?.record);
     result.verdict = score(result, objectivesFor(s.slo, s.spec.load.service ?? targetName));
+    applySteadyState(result);
     return result;
   }
 
-  private buildResult(plan: RunPlan, store: MetricsStore, startedAt: Date, ranMs: number, seed: number, url: string): RunResult {
+  private capacitySteps: NonNullable<RunResult['capacity']>['steps'] = [];
+
+  /** Judges one capacity step against the service's objectives; false stops stepping up. */
+  private capacityStep(
+    store: MetricsStore,
+    connections: number,
+    startMs: number,
+    endMs: number,
+    stopAtKnee: boolean,
+  ): boolean {
+    const from = Math.ceil(startMs / 1000);
+    const to = Math.floor(endMs / 1000);
+    const secs = store.timeline(to).slice(from, to);
+    const so = objectivesFor(
+      this.scenario.slo,
+      this.scenario.spec.load.service ?? this.scenario.spec.load.target,
+    );
+    const judged = meetsObjectives(so, secs);
+    const ok = secs.reduce((n, x) => n + x.ok, 0);
+    const failed = secs.reduce((n, x) => n + x.failed, 0);
+    const p99s = secs.map((x) => x.latencyMs?.p99 ?? 0);
+    this.capacitySteps.push({
+      connections,
+      startMs: Math.round(startMs),
+      endMs: Math.round(endMs),
+      requests: ok + failed,
+      throughput: Math.round(((ok + failed) / Math.max(1, secs.length)) * 10) / 10,
+      p99Ms: p99s.length ? Math.max(...p99s) : null,
+      availability: ok + failed ? ok / (ok + failed) : null,
+      pass: judged.pass,
+      failed: judged.failed,
+    });
+    this.emit(
+      'log',
+      `capacity: ${connections} connections → ${this.capacitySteps.at(-1)!.throughput} req/s${judged.pass ? '' : `, missed ${judged.failed.join(', ')}`}`,
+    );
+    return judged.pass || !stopAtKnee;
+  }
+
+  private buildResult(
+    plan: RunPlan,
+    store: MetricsStore,
+    startedAt: Date,
+    ranMs: number,
+    seed: number,
+    url: string,
+  ): RunResult {
     const s = this.scenario;
     const seconds = Math.ceil(Math.min(plan.durationMs, ranMs) / 1000);
     const timeline = store.timeline(seconds).slice(0, Math.max(seconds, 1));
@@ -275,7 +387,10 @@ export class RunHandle extends EventEmitter<RunEvents> {
         file: s.environment.file,
         demo: s.environment.spec.demo,
         targets: Object.fromEntries(
-          Object.entries(s.environment.spec.targets).map(([name, t]) => [name, { kind: t.kind, ...redactedAddress(t) }]),
+          Object.entries(s.environment.spec.targets).map(([name, t]) => [
+            name,
+            { kind: t.kind, ...redactedAddress(t) },
+          ]),
         ),
       },
       timeScale: plan.timeScale,
@@ -288,7 +403,14 @@ export class RunHandle extends EventEmitter<RunEvents> {
         expectedRequests: Math.round(plan.expectedRequests),
         peakRate: plan.peakRate,
         arrivals: plan.arrivals,
-        phases: plan.phases.map(({ index, name, kind, startMs, endMs, peakRate }) => ({ index, name, kind, startMs, endMs, peakRate })),
+        phases: plan.phases.map(({ index, name, kind, startMs, endMs, peakRate }) => ({
+          index,
+          name,
+          kind,
+          startMs,
+          endMs,
+          peakRate,
+        })),
       },
       load: {
         target: s.spec.load.target,
@@ -306,7 +428,27 @@ export class RunHandle extends EventEmitter<RunEvents> {
       timeline,
       faults: this.faultRecords,
       host: this.hostSamples,
-      warnings,
+      warnings:
+        s.spec.engine === 'autocannon'
+          ? [
+              ...warnings.filter((w) => !w.startsWith('achieved rate')),
+              'closed model (autocannon): latency is service time; a slow server slows the load down, so latency can hide coordinated omission',
+              ...(this.capacitySteps.length && this.capacitySteps.every((x) => x.pass)
+                ? [
+                    `no objective failed up to ${this.capacitySteps.at(-1)!.connections} connections: the knee is higher (throughput peaked at ${peakOf(this.capacitySteps)!.throughput} req/s)`,
+                  ]
+                : []),
+            ]
+          : warnings,
+      ...(s.spec.engine === 'autocannon'
+        ? {
+            capacity: {
+              steps: this.capacitySteps,
+              knee: kneeOf(this.capacitySteps),
+              peak: peakOf(this.capacitySteps),
+            },
+          }
+        : {}),
     };
   }
 }
@@ -315,7 +457,12 @@ export function runScenario(scenario: Scenario, opts: RunOptions = {}): RunHandl
   return new RunHandle(scenario, opts);
 }
 
-async function preflight(url: string, health: string | undefined, envFile: string, name: string): Promise<void> {
+async function preflight(
+  url: string,
+  health: string | undefined,
+  envFile: string,
+  name: string,
+): Promise<void> {
   const probe = new URL(health ?? '/', url).toString();
   try {
     const r = await fetch(probe, { signal: AbortSignal.timeout(3_000) });
@@ -329,9 +476,29 @@ async function preflight(url: string, health: string | undefined, envFile: strin
   }
 }
 
+type CapacitySteps = NonNullable<RunResult['capacity']>['steps'];
+
+/** The last step before the first one that missed an objective (null when none, or the first, missed). */
+function kneeOf(steps: CapacitySteps): { connections: number; throughput: number } | null {
+  const firstFail = steps.findIndex((x) => !x.pass);
+  const k = firstFail > 0 ? steps[firstFail - 1] : undefined;
+  return k ? { connections: k.connections, throughput: k.throughput } : null;
+}
+
+function peakOf(steps: CapacitySteps): { connections: number; throughput: number } | null {
+  const k = [...steps].sort((a, b) => b.throughput - a.throughput)[0];
+  return k ? { connections: k.connections, throughput: k.throughput } : null;
+}
+
 function sumTimeline(tl: readonly TimelineSecond[]) {
   const errors: Record<string, number> = {};
-  let requested = 0, sent = 0, ok = 0, failed = 0, dropped = 0, cancelled = 0, saturatedSeconds = 0;
+  let requested = 0,
+    sent = 0,
+    ok = 0,
+    failed = 0,
+    dropped = 0,
+    cancelled = 0,
+    saturatedSeconds = 0;
   for (const s of tl) {
     requested += s.requested;
     sent += s.sent;
@@ -348,7 +515,9 @@ function sumTimeline(tl: readonly TimelineSecond[]) {
 /** Seconds where the achieved rate missed the requested one by more than 1% (and 1 request). */
 function rateWarnings(tl: readonly TimelineSecond[]): string[] {
   const out: string[] = [];
-  const off = tl.filter((s) => s.requested > 0 && Math.abs(s.sent - s.requested) > Math.max(1, s.requested * 0.01));
+  const off = tl.filter(
+    (s) => s.requested > 0 && Math.abs(s.sent - s.requested) > Math.max(1, s.requested * 0.01),
+  );
   if (off.length > 0) {
     out.push(
       `achieved rate differed from requested by more than 1% in ${off.length} of ${tl.length} seconds (first at t=${off[0]!.t}s: requested ${off[0]!.requested}, sent ${off[0]!.sent})`,
@@ -361,7 +530,10 @@ function rateWarnings(tl: readonly TimelineSecond[]): string[] {
     );
   }
   const dropped = tl.reduce((n, s) => n + s.dropped, 0);
-  if (dropped > 0) out.push(`${dropped} arrivals were dropped: the backlog was full (raise load.connections or load.maxBacklog)`);
+  if (dropped > 0)
+    out.push(
+      `${dropped} arrivals were dropped: the backlog was full (raise load.connections or load.maxBacklog)`,
+    );
   return out;
 }
 
@@ -377,5 +549,6 @@ function redactedAddress(t: Scenario['environment']['spec']['targets'][string]):
   if (t.kind === 'proxy') return { address: `${strip(t.api)} proxy ${t.proxy}` };
   if (t.kind === 'docker') return { address: t.container ?? JSON.stringify(t.labels) };
   if (t.kind === 'process') return { address: t.match ?? t.pidFile };
+  if (t.kind === 'grpc') return { address: t.address };
   return {};
 }

@@ -3,7 +3,14 @@
  * Names carry the unit from here on (`durationMs`, `rate` is always per second).
  */
 const DURATION_PART = /(\d+(?:\.\d+)?)(ms|h|m|s|d|w)/y;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+const UNIT_MS: Record<string, number> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
 
 /** Parses `250ms`, `2s`, `1.5s`, `1m30s`, `1h`, `30d`; returns milliseconds or undefined when malformed. */
 export function parseDurationMs(text: string): number | undefined {
@@ -48,7 +55,15 @@ export function parseBytes(text: string | number): number | undefined {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|kib|mb|mib|gb|gib|tb|tib)?\s*$/i.exec(text);
   if (!m) return undefined;
   const mult: Record<string, number> = {
-    b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3, tb: 1e12, tib: 1024 ** 4,
+    b: 1,
+    kb: 1e3,
+    kib: 1024,
+    mb: 1e6,
+    mib: 1024 ** 2,
+    gb: 1e9,
+    gib: 1024 ** 3,
+    tb: 1e12,
+    tib: 1024 ** 4,
   };
   return Math.round(Number(m[1]) * mult[(m[2] ?? 'b').toLowerCase()]!);
 }

@@ -12,7 +12,9 @@ describe('parseDurationMs', () => {
     ['1m0.5s', 60_500],
   ])('%s → %d ms', (text, ms) => expect(parseDurationMs(text)).toBe(ms));
 
-  it.each(['', '5', '-5s', '5 s', 's', '5x', '1m30'])('rejects %j', (text) => expect(parseDurationMs(text)).toBeUndefined());
+  it.each(['', '5', '-5s', '5 s', 's', '5x', '1m30'])('rejects %j', (text) =>
+    expect(parseDurationMs(text)).toBeUndefined(),
+  );
 });
 
 describe('formatDuration', () => {

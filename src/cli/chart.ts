@@ -11,7 +11,8 @@ export function renderPlanChart(plan: RunPlan, width = 64, height = 8): string {
   const cols: number[] = [];
   for (let c = 0; c < width; c++) {
     // Mean rate over the column's span: integral difference, so short spikes are not missed.
-    const a = (c / width) * dur, b = ((c + 1) / width) * dur;
+    const a = (c / width) * dur,
+      b = ((c + 1) / width) * dur;
     cols.push(b > a ? ((seg.integral(b) - seg.integral(a)) / (b - a)) * 1000 : 0);
   }
   const peak = Math.max(plan.peakRate, 1e-9);
@@ -40,7 +41,9 @@ export function renderPlanChart(plan: RunPlan, width = 64, height = 8): string {
     const a = Math.floor((f.startMs / dur) * width);
     const b = Math.max(a + 1, Math.ceil((f.endMs / dur) * width));
     const bar = ' '.repeat(a) + '━'.repeat(b - a);
-    lines.push(`${f.id.padStart(8)}  ${bar.padEnd(width)}  ${f.type} → ${f.target} (${formatDuration(f.startMs)}–${formatDuration(f.endMs)})`);
+    lines.push(
+      `${f.id.padStart(8)}  ${bar.padEnd(width)}  ${f.type} → ${f.target} (${formatDuration(f.startMs)}–${formatDuration(f.endMs)})`,
+    );
   }
   return lines.join('\n');
 }

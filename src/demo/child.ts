@@ -1,6 +1,8 @@
 /**
  * Runs the demo system in a child process (`chaos demo --supervised`), so the load generator's
- * CPU is its own. The child exits when its parent goes away (the IPC channel closes).
+ * CPU is its own. The child leads its own process group, so the demo and everything it started
+ * (the api process, the inference service) can be stopped together, and it exits by itself when
+ * its parent goes away (the IPC channel closes).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { InputError } from '../errors.ts';
@@ -11,37 +13,67 @@ export interface DemoChild {
   stop(): Promise<void>;
 }
 
-export async function startDemoChild(env: NodeJS.ProcessEnv = process.env, timeoutMs = 20_000): Promise<DemoChild> {
+/** Generous: a loaded 2-core CI machine needs a while to start three Node processes and warm them. */
+export const DEMO_START_TIMEOUT_MS = 60_000;
+
+function killGroup(child: ChildProcess, sig: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, sig);
+  } catch {
+    // the group is gone already
+  }
+}
+
+export async function startDemoChild(
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = DEMO_START_TIMEOUT_MS,
+): Promise<DemoChild> {
   const child: ChildProcess = spawn(process.execPath, [CLI_BIN, 'demo', '--supervised'], {
     env,
+    detached: true,
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new InputError(`the demo system did not start within ${timeoutMs / 1000}s\n${stderr}`));
-    }, timeoutMs);
-    child.once('message', (m: { ready?: boolean }) => {
-      clearTimeout(t);
-      if (m.ready) resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => {
+        reject(new InputError(`the demo system did not start within ${timeoutMs / 1000}s\n${stderr}`));
+      }, timeoutMs);
+      child.once('message', (m: { ready?: boolean }) => {
+        clearTimeout(t);
+        if (m.ready) resolve();
+      });
+      child.once('exit', (code) => {
+        clearTimeout(t);
+        const msg = stderr
+          .trim()
+          .split('\n')
+          .filter((l) => !l.startsWith('    at '))
+          .join('\n');
+        reject(new InputError(msg || `the demo system exited with code ${code} before it was ready`));
+      });
     });
-    child.once('exit', (code) => {
-      clearTimeout(t);
-      const msg = stderr.trim().split('\n').filter((l) => !l.startsWith('    at ')).join('\n');
-      reject(new InputError(msg || `the demo system exited with code ${code} before it was ready`));
-    });
-  });
+  } catch (err) {
+    // Leave nothing behind: the supervisor and whatever it had started, and our end of its pipes.
+    killGroup(child, 'SIGKILL');
+    child.stderr?.destroy();
+    if (child.connected) child.disconnect();
+    throw err;
+  }
   return {
     pid: child.pid!,
     stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      await exited;
-      clearTimeout(t);
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const t = setTimeout(() => killGroup(child, 'SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(t);
+      }
+      // Anything of the demo's that outlived its supervisor goes too.
+      killGroup(child, 'SIGKILL');
+      child.stderr?.destroy();
     },
   };
 }

@@ -6,6 +6,12 @@ export interface DemoPorts {
   hop: number;
   /** The fault proxy's Toxiproxy-compatible API. */
   proxyApi: number;
+  /** The inference service's gRPC port, and where the fault proxy listens in front of it. */
+  inferenceGrpc: number;
+  inferenceGrpcHop: number;
+  /** The inference service's HTTP (SSE) port, and the fault proxy's listener in front of it. */
+  inferenceHttp: number;
+  inferenceHttpHop: number;
 }
 
 export const DEMO_PORT_VARS = {
@@ -13,9 +19,22 @@ export const DEMO_PORT_VARS = {
   dependency: 'CHAOSKIT_DEMO_DEPENDENCY_PORT',
   hop: 'CHAOSKIT_DEMO_HOP_PORT',
   proxyApi: 'CHAOSKIT_DEMO_PROXY_API_PORT',
+  inferenceGrpc: 'CHAOSKIT_DEMO_INFERENCE_UPSTREAM_PORT',
+  inferenceGrpcHop: 'CHAOSKIT_DEMO_INFERENCE_PORT',
+  inferenceHttp: 'CHAOSKIT_DEMO_INFERENCE_HTTP_UPSTREAM_PORT',
+  inferenceHttpHop: 'CHAOSKIT_DEMO_INFERENCE_HTTP_PORT',
 } as const;
 
-export const DEFAULT_DEMO_PORTS: DemoPorts = { api: 8080, dependency: 8081, hop: 8666, proxyApi: 8474 };
+export const DEFAULT_DEMO_PORTS: DemoPorts = {
+  api: 8080,
+  dependency: 8081,
+  hop: 8666,
+  proxyApi: 8474,
+  inferenceGrpc: 50052,
+  inferenceGrpcHop: 50051,
+  inferenceHttp: 8092,
+  inferenceHttpHop: 8091,
+};
 
 export function demoPorts(env: NodeJS.ProcessEnv = process.env): DemoPorts {
   const out = { ...DEFAULT_DEMO_PORTS };

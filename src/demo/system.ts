@@ -3,6 +3,7 @@
  *
  *   load ──> api (own process, :8080) ──> fault proxy hop (:8666) ──> dependency (:8081)
  *                                             ▲ Toxiproxy-compatible API (:8474)
+ *   load ──> fault proxy (:50051 gRPC, :8091 SSE) ──> inference (:50052, :8092; src/demo/inference.ts)
  *
  * The supervisor (this module) runs the dependency and the fault proxy in-process and the api
  * as a child process it restarts when it dies, so crash faults have something to crash.
@@ -14,6 +15,7 @@ import { InputError } from '../errors.ts';
 import { startProxyServer, type ProxyServer } from '../proxy/server.ts';
 import { CLI_BIN } from '../scenario/paths.ts';
 import { startDependency } from './dependency.ts';
+import { startDemoInference, type InferenceService } from './inference.ts';
 import type { DemoPorts } from './ports.ts';
 
 export const DEMO_PROXY_NAME = 'dependency';
@@ -25,6 +27,8 @@ export interface DemoSystemEvents {
 export class DemoSystem extends EventEmitter<DemoSystemEvents> {
   private api: ChildProcess | null = null;
   private stopping = false;
+  /** The inference-like service (gRPC + SSE) behind its own fault proxies; see inference.ts. */
+  private inference: InferenceService | null = null;
   restarts = 0;
 
   private constructor(
@@ -56,6 +60,7 @@ export class DemoSystem extends EventEmitter<DemoSystemEvents> {
     }
     const sys = new DemoSystem(ports, dependency, proxy);
     try {
+      sys.inference = await startDemoInference(ports, proxy.registry);
       sys.spawnApi();
       await sys.waitHealthy(10_000);
       await sys.warmUp();
@@ -77,7 +82,14 @@ export class DemoSystem extends EventEmitter<DemoSystemEvents> {
   private spawnApi(): void {
     const child = spawn(
       process.execPath,
-      [CLI_BIN, 'demo-api', '--port', String(this.ports.api), '--dependency', `http://127.0.0.1:${this.ports.hop}`],
+      [
+        CLI_BIN,
+        'demo-api',
+        '--port',
+        String(this.ports.api),
+        '--dependency',
+        `http://127.0.0.1:${this.ports.hop}`,
+      ],
       { stdio: ['ignore', 'ignore', 'inherit'] },
     );
     this.api = child;
@@ -113,7 +125,9 @@ export class DemoSystem extends EventEmitter<DemoSystemEvents> {
     let left = requests;
     const worker = async () => {
       while (left-- > 0) {
-        const r = await fetch(`${this.apiUrl}/items/${left % 50}`, { signal: AbortSignal.timeout(2_000) }).catch(() => null);
+        const r = await fetch(`${this.apiUrl}/items/${left % 50}`, {
+          signal: AbortSignal.timeout(2_000),
+        }).catch(() => null);
         await r?.body?.cancel();
       }
     };
@@ -130,6 +144,7 @@ export class DemoSystem extends EventEmitter<DemoSystemEvents> {
       await exited;
       clearTimeout(t);
     }
+    await this.inference?.close();
     await this.proxy.close();
     await new Promise<void>((r) => {
       this.dependency.closeAllConnections();

@@ -35,15 +35,24 @@ export function parseK6Ndjson(text: string, file: string): K6Parsed {
       obj = JSON.parse(line);
     } catch (err) {
       if (i === last) {
-        warnings.push(`${file}:${i + 1}: the k6 output ends mid-line (k6 stopped while writing?); that last record was ignored`);
+        warnings.push(
+          `${file}:${i + 1}: the k6 output ends mid-line (k6 stopped while writing?); that last record was ignored`,
+        );
         return;
       }
       throw new InputError(`${file}:${i + 1}: not a JSON line of k6 output: ${(err as Error).message}`);
     }
     const o = obj as { type?: unknown; metric?: unknown; data?: { time?: unknown; value?: unknown } };
     if (o.type === 'Metric') return;
-    if (o.type !== 'Point' || typeof o.metric !== 'string' || typeof o.data?.time !== 'string' || typeof o.data.value !== 'number') {
-      throw new InputError(`${file}:${i + 1}: expected a k6 {"type":"Metric"|"Point",...} record, got ${line.slice(0, 80)}`);
+    if (
+      o.type !== 'Point' ||
+      typeof o.metric !== 'string' ||
+      typeof o.data?.time !== 'string' ||
+      typeof o.data.value !== 'number'
+    ) {
+      throw new InputError(
+        `${file}:${i + 1}: expected a k6 {"type":"Metric"|"Point",...} record, got ${line.slice(0, 80)}`,
+      );
     }
     points.push(o as PointLine);
   });
@@ -72,11 +81,22 @@ export function parseK6Ndjson(text: string, file: string): K6Parsed {
       const sentAt = at - rec.durationMs;
       store.arrival(sentAt);
       store.send(sentAt, sentAt, '');
-      const err = rec.failed ? (rec.status >= 500 ? 'http_5xx' : rec.status >= 400 ? 'http_4xx' : 'other') : null;
+      const err = rec.failed
+        ? rec.status >= 500
+          ? 'http_5xx'
+          : rec.status >= 400
+            ? 'http_4xx'
+            : 'other'
+        : null;
       store.result(sentAt, sentAt, at, rec.status, err, '');
     } else pending.set(k, rec);
   });
-  if (pending.size > 0) warnings.push(`${pending.size} k6 request(s) had a duration or a failure flag but not both; they were left out`);
-  warnings.push('k6 measures latency from the actual send time, not the intended one: under overload its figures can hide coordinated omission');
+  if (pending.size > 0)
+    warnings.push(
+      `${pending.size} k6 request(s) had a duration or a failure flag but not both; they were left out`,
+    );
+  warnings.push(
+    'k6 measures latency from the actual send time, not the intended one: under overload its figures can hide coordinated omission',
+  );
   return { store, seconds: points.length ? maxSecond + 1 : 0, points: points.length, warnings };
 }

@@ -1,5 +1,33 @@
 /** The error taxonomy: every failed request gets exactly one kind. */
-export const ERROR_KINDS = ['refused', 'reset', 'timeout', 'dns', 'tls', 'http_4xx', 'http_5xx', 'other'] as const;
+export const ERROR_KINDS = [
+  'refused',
+  'reset',
+  'timeout',
+  'dns',
+  'tls',
+  'http_4xx',
+  'http_5xx',
+  'other',
+  // A stream (SSE) that the server closed before its end event.
+  'stream_cut',
+  // gRPC status codes other than OK (src/load/grpc-status.ts maps them).
+  'grpc_cancelled',
+  'grpc_unknown',
+  'grpc_invalid_argument',
+  'grpc_deadline_exceeded',
+  'grpc_not_found',
+  'grpc_already_exists',
+  'grpc_permission_denied',
+  'grpc_resource_exhausted',
+  'grpc_failed_precondition',
+  'grpc_aborted',
+  'grpc_out_of_range',
+  'grpc_unimplemented',
+  'grpc_internal',
+  'grpc_unavailable',
+  'grpc_data_loss',
+  'grpc_unauthenticated',
+] as const;
 export type ErrorKind = (typeof ERROR_KINDS)[number];
 
 const BY_CODE: Record<string, ErrorKind> = {

@@ -15,6 +15,8 @@ import type { MetricsStore } from '../metrics/store.ts';
 import type { RequestSpec } from '../scenario/schema.ts';
 import { Arrivals } from './arrivals.ts';
 import { classifyError } from './errors.ts';
+import type { RequestPayload } from './http-bodies.ts';
+import { SseHandler } from './sse.ts';
 import type { Segment } from './patterns.ts';
 import type { Prng } from './prng.ts';
 
@@ -28,6 +30,8 @@ export interface HttpLoadOptions {
   timeoutMs: number;
   prng: Prng;
   store: MetricsStore;
+  /** Templated paths and bodies (src/load/http-bodies.ts), by request index; fixed ones when absent. */
+  payloads?: readonly RequestPayload[];
 }
 
 export interface LoadOutcome {
@@ -55,6 +59,7 @@ class RequestHandler {
     readonly intendedMs: number,
     readonly sentMs: number,
     readonly faultKey: string,
+    readonly profile: number,
   ) {}
   onConnect(): void {}
   onHeaders(statusCode: number): boolean {
@@ -76,6 +81,8 @@ export class HttpLoad extends EventEmitter<HttpLoadEvents> {
   private readonly pool: Pool;
   private readonly dispatchOpts: Dispatcher.DispatchOptions[];
   private readonly cumWeights: Float64Array;
+  private readonly base: string;
+  private readonly bodyPrng: Prng;
   private readonly arrivals: Arrivals;
   private readonly backlog: Float64Array;
   private bHead = 0;
@@ -110,9 +117,22 @@ export class HttpLoad extends EventEmitter<HttpLoadEvents> {
       origin: url.origin,
       method: r.method as Dispatcher.HttpMethod,
       path: base + r.path,
-      headers: { ...r.headers, ...(r.body !== undefined && !hasHeader(r.headers, 'content-type') ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        ...r.headers,
+        ...(r.body !== undefined && !hasHeader(r.headers, 'content-type')
+          ? { 'content-type': 'application/json' }
+          : {}),
+      },
       ...(r.body !== undefined ? { body: r.body } : {}),
     }));
+    o.payloads?.forEach((p, i) => {
+      if (p.body !== undefined) this.dispatchOpts[i]!.body = p.body;
+    });
+    this.base = base;
+    this.bodyPrng = o.prng.fork('bodies');
+    if (o.requests.length > 1 || o.requests.some((r) => r.name)) {
+      o.store.profiles.define(o.requests.map((r) => r.name ?? `${r.method} ${r.path}`));
+    }
     let acc = 0;
     this.cumWeights = Float64Array.from(o.requests.map((r) => (acc += r.weight)));
     this.arrivals = new Arrivals(o.segment, o.arrivals, o.prng.fork('arrivals'));
@@ -189,9 +209,20 @@ export class HttpLoad extends EventEmitter<HttpLoadEvents> {
     this.inflight++;
     this.counts.sent++;
     const i = this.pick();
-    const h = new RequestHandler(this, intendedMs, nowMs, this.faultKey);
+    const spec = this.o.requests[i]!;
+    const h =
+      spec.stream === 'sse'
+        ? new SseHandler(this, this.o.store.streams, intendedMs, nowMs, this.faultKey, i, spec.streamEnd)
+        : new RequestHandler(this, intendedMs, nowMs, this.faultKey, i);
     this.o.store.send(intendedMs, nowMs, this.faultKey);
-    this.pool.dispatch(this.dispatchOpts[i]!, h as Dispatcher.DispatchHandler);
+    this.o.store.profiles.sent(i);
+    const render = this.o.payloads?.[i]?.render;
+    let opts = this.dispatchOpts[i]!;
+    if (render) {
+      const r = render(this.bodyPrng);
+      opts = { ...opts, path: this.base + r.path, ...(r.body !== undefined ? { body: r.body } : {}) };
+    }
+    this.pool.dispatch(opts, h as Dispatcher.DispatchHandler);
   }
 
   private pick(): number {
@@ -204,7 +235,7 @@ export class HttpLoad extends EventEmitter<HttpLoadEvents> {
   }
 
   /** Called by a handler when its request ends, with or without an error. */
-  finish(h: RequestHandler, err: Error | null): void {
+  finish(h: RequestHandler | SseHandler, err: Error | null): void {
     this.inflight--;
     const end = this.now();
     if (this.stopping && err) {
@@ -212,7 +243,14 @@ export class HttpLoad extends EventEmitter<HttpLoadEvents> {
       this.counts.cancelled++;
     } else {
       this.counts.completed++;
-      this.o.store.result(h.intendedMs, h.sentMs, end, err ? 0 : h.status, err ? classifyError(err) : null, h.faultKey);
+      const kind = err ? classifyError(err) : h instanceof SseHandler ? h.cutKind : null;
+      this.o.store.result(h.intendedMs, h.sentMs, end, err ? 0 : h.status, kind, h.faultKey);
+      this.o.store.profiles.result(
+        h.profile,
+        end - h.intendedMs,
+        kind === null && h.status > 0 && h.status < 400,
+      );
+      if (h instanceof SseHandler) h.recordEnd(end, kind);
     }
     if (this.bLen > 0 && !this.stopping) {
       const intended = this.backlog[this.bHead]!;
@@ -232,11 +270,17 @@ export class HttpLoad extends EventEmitter<HttpLoadEvents> {
 
   private maybeDone(): void {
     if (this.settled) return;
-    const done = this.stopping ? this.inflight === 0 : this.draining && this.inflight === 0 && this.bLen === 0;
+    const done = this.stopping
+      ? this.inflight === 0
+      : this.draining && this.inflight === 0 && this.bLen === 0;
     if (!done) return;
     this.settled = true;
     if (!this.stopping) void this.pool.close().catch(() => {});
-    this.resolveDone({ ended: this.stoppedEarly ? 'stopped' : 'completed', durationMs: this.now(), ...this.counts });
+    this.resolveDone({
+      ended: this.stoppedEarly ? 'stopped' : 'completed',
+      durationMs: this.now(),
+      ...this.counts,
+    });
   }
 }
 

@@ -18,7 +18,9 @@ export async function startHostSampler(now: () => number, everyMs = 1000): Promi
   let gpu = false;
   try {
     const g = await si.graphics();
-    gpu = g.controllers.some((c) => /nvidia/i.test(c.vendor) && c.memoryTotal !== undefined && c.memoryTotal !== null);
+    gpu = g.controllers.some(
+      (c) => /nvidia/i.test(c.vendor) && c.memoryTotal !== undefined && c.memoryTotal !== null,
+    );
   } catch {
     gpu = false;
   }
@@ -28,7 +30,11 @@ export async function startHostSampler(now: () => number, everyMs = 1000): Promi
     busy = true;
     const t = Math.round(now());
     try {
-      const [load, mem, graphics] = await Promise.all([si.currentLoad(), si.mem(), gpu ? si.graphics() : Promise.resolve(null)]);
+      const [load, mem, graphics] = await Promise.all([
+        si.currentLoad(),
+        si.mem(),
+        gpu ? si.graphics() : Promise.resolve(null),
+      ]);
       samples.push({
         t,
         cpuPct: Math.round(load.currentLoad * 10) / 10,

@@ -23,14 +23,22 @@ export async function startLiveMetrics(run: RunHandle, o: LiveMetricsOptions): P
   const registry = new Registry();
   const labels = { scenario: run.scenario.spec.name, run: run.runId };
   registry.setDefaultLabels(labels);
-  const g = (name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] });
+  const g = (name: string, help: string, labelNames: string[] = []) =>
+    new Gauge({ name, help, labelNames, registers: [registry] });
   const requested = g('chaoskit_requested_rate', 'arrivals scheduled in the last second');
   const achieved = g('chaoskit_achieved_rate', 'requests sent in the last second');
-  const latency = g('chaoskit_latency_ms', 'latency of the last second from the intended send time', ['quantile']);
+  const latency = g('chaoskit_latency_ms', 'latency of the last second from the intended send time', [
+    'quantile',
+  ]);
   const active = g('chaoskit_fault_active', '1 while a fault is applied', ['fault']);
   const saturated = g('chaoskit_generator_saturated', '1 when the load generator itself was saturated');
   const progress = g('chaoskit_progress_ratio', 'elapsed share of the run');
-  const errors = new Counter({ name: 'chaoskit_errors_total', help: 'failed requests by kind', labelNames: ['kind'], registers: [registry] });
+  const errors = new Counter({
+    name: 'chaoskit_errors_total',
+    help: 'failed requests by kind',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
   const sent = new Counter({ name: 'chaoskit_requests_total', help: 'requests sent', registers: [registry] });
   const seenFaults = new Set<string>();
 

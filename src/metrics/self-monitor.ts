@@ -32,7 +32,8 @@ export function startSelfMonitor(): SelfMonitor {
       const reasons: string[] = [];
       if (cpuPct >= SATURATION.cpuPct) reasons.push(`cpu ${Math.round(cpuPct)}%`);
       if (p99 >= SATURATION.eventLoopDelayP99Ms) reasons.push(`event-loop delay p99 ${p99.toFixed(1)}ms`);
-      if (sendLagP99Ms != null && sendLagP99Ms >= SATURATION.sendLagP99Ms) reasons.push(`send lag p99 ${sendLagP99Ms.toFixed(1)}ms`);
+      if (sendLagP99Ms != null && sendLagP99Ms >= SATURATION.sendLagP99Ms)
+        reasons.push(`send lag p99 ${sendLagP99Ms.toFixed(1)}ms`);
       return {
         cpuPct: Math.round(cpuPct * 10) / 10,
         eventLoopDelayP99Ms: Math.round(p99 * 100) / 100,

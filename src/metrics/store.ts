@@ -5,6 +5,8 @@
  * run length.
  */
 import { classifyStatus, type ErrorKind } from '../load/errors.ts';
+import { ProfileRecorder } from '../load/profiles.ts';
+import { StreamRecorder, type StreamSecond } from '../load/stream-metrics.ts';
 import { encode, newHistogram, recordMs, summarize, type Histogram, type LatencySummary } from './hist.ts';
 
 export interface GeneratorStats {
@@ -44,6 +46,8 @@ export interface SecondStats {
   byFaults: Record<string, FaultSetCounts>;
   /** Latency histogram (µs, HdrHistogram compressed base64), for exact merging. */
   hist: string | null;
+  /** Streaming responses (SSE, gRPC server streams) in this second; absent when none. */
+  stream?: StreamSecond;
 }
 
 class Bucket {
@@ -72,6 +76,10 @@ export class MetricsStore {
   /** Cumulative histograms over the whole run. */
   readonly totalLatency = newHistogram();
   readonly totalService = newHistogram();
+  /** Streaming metrics (time to first event, gaps, cut streams), per second. */
+  readonly streams = new StreamRecorder();
+  /** Per-profile (named request) outcomes over the run. */
+  readonly profiles = new ProfileRecorder();
 
   private at(ms: number): Bucket {
     const i = ms < 0 ? 0 : Math.floor(ms / 1000);
@@ -94,14 +102,21 @@ export class MetricsStore {
   send(intendedMs: number, sentMs: number, faultKey: string): void {
     const b = this.at(sentMs);
     b.sent++;
-    (b.lag ??= newHistogram());
+    b.lag ??= newHistogram();
     recordMs(b.lag, sentMs - intendedMs);
     const fb = this.at(intendedMs);
     (fb.byFaults[faultKey] ??= { sent: 0, ok: 0, failed: 0 }).sent++;
   }
 
   /** A response or an error. `status` is 0 when there was no response. */
-  result(intendedMs: number, sentMs: number, endMs: number, status: number, err: ErrorKind | null, faultKey: string): void {
+  result(
+    intendedMs: number,
+    sentMs: number,
+    endMs: number,
+    status: number,
+    err: ErrorKind | null,
+    faultKey: string,
+  ): void {
     const b = this.at(intendedMs);
     const kind = err ?? classifyStatus(status);
     if (status) b.status[status] = (b.status[status] ?? 0) + 1;
@@ -164,7 +179,10 @@ export class MetricsStore {
       status: b.status,
       latencyMs: b.latency ? summarize(b.latency) : null,
       serviceMs: b.service ? summarize(b.service) : null,
-      sendLagMs: lag && lag.totalCount > 0 ? { p99: lag.getValueAtPercentile(99) / 1000, max: lag.maxValue / 1000 } : null,
+      sendLagMs:
+        lag && lag.totalCount > 0
+          ? { p99: lag.getValueAtPercentile(99) / 1000, max: lag.maxValue / 1000 }
+          : null,
       backlogMax: b.backlogMax,
       inflightMax: b.inflightMax,
       generator: b.generator,
@@ -172,6 +190,8 @@ export class MetricsStore {
       byFaults: b.byFaults,
       hist: b.latency ? encode(b.latency) : null,
     };
+    const stream = this.streams.second(i);
+    if (stream) b.final.stream = stream;
     b.latency = b.service = b.lag = null;
     return b.final;
   }
@@ -188,7 +208,17 @@ export class MetricsStore {
     latencyMs: LatencySummary | null;
   } {
     const b = this.buckets[second];
-    if (!b) return { requested: 0, sent: 0, ok: 0, failed: 0, dropped: 0, errors: {}, p99Ms: null, latencyMs: null };
+    if (!b)
+      return {
+        requested: 0,
+        sent: 0,
+        ok: 0,
+        failed: 0,
+        dropped: 0,
+        errors: {},
+        p99Ms: null,
+        latencyMs: null,
+      };
     const latencyMs = b.final ? b.final.latencyMs : b.latency ? summarize(b.latency) : null;
     const src = b.final ?? b;
     return {

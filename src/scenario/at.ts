@@ -4,7 +4,8 @@
  */
 import { parseDurationMs } from '../units.ts';
 
-export type AtAnchor = { kind: 'start' } | { kind: 'peak' } | { kind: 'end' } | { kind: 'phase'; ref: number | string };
+export type AtAnchor =
+  { kind: 'start' } | { kind: 'peak' } | { kind: 'end' } | { kind: 'phase'; ref: number | string };
 export interface AtExpr {
   anchor: AtAnchor;
   offsetMs: number;

@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import { faultDef, faultTypes } from '../../faults/index.ts';
 import { InputError } from '../errors.ts';
+import { engineTargetKind, streamingProblems } from '../load/checks.ts';
 import { stepLevel } from '../load/patterns.ts';
 import { parseStopCondition } from '../slo/stop.ts';
 import { parseThreshold } from '../slo/threshold.ts';
@@ -23,7 +24,16 @@ import {
   type NativeService,
   type ScenarioFile,
 } from './schema.ts';
-import { failWith, parseYamlDocs, parseYamlFile, problemLine, readSource, zodProblems, type Problem, type SourceDoc } from './yaml.ts';
+import {
+  failWith,
+  parseYamlDocs,
+  parseYamlFile,
+  problemLine,
+  readSource,
+  zodProblems,
+  type Problem,
+  type SourceDoc,
+} from './yaml.ts';
 
 export interface Environment {
   file: string;
@@ -80,14 +90,17 @@ export function loadSlo(file: string): SloConfig {
     else {
       const parsed = (r.data as z.output<typeof sloSchema>).services;
       for (const [name, svc] of Object.entries(parsed)) {
-        for (const p of serviceProblems(svc)) problems.push({ src, p: { ...p, path: ['services', name, ...p.path] } });
+        for (const p of serviceProblems(svc))
+          problems.push({ src, p: { ...p, path: ['services', name, ...p.path] } });
       }
       Object.assign(services, parsed);
     }
   }
   if (problems.length > 0) {
     const lines = problems.map(({ src, p }) => problemLine(src, p));
-    throw new InputError(`invalid SLO file (${lines.length} problem${lines.length > 1 ? 's' : ''})\n  ${lines.join('\n  ')}`);
+    throw new InputError(
+      `invalid SLO file (${lines.length} problem${lines.length > 1 ? 's' : ''})\n  ${lines.join('\n  ')}`,
+    );
   }
   return { file, services, openslo };
 }
@@ -139,13 +152,34 @@ export function loadScenario(nameOrPath: string, opts: LoadOptions = {}): Scenar
   } catch (err) {
     if (err instanceof InputError && err.message.includes('no such file') && !opts.envFile) {
       failWith(source, 'scenario', [
-        { path: ['environment'], message: `environment ${JSON.stringify(spec.environment)} not found (looked for ${envPath})` },
+        {
+          path: ['environment'],
+          message: `environment ${JSON.stringify(spec.environment)} not found (looked for ${envPath})`,
+        },
       ]);
     }
     throw err;
   }
   const slo = loadSlo(opts.sloFile ?? resolveSloPath(spec.slo ?? 'slo.yaml', dir));
   const sloExplicit = opts.sloFile !== undefined || spec.slo !== undefined;
+  const cap = spec.load.capacity;
+  if (spec.engine === 'autocannon' && spec.load.pattern.length > 0) {
+    failWith(source, 'scenario', [
+      {
+        path: ['load', 'pattern'],
+        message: 'engine autocannon is closed-model: use load.capacity instead of a rate pattern',
+      },
+    ]);
+  }
+  if (spec.engine === 'autocannon' && cap) {
+    // The closed model has no rate; its steps become the plan's phases (for the timeline and fault times).
+    spec.load.pattern = cap.connections.map((c) => ({
+      kind: 'constant' as const,
+      name: `${c}-connections`,
+      rate: 0,
+      duration: cap.each,
+    }));
+  }
   const scenario = { file, spec, environment, slo, source };
   const problems = crossCheck(scenario);
   const service = spec.load.service ?? spec.load.target;
@@ -175,17 +209,46 @@ function crossCheck(s: Omit<Scenario, 'slo'>): Problem[] {
   const names = Object.keys(targets);
   const list = names.length ? names.join(', ') : '(none)';
   const load = s.spec.load;
+  if (s.spec.engine === 'http' && load.pattern.length === 0) {
+    problems.push({
+      path: ['load', 'pattern'],
+      message: 'required field is missing: the http engine needs at least one phase',
+    });
+  }
+  if (s.spec.engine === 'autocannon') {
+    if (!load.capacity)
+      problems.push({
+        path: ['load'],
+        message: 'engine autocannon needs load.capacity: { connections: [10, 20, 40], each: 10s }',
+      });
+  } else if (load.capacity) {
+    problems.push({
+      path: ['load', 'capacity'],
+      message: 'load.capacity needs engine: autocannon (closed model)',
+    });
+  }
   const loadTarget = targets[load.target];
   if (!loadTarget) {
-    problems.push({ path: ['load', 'target'], message: `target ${JSON.stringify(load.target)} is not in the environment ${s.environment.file} (it has: ${list})` });
-  } else if (loadTarget.kind !== 'http') {
-    problems.push({ path: ['load', 'target'], message: `the http engine needs an http target; ${load.target} is a ${loadTarget.kind} target` });
+    problems.push({
+      path: ['load', 'target'],
+      message: `target ${JSON.stringify(load.target)} is not in the environment ${s.environment.file} (it has: ${list})`,
+    });
+  } else if (loadTarget.kind !== engineTargetKind(s.spec.engine)) {
+    const kind = engineTargetKind(s.spec.engine);
+    problems.push({
+      path: ['load', 'target'],
+      message: `the ${s.spec.engine} engine needs ${kind === 'http' ? 'an http' : 'a grpc'} target; ${load.target} is a ${loadTarget.kind} target`,
+    });
   }
+  problems.push(...streamingProblems(s.spec, s.environment.spec, s.file));
   load.pattern.forEach((p, i) => {
     if (p.kind !== 'step') return;
     p.levels.forEach((l, j) => {
       if (Number.isNaN(stepLevel(l, p.peak))) {
-        const why = typeof l === 'string' && /%\s*$/.test(l) ? 'a percentage level needs peak: on the phase' : `expected a rate or a percentage like 25%, got ${JSON.stringify(l)}`;
+        const why =
+          typeof l === 'string' && /%\s*$/.test(l)
+            ? 'a percentage level needs peak: on the phase'
+            : `expected a rate or a percentage like 25%, got ${JSON.stringify(l)}`;
         problems.push({ path: ['load', 'pattern', i, 'levels', j], message: why });
       }
     });
@@ -195,17 +258,29 @@ function crossCheck(s: Omit<Scenario, 'slo'>): Problem[] {
     const at = ['faults', i];
     const def = faultDef(f.type);
     if (!def) {
-      problems.push({ path: [...at, 'type'], message: `unknown fault type ${JSON.stringify(f.type)} (known: ${faultTypes.join(', ')})` });
+      problems.push({
+        path: [...at, 'type'],
+        message: `unknown fault type ${JSON.stringify(f.type)} (known: ${faultTypes.join(', ')})`,
+      });
       return;
     }
     const t = targets[f.target];
     if (!t) {
-      problems.push({ path: [...at, 'target'], message: `target ${JSON.stringify(f.target)} is not in the environment ${s.environment.file} (it has: ${list}); the environment is the allowlist of what may be touched` });
+      problems.push({
+        path: [...at, 'target'],
+        message: `target ${JSON.stringify(f.target)} is not in the environment ${s.environment.file} (it has: ${list}); the environment is the allowlist of what may be touched`,
+      });
     } else if (!def.on[t.kind]) {
-      problems.push({ path: [...at, 'target'], message: `fault ${f.type} cannot act on a ${t.kind} target (${f.target}); it works on: ${Object.keys(def.on).join(', ')}` });
+      problems.push({
+        path: [...at, 'target'],
+        message: `fault ${f.type} cannot act on a ${t.kind} target (${f.target}); it works on: ${Object.keys(def.on).join(', ')}`,
+      });
     }
-    if (!parseAt(f.at)) problems.push({ path: [...at, 'at'], message: `expected ${AT_HINT}, got ${JSON.stringify(f.at)}` });
-    const params = Object.fromEntries(Object.entries(f).filter(([k]) => !(FAULT_COMMON_KEYS as readonly string[]).includes(k)));
+    if (!parseAt(f.at))
+      problems.push({ path: [...at, 'at'], message: `expected ${AT_HINT}, got ${JSON.stringify(f.at)}` });
+    const params = Object.fromEntries(
+      Object.entries(f).filter(([k]) => !(FAULT_COMMON_KEYS as readonly string[]).includes(k)),
+    );
     const r = def.params.safeParse(params, { reportInput: true });
     if (!r.success) problems.push(...zodProblems(r.error, at));
   });
@@ -226,7 +301,8 @@ function conflicts(plan: RunPlan, problems: Problem[]): void {
   const fs = plan.faults;
   for (let a = 0; a < fs.length; a++) {
     for (let b = a + 1; b < fs.length; b++) {
-      const x = fs[a]!, y = fs[b]!;
+      const x = fs[a]!,
+        y = fs[b]!;
       if (x.index === y.index || x.target !== y.target || x.type !== y.type) continue;
       if (x.startMs < y.endMs && y.startMs < x.endMs) {
         problems.push({

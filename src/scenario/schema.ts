@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import { duration, percent, rate } from './types.ts';
+import { grpcSpec, grpcTarget } from '../load/grpc-schema.ts';
+import { probeSpec, steadyStateSpec } from '../probes/schema.ts';
 
 export const MAX_RATE_WITHOUT_FORCE = 50_000;
 
@@ -54,12 +56,16 @@ export const stepPhase = z.strictObject({
   each: duration(),
 });
 
-export const phase = z.discriminatedUnion('kind', [constantPhase, rampPhase, spikePhase, sinePhase, stepPhase], {
-  error: (iss) =>
-    iss.code === 'invalid_union' && 'discriminator' in iss
-      ? 'expected kind to be one of constant, ramp, spike, sine, step'
-      : undefined,
-});
+export const phase = z.discriminatedUnion(
+  'kind',
+  [constantPhase, rampPhase, spikePhase, sinePhase, stepPhase],
+  {
+    error: (iss) =>
+      iss.code === 'invalid_union' && 'discriminator' in iss
+        ? 'expected kind to be one of constant, ramp, spike, sine, step'
+        : undefined,
+  },
+);
 export type Phase = z.output<typeof phase>;
 
 export const requestSpec = z.strictObject({
@@ -72,6 +78,12 @@ export const requestSpec = z.strictObject({
   path: z.string().startsWith('/', 'expected a path starting with /').default('/'),
   headers: z.record(z.string(), z.string()).default({}),
   body: z.string().optional(),
+  /** The body from a file, relative to the scenario (a template like body). */
+  bodyFile: z.string().min(1).optional(),
+  /** `sse`: the response is a server-sent event stream, measured event by event. */
+  stream: z.enum(['sse']).optional(),
+  /** SSE: the event name or data that marks the normal end (`[DONE]`); a close before it is a cut stream. */
+  streamEnd: z.string().min(1).optional(),
 });
 export type RequestSpec = z.output<typeof requestSpec>;
 
@@ -79,14 +91,29 @@ export const loadSpec = z.strictObject({
   target: z.string().min(1),
   /** The service whose SLOs score this run; the target's name when absent. */
   service: z.string().min(1).optional(),
-  requests: z.array(requestSpec).min(1).default([{ weight: 1, method: 'GET', path: '/', headers: {} }]),
-  pattern: z.array(phase).min(1, 'expected at least one phase'),
+  requests: z
+    .array(requestSpec)
+    .min(1)
+    .default([{ weight: 1, method: 'GET', path: '/', headers: {} }]),
+  /** Open-model load (engine http): phases played one after another. */
+  pattern: z.array(phase).default([]),
+  /** Closed-model capacity probe (engine autocannon): connection counts stepped up, each held for `each`. */
+  capacity: z
+    .strictObject({
+      connections: z.array(z.number().int().positive()).min(1),
+      each: duration(),
+      /** Stop stepping up once an objective fails (the knee is found). */
+      stopAtKnee: z.boolean().default(true),
+    })
+    .optional(),
   /** Concurrent connections; arrivals beyond them wait in the backlog. */
   connections: z.number().int().positive().default(64),
   /** Arrivals waiting for a connection beyond this many are dropped (and counted). */
   maxBacklog: z.number().int().nonnegative().default(10_000),
   timeout: duration().default(5_000),
   arrivals: z.enum(['even', 'poisson']).default('even'),
+  /** engine grpc: proto, service, method, messages (docs/grpc-and-streaming.md). */
+  grpc: grpcSpec.optional(),
 });
 export type LoadSpec = z.output<typeof loadSpec>;
 
@@ -103,7 +130,15 @@ export const faultCommon = z.looseObject({
   percent: percent.optional(),
 });
 export const FAULT_COMMON_KEYS = [
-  'type', 'target', 'at', 'duration', 'repeat', 'every', 'probability', 'count', 'percent',
+  'type',
+  'target',
+  'at',
+  'duration',
+  'repeat',
+  'every',
+  'probability',
+  'count',
+  'percent',
 ] as const;
 
 export const abortCondition = z.strictObject({
@@ -115,13 +150,15 @@ export const scenarioSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lower-case name of letters, digits and dashes'),
   description: z.string().default(''),
   environment: z.string().min(1).default('demo'),
-  engine: z.enum(['http']).default('http'),
+  engine: z.enum(['http', 'autocannon', 'grpc']).default('http'),
   seed: z.number().int().nonnegative().optional(),
   load: loadSpec,
   faults: z.array(faultCommon).default([]),
   /** SLO file; scenarios/slo.yaml (beside the scenario, else built in) when absent. */
   slo: z.string().min(1).optional(),
   abort: z.array(abortCondition).default([]),
+  /** Faults start only once the environment's probes held for `for` (else: inconclusive, no fault applied). */
+  steadyState: steadyStateSpec.optional(),
 });
 export type ScenarioFile = z.output<typeof scenarioSchema>;
 
@@ -161,18 +198,27 @@ const dockerTarget = z
   .refine((t) => t.container !== undefined || t.labels !== undefined, {
     message: 'a docker target needs container (a name) or labels',
   });
-const netnsTarget = z.strictObject({ kind: z.literal('netns'), namespace: z.string().min(1), device: z.string().optional() });
-const gpuTarget = z.strictObject({ kind: z.literal('gpu'), device: z.number().int().nonnegative().default(0) });
+const netnsTarget = z.strictObject({
+  kind: z.literal('netns'),
+  namespace: z.string().min(1),
+  device: z.string().optional(),
+});
+const gpuTarget = z.strictObject({
+  kind: z.literal('gpu'),
+  device: z.number().int().nonnegative().default(0),
+});
 const hostTarget = z.strictObject({ kind: z.literal('host') });
 
-export const target = z.discriminatedUnion('kind', [
-  httpTarget, proxyTarget, processTarget, dockerTarget, netnsTarget, gpuTarget, hostTarget,
-], {
-  error: (iss) =>
-    iss.code === 'invalid_union' && 'discriminator' in iss
-      ? 'expected kind to be one of http, proxy, process, docker, netns, gpu, host'
-      : undefined,
-});
+export const target = z.discriminatedUnion(
+  'kind',
+  [httpTarget, proxyTarget, processTarget, dockerTarget, netnsTarget, gpuTarget, hostTarget, grpcTarget],
+  {
+    error: (iss) =>
+      iss.code === 'invalid_union' && 'discriminator' in iss
+        ? 'expected kind to be one of http, proxy, process, docker, netns, gpu, host, grpc'
+        : undefined,
+  },
+);
 export type Target = z.output<typeof target>;
 export type TargetKind = Target['kind'];
 
@@ -182,13 +228,18 @@ export const environmentSchema = z.strictObject({
   /** Start the built-in demo system for this environment. */
   demo: z.boolean().default(false),
   targets: z.record(z.string(), target),
+  /** Steady-state probes, run every second of a run; results in results.json. */
+  probes: z.record(z.string(), probeSpec).default({}),
 });
 export type EnvironmentFile = z.output<typeof environmentSchema>;
 
 // ---- SLO ---------------------------------------------------------------------------------------
 
 const latencyObjectives = z
-  .record(z.string().regex(/^(p\d+(\.\d+)?|avg|med|max)$/, 'expected p50, p95, p99, p99.9, avg, med or max'), duration())
+  .record(
+    z.string().regex(/^(p\d+(\.\d+)?|avg|med|max)$/, 'expected p50, p95, p99, p99.9, avg, med or max'),
+    duration(),
+  )
   .superRefine((obj, ctx) => {
     for (const key of Object.keys(obj)) {
       const m = /^p(\d+(?:\.\d+)?)$/.exec(key);

@@ -22,7 +22,10 @@ export function duration(opts: { allowZero?: boolean } = {}) {
         return z.NEVER;
       }
       if (ms === 0 && !opts.allowZero) {
-        ctx.addIssue({ code: 'custom', message: `expected a duration greater than zero, got ${JSON.stringify(v)}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a duration greater than zero, got ${JSON.stringify(v)}`,
+        });
         return z.NEVER;
       }
       return ms;
@@ -33,13 +36,18 @@ export function duration(opts: { allowZero?: boolean } = {}) {
 /** Arrivals per second, >= 0. */
 export const rate = z
   .number({ error: (iss) => `expected a rate in requests per second (a number), got ${describe(iss.input)}` })
-  .refine((n) => Number.isFinite(n) && n >= 0, { message: 'expected a rate of zero or more requests per second' });
+  .refine((n) => Number.isFinite(n) && n >= 0, {
+    message: 'expected a rate of zero or more requests per second',
+  });
 
 /** `99.9%` or 0.999 → fraction in [0, 1]. */
 export const percent = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const f = parsePercent(v);
   if (f === undefined) {
-    ctx.addIssue({ code: 'custom', message: `expected a percentage like 99.9% or a fraction 0..1, got ${describe(v)}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a percentage like 99.9% or a fraction 0..1, got ${describe(v)}`,
+    });
     return z.NEVER;
   }
   return f;

@@ -55,7 +55,9 @@ export function parseYamlFile(file: string, label: string, env: NodeJS.ProcessEn
   if (docs.length === 0) throw new InputError(`${file}:1:1: the ${label} is empty`);
   if (docs.length > 1) {
     const pos = docs[1]!.lines.linePos(docs[1]!.doc.range[0]);
-    throw new InputError(`${file}:${pos.line}:${pos.col}: expected one YAML document in the ${label}, found ${docs.length}`);
+    throw new InputError(
+      `${file}:${pos.line}:${pos.col}: expected one YAML document in the ${label}, found ${docs.length}`,
+    );
   }
   return docs[0]!;
 }
@@ -73,19 +75,27 @@ export function interpolate(text: string, env: NodeJS.ProcessEnv, file: string):
     if (v !== undefined && v !== '') return v;
     if (dflt !== undefined) return dflt;
     const line = text.slice(0, text.indexOf(_m)).split('\n').length;
-    throw new InputError(`${file}:${line}: environment variable ${name} is not set and has no default (\${${name}:-value})`);
+    throw new InputError(
+      `${file}:${line}: environment variable ${name} is not set and has no default (\${${name}:-value})`,
+    );
   });
 }
 
 /** Line and column of the node at `path`, or of its nearest existing ancestor. */
-export function locate(src: SourceDoc, path: readonly PropertyKey[], key = false): { line: number; col: number } {
+export function locate(
+  src: SourceDoc,
+  path: readonly PropertyKey[],
+  key = false,
+): { line: number; col: number } {
   let node: unknown = src.doc.contents;
   let best = node;
   for (const seg of path) {
     if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+      const pair = node.items.find(
+        (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg),
+      );
       if (!pair) break;
-      best = key ? pair.key : pair.value ?? pair.key;
+      best = key ? pair.key : (pair.value ?? pair.key);
       node = pair.value;
     } else if (isSeq(node) && typeof seg === 'number') {
       node = node.items[seg];
@@ -117,7 +127,8 @@ export function zodProblems(error: z.ZodError, base: readonly PropertyKey[] = []
   for (const iss of error.issues) {
     const path = [...base, ...iss.path];
     if (iss.code === 'unrecognized_keys') {
-      for (const k of iss.keys) out.push({ path: [...path, k], message: `unknown field ${JSON.stringify(k)}`, atKey: true });
+      for (const k of iss.keys)
+        out.push({ path: [...path, k], message: `unknown field ${JSON.stringify(k)}`, atKey: true });
       continue;
     }
     if (iss.code === 'invalid_type' && iss.input === undefined) {
@@ -128,7 +139,11 @@ export function zodProblems(error: z.ZodError, base: readonly PropertyKey[] = []
       out.push({ path, message: 'required field is missing' });
       continue;
     }
-    if (iss.code === 'invalid_union' && iss.errors.length > 0 && !('discriminator' in iss && iss.message.startsWith('expected'))) {
+    if (
+      iss.code === 'invalid_union' &&
+      iss.errors.length > 0 &&
+      !('discriminator' in iss && iss.message.startsWith('expected'))
+    ) {
       const nested = iss.errors.flatMap((e) => e);
       const first = nested.find((e) => e.code !== 'invalid_type') ?? nested[0];
       if (first && !iss.message.startsWith('expected')) {
@@ -144,15 +159,26 @@ export function zodProblems(error: z.ZodError, base: readonly PropertyKey[] = []
 function cleanMessage(m: string): string {
   return m
     .replace(/^Invalid input: expected (\w+), received (\w+)$/, 'expected $1, got $2')
-    .replace(/^Invalid option: expected one of (.*)$/, (_x, list: string) => `expected one of ${list.replace(/"/g, '').replace(/\|/g, ', ')}`)
+    .replace(
+      /^Invalid option: expected one of (.*)$/,
+      (_x, list: string) => `expected one of ${list.replace(/"/g, '').replace(/\|/g, ', ')}`,
+    )
     .replace(/^Too small: expected (\w+) to have >=(\d+) items?$/, 'expected at least $2 item(s)')
-    .replace(/^Too small: expected number to be >(=?)(-?[\d.]+)$/, (_x, eq: string, n: string) => `expected a number ${eq ? 'at least' : 'greater than'} ${n}`)
-    .replace(/^Too big: expected number to be <(=?)(-?[\d.]+)$/, (_x, eq: string, n: string) => `expected a number ${eq ? 'at most' : 'less than'} ${n}`)
+    .replace(
+      /^Too small: expected number to be >(=?)(-?[\d.]+)$/,
+      (_x, eq: string, n: string) => `expected a number ${eq ? 'at least' : 'greater than'} ${n}`,
+    )
+    .replace(
+      /^Too big: expected number to be <(=?)(-?[\d.]+)$/,
+      (_x, eq: string, n: string) => `expected a number ${eq ? 'at most' : 'less than'} ${n}`,
+    )
     .replace(/^Invalid input$/, 'invalid value');
 }
 
 /** Throws one InputError listing every problem, each with its location. */
 export function failWith(src: SourceDoc, label: string, problems: readonly Problem[]): never {
   const lines = problems.map((p) => problemLine(src, p));
-  throw new InputError(`invalid ${label} (${problems.length} problem${problems.length > 1 ? 's' : ''})\n  ${lines.join('\n  ')}`);
+  throw new InputError(
+    `invalid ${label} (${problems.length} problem${problems.length > 1 ? 's' : ''})\n  ${lines.join('\n  ')}`,
+  );
 }

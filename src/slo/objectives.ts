@@ -31,15 +31,18 @@ const pct = (f: number) => `${+(f * 100).toFixed(4)}%`;
 
 export function nativeObjectives(s: NativeService): Objective[] {
   const out: Objective[] = [];
-  if (s.availability !== undefined) out.push({ name: `availability ≥ ${pct(s.availability)}`, kind: 'availability', min: s.availability });
-  if (s.errorRate !== undefined) out.push({ name: `error rate ≤ ${pct(s.errorRate)}`, kind: 'error-rate', max: s.errorRate });
+  if (s.availability !== undefined)
+    out.push({ name: `availability ≥ ${pct(s.availability)}`, kind: 'availability', min: s.availability });
+  if (s.errorRate !== undefined)
+    out.push({ name: `error rate ≤ ${pct(s.errorRate)}`, kind: 'error-rate', max: s.errorRate });
   for (const [k, ms] of Object.entries(s.latency ?? {})) {
     const stat = k === 'avg' || k === 'med' || k === 'max' ? k : Number(k.slice(1));
     out.push({ name: `latency ${k} ≤ ${ms}ms`, kind: 'latency', stat, maxMs: ms });
   }
   for (const t of s.thresholds) {
     const parsed = parseThreshold(t);
-    if (typeof parsed !== 'string') out.push({ name: `threshold ${parsed.source}`, kind: 'threshold', threshold: parsed });
+    if (typeof parsed !== 'string')
+      out.push({ name: `threshold ${parsed.source}`, kind: 'threshold', threshold: parsed });
   }
   return out;
 }
@@ -67,7 +70,12 @@ function openSloObjectives(d: OpenSlo): { objectives: Objective[]; allowedBad: n
         ...(above ? { above } : {}),
       });
     } else if (d.spec.budgetingMethod !== 'Occurrences' && sliceMin !== undefined) {
-      objectives.push({ name: `${label}: ${pct(target)} of 1s slices good (≥ ${pct(sliceMin)})`, kind: 'timeslices', sliceMin, min: target });
+      objectives.push({
+        name: `${label}: ${pct(target)} of 1s slices good (≥ ${pct(sliceMin)})`,
+        kind: 'timeslices',
+        sliceMin,
+        min: target,
+      });
     } else {
       objectives.push({ name: `${label}: good/total ≥ ${pct(target)}`, kind: 'availability', min: target });
     }
@@ -78,7 +86,8 @@ function openSloObjectives(d: OpenSlo): { objectives: Objective[]; allowedBad: n
 export function objectivesFor(slo: SloConfig, service: string): ServiceObjectives {
   const native = slo.services[service];
   const objectives = native ? nativeObjectives(native) : [];
-  let allowedBad: number | null = native?.availability !== undefined ? 1 - native.availability : native?.errorRate ?? null;
+  let allowedBad: number | null =
+    native?.availability !== undefined ? 1 - native.availability : (native?.errorRate ?? null);
   for (const d of slo.openslo.filter((x) => x.spec.service === service)) {
     const o = openSloObjectives(d);
     objectives.push(...o.objectives);

@@ -38,7 +38,8 @@ export function phaseOfSeconds(r: RunResult): PhaseName[] {
   const wins = faultWindows(r);
   const first = Math.min(...wins.map((w) => w.startMs));
   return r.timeline.map((s) => {
-    const a = s.t * 1000, b = a + 1000;
+    const a = s.t * 1000,
+      b = a + 1000;
     if (wins.some((w) => w.startMs < b && w.endMs > a)) return 'fault';
     return wins.length === 0 || b <= first ? 'baseline' : 'recovery';
   });
@@ -54,7 +55,8 @@ interface Agg {
 }
 
 function aggregate(seconds: readonly TimelineSecond[]): Agg {
-  let ok = 0, failed = 0;
+  let ok = 0,
+    failed = 0;
   for (const s of seconds) {
     ok += s.ok;
     failed += s.failed;
@@ -77,7 +79,8 @@ export function fractionWithin(h: Histogram, ms: number): number | null {
   // Values within the histogram's 3-significant-digit resolution of `ms` count as equal.
   const us = ms * 1000 * 1.001;
   if (h.maxValue <= us) return 1;
-  let lo = 0, hi = 100;
+  let lo = 0,
+    hi = 100;
   for (let i = 0; i < 30; i++) {
     const mid = (lo + hi) / 2;
     if (h.getValueAtPercentile(mid) <= us) lo = mid;
@@ -100,7 +103,12 @@ const fmtMs = (v: number) => `${+v.toFixed(v < 10 ? 2 : 0)}ms`;
 /** Evaluates one objective over a run of consecutive seconds. */
 function measure(o: Objective, secs: readonly TimelineSecond[], timeScale = 1): Measured {
   const a = aggregate(secs);
-  const res = (value: number | null, ok: (v: number) => boolean, target: string, fmt: (v: number) => string): Measured => ({
+  const res = (
+    value: number | null,
+    ok: (v: number) => boolean,
+    target: string,
+    fmt: (v: number) => string,
+  ): Measured => ({
     value,
     pass: value === null ? null : ok(value),
     target,
@@ -117,12 +125,22 @@ function measure(o: Objective, secs: readonly TimelineSecond[], timeScale = 1): 
     case 'latency-fraction': {
       const within = fractionWithin(a.hist, o.withinMs);
       const good = within === null ? null : o.above ? 1 - within : within;
-      return res(good, (v) => v >= o.min, `≥ ${fmtPct(o.min)} ${o.above ? 'above' : 'within'} ${o.withinMs}ms`, fmtPct);
+      return res(
+        good,
+        (v) => v >= o.min,
+        `≥ ${fmtPct(o.min)} ${o.above ? 'above' : 'within'} ${o.withinMs}ms`,
+        fmtPct,
+      );
     }
     case 'timeslices': {
       const slices = secs.filter((s) => s.ok + s.failed > 0);
       const good = slices.filter((s) => s.ok / (s.ok + s.failed) >= o.sliceMin).length;
-      return res(slices.length ? good / slices.length : null, (v) => v >= o.min, `≥ ${fmtPct(o.min)} good slices`, fmtPct);
+      return res(
+        slices.length ? good / slices.length : null,
+        (v) => v >= o.min,
+        `≥ ${fmtPct(o.min)} good slices`,
+        fmtPct,
+      );
     }
     case 'threshold': {
       const t = o.threshold;
@@ -154,7 +172,10 @@ function measure(o: Objective, secs: readonly TimelineSecond[], timeScale = 1): 
 }
 
 /** Whether a stretch of seconds meets every objective (capacity probes judge each step with it). */
-export function meetsObjectives(so: ServiceObjectives, secs: readonly TimelineSecond[]): { pass: boolean; failed: string[] } {
+export function meetsObjectives(
+  so: ServiceObjectives,
+  secs: readonly TimelineSecond[],
+): { pass: boolean; failed: string[] } {
   const failed: string[] = [];
   for (const o of so.objectives) {
     const m = measure(o, secs);
@@ -192,7 +213,8 @@ export function score(r: RunResult, so: ServiceObjectives, opts: ScoreOptions = 
         // A miss decides the verdict only here: baseline rows (a miss makes the run inconclusive),
         // and recovery rows for services with neither a recovery objective nor a budget. Fault
         // rows never do: degradation under a fault is what the budget and recovery judge.
-        gating: phase === 'baseline' || (phase === 'recovery' && so.recoveryMs === null && so.budget === null),
+        gating:
+          phase === 'baseline' || (phase === 'recovery' && so.recoveryMs === null && so.budget === null),
         lowConfidence: m.requests < MIN_CONFIDENT_REQUESTS,
         requests: m.requests,
       });
@@ -227,7 +249,8 @@ export function score(r: RunResult, so: ServiceObjectives, opts: ScoreOptions = 
     loss: disturbedS ? 100 * clamp01(1 - lossS / disturbedS) : null,
     robustness: disturbedS ? 100 * robustness : null,
   };
-  let wsum = 0, acc = 0;
+  let wsum = 0,
+    acc = 0;
   for (const k of Object.keys(WEIGHTS) as (keyof typeof WEIGHTS)[]) {
     const v = subscores[k];
     if (v === null) continue;
@@ -235,18 +258,28 @@ export function score(r: RunResult, so: ServiceObjectives, opts: ScoreOptions = 
     acc += WEIGHTS[k] * v;
   }
   const judged = objectives.filter((o) => o.pass !== null);
-  const total = wsum > 0 ? acc / wsum : judged.length ? (100 * judged.filter((o) => o.pass).length) / judged.length : 100;
+  const total =
+    wsum > 0 ? acc / wsum : judged.length ? (100 * judged.filter((o) => o.pass).length) / judged.length : 100;
   const scoreValue = Math.round(total * 10) / 10;
 
   const baselineMiss = objectives.filter((o) => o.phase === 'baseline' && o.pass === false);
   const gatingMiss = objectives.filter((o) => o.gating && o.phase !== 'baseline' && o.pass === false);
-  for (const o of baselineMiss) reasons.push(`baseline already misses ${o.name} (${o.actual} vs ${o.target}): the system was not healthy before any fault`);
+  for (const o of baselineMiss)
+    reasons.push(
+      `baseline already misses ${o.name} (${o.actual} vs ${o.target}): the system was not healthy before any fault`,
+    );
   for (const o of gatingMiss) reasons.push(`${o.phase}: ${o.name} missed (${o.actual} vs ${o.target})`);
   for (const x of recovery.filter((x) => x.pass === false)) {
-    reasons.push(`${x.fault}: ${x.ttrMs === null ? 'did not recover' : `recovered in ${Math.round(x.ttrMs)}ms`}, objective ${x.objectiveMs}ms`);
+    reasons.push(
+      `${x.fault}: ${x.ttrMs === null ? 'did not recover' : `recovered in ${Math.round(x.ttrMs)}ms`}, objective ${x.objectiveMs}ms`,
+    );
   }
-  if (budget?.pass === false) reasons.push(`error budget: burned ${fmtPct(budget.burned)} of the period's budget, allowed ${fmtPct(budget.maxSpend!)}`);
-  if (so.objectives.length === 0) reasons.push(`no SLO objectives for service ${so.service}: nothing was scored against targets`);
+  if (budget?.pass === false)
+    reasons.push(
+      `error budget: burned ${fmtPct(budget.burned)} of the period's budget, allowed ${fmtPct(budget.maxSpend!)}`,
+    );
+  if (so.objectives.length === 0)
+    reasons.push(`no SLO objectives for service ${so.service}: nothing was scored against targets`);
 
   const inconclusive = baselineMiss.length > 0;
   const fail = gatingMiss.length > 0 || recovery.some((x) => x.pass === false) || budget?.pass === false;
@@ -302,7 +335,8 @@ export function recoveryTimes(r: RunResult, so: ServiceObjectives, timeScale: nu
     for (let s = from; s < r.timeline.length; s++) {
       if (s + hold > r.timeline.length) {
         // Only worth saying when the tail was healthy and merely too short to confirm.
-        if (good.slice(s).every(Boolean)) note = `the run ended before ${hold}s of healthy seconds could confirm recovery`;
+        if (good.slice(s).every(Boolean))
+          note = `the run ended before ${hold}s of healthy seconds could confirm recovery`;
         break;
       }
       if (good.slice(s, s + hold).every(Boolean)) {
@@ -354,5 +388,7 @@ function budgetOf(r: RunResult, so: ServiceObjectives): Verdict['budget'] {
 const clamp01 = (v: number) => Math.max(0, Math.min(1, v));
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 function mapValues<T extends object, V>(o: T, f: (v: T[keyof T]) => V): { [K in keyof T]: V } {
-  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v as T[keyof T])])) as { [K in keyof T]: V };
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, f(v as T[keyof T])])) as {
+    [K in keyof T]: V;
+  };
 }

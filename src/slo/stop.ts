@@ -37,7 +37,12 @@ export function parseStopCondition(when: string, forMs: number): StopCondition |
   else if (metric === 'dropped') value = /^\d+$/.test(raw) ? Number(raw) : undefined;
   else value = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : parseDurationMs(raw);
   if (value === undefined) {
-    const hint = metric === 'dropped' ? 'a whole number' : metric === 'error-rate' || metric === 'availability' ? 'a percentage like 50%' : 'a duration like 2s';
+    const hint =
+      metric === 'dropped'
+        ? 'a whole number'
+        : metric === 'error-rate' || metric === 'availability'
+          ? 'a percentage like 50%'
+          : 'a duration like 2s';
     return `expected ${hint} after ${metric} ${m[2]}, got ${JSON.stringify(raw)}`;
   }
   return { source: when.trim(), metric, op: m[2] as ThresholdOp, value, forMs };

@@ -5,7 +5,8 @@
  */
 import { parseDurationMs } from '../units.ts';
 
-export type ThresholdStat = { kind: 'percentile'; p: number } | { kind: 'avg' } | { kind: 'med' } | { kind: 'max' } | { kind: 'rate' };
+export type ThresholdStat =
+  { kind: 'percentile'; p: number } | { kind: 'avg' } | { kind: 'med' } | { kind: 'max' } | { kind: 'rate' };
 export type ThresholdOp = '<' | '<=' | '>' | '>=' | '==';
 
 export interface Threshold {
@@ -17,11 +18,13 @@ export interface Threshold {
   windowMs?: number;
 }
 
-const RE = /^\s*(p\(\s*(\d+(?:\.\d+)?)\s*\)|avg|med|max|rate)\s*(<=|>=|==|<|>)\s*([0-9.]+(?:ms|s|m)?)\s*(?:over\s+(\S+))?\s*$/;
+const RE =
+  /^\s*(p\(\s*(\d+(?:\.\d+)?)\s*\)|avg|med|max|rate)\s*(<=|>=|==|<|>)\s*([0-9.]+(?:ms|s|m)?)\s*(?:over\s+(\S+))?\s*$/;
 
 export function parseThreshold(text: string): Threshold | string {
   const m = RE.exec(text);
-  if (!m) return `expected a threshold like p(95)<500, rate<0.01, avg<200, max<2s or p(99)<300 over 10s, got ${JSON.stringify(text)}`;
+  if (!m)
+    return `expected a threshold like p(95)<500, rate<0.01, avg<200, max<2s or p(99)<300 over 10s, got ${JSON.stringify(text)}`;
   let stat: ThresholdStat;
   if (m[2] !== undefined) {
     const p = Number(m[2]);

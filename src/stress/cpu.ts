@@ -16,5 +16,8 @@ tick();
 `;
 
 export function holdCpu(cores: number, dutyPct: number): Worker[] {
-  return Array.from({ length: cores }, () => new Worker(WORKER, { eval: true, workerData: { duty: dutyPct / 100 } }));
+  return Array.from(
+    { length: cores },
+    () => new Worker(WORKER, { eval: true, workerData: { duty: dutyPct / 100 } }),
+  );
 }

@@ -33,7 +33,9 @@ export function loadCuda(): Cuda {
   try {
     lib = koffi.load('libcuda.so.1');
   } catch (err) {
-    throw new CudaUnavailable(`no NVIDIA driver: libcuda.so.1 could not be loaded (${(err as Error).message.split('\n')[0]})`);
+    throw new CudaUnavailable(
+      `no NVIDIA driver: libcuda.so.1 could not be loaded (${(err as Error).message.split('\n')[0]})`,
+    );
   }
   const f = (proto: string) => lib.func(proto) as unknown as Fn;
   const cuInit = f('int cuInit(unsigned int flags)');
@@ -64,7 +66,9 @@ export function loadCuda(): Cuda {
   if (rc !== 0) {
     const s: (string | null)[] = [null];
     cuGetErrorString(rc, s);
-    throw new CudaUnavailable(`the NVIDIA driver did not initialise: CUDA error ${rc}${s[0] ? ` (${s[0]})` : ''}`);
+    throw new CudaUnavailable(
+      `the NVIDIA driver did not initialise: CUDA error ${rc}${s[0] ? ` (${s[0]})` : ''}`,
+    );
   }
   const CU_DEVICE_ATTRIBUTE_CLOCK_RATE = 13;
   const CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT = 16;
@@ -87,7 +91,8 @@ export function loadCuda(): Cuda {
       check('cuCtxSetCurrent', cuCtxSetCurrent(ctx[0]));
     },
     memInfo() {
-      const free = [0], total = [0];
+      const free = [0],
+        total = [0];
       check('cuMemGetInfo', cuMemGetInfo(free, total));
       return { free: Number(free[0]), total: Number(total[0]) };
     },

@@ -4,13 +4,18 @@ import { loadCuda, SPIN_PTX } from './cuda.ts';
 const CHUNK = 1024 ** 3;
 
 /** Allocates `bytes` (or `fraction` of total) on a device and keeps it. Returns what was taken. */
-export function holdGpuMemory(device: number, amount: { bytes?: number; fraction?: number }): { bytes: number; total: number; freeBefore: number } {
+export function holdGpuMemory(
+  device: number,
+  amount: { bytes?: number; fraction?: number },
+): { bytes: number; total: number; freeBefore: number } {
   const cuda = loadCuda();
   cuda.use(device);
   const { free, total } = cuda.memInfo();
   const bytes = amount.bytes ?? Math.floor((amount.fraction ?? 0) * total);
   if (bytes > free) {
-    throw new Error(`asked for ${gib(bytes)} on GPU ${device} but only ${gib(free)} of ${gib(total)} is free`);
+    throw new Error(
+      `asked for ${gib(bytes)} on GPU ${device} but only ${gib(free)} of ${gib(total)} is free`,
+    );
   }
   for (let left = bytes; left > 0; left -= CHUNK) cuda.alloc(Math.min(CHUNK, left));
   return { bytes, total, freeBefore: free };

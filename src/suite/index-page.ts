@@ -33,7 +33,9 @@ export function readOutcome(dir: string, name: string): ScenarioOutcome {
   if (cmp) {
     try {
       const c = JSON.parse(cmp) as { regressions?: { message?: string }[] | string[] };
-      regression = (c.regressions ?? []).map((r) => (typeof r === 'string' ? r : (r.message ?? JSON.stringify(r))));
+      regression = (c.regressions ?? []).map((r) =>
+        typeof r === 'string' ? r : (r.message ?? JSON.stringify(r)),
+      );
     } catch {
       regression = ['compare.json could not be read'];
     }
@@ -51,15 +53,21 @@ const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
 function verdictText(o: ScenarioOutcome): string {
   const v = o.result?.verdict;
-  const status = v ? v.status : o.exitCode !== null ? EXIT_MEANING[o.exitCode] ?? `exit ${o.exitCode}` : 'not run';
+  const status = v
+    ? v.status
+    : o.exitCode !== null
+      ? (EXIT_MEANING[o.exitCode] ?? `exit ${o.exitCode}`)
+      : 'not run';
   return o.exitCode === 4 ? `REVERT FAILED (${status})` : status;
 }
 
 export function summaryMarkdown(suite: string, outs: ScenarioOutcome[], exitCode: number): string {
-  const icon = (o: ScenarioOutcome) => (o.exitCode === 0 && !(o.regression?.length) ? '✅' : o.exitCode === 4 ? '🚨' : '❌');
+  const icon = (o: ScenarioOutcome) =>
+    o.exitCode === 0 && !o.regression?.length ? '✅' : o.exitCode === 4 ? '🚨' : '❌';
   const rows = outs.map((o) => {
     const v = o.result?.verdict;
-    const reg = o.regression === null ? 'no previous run' : o.regression.length ? o.regression.join('; ') : 'none';
+    const reg =
+      o.regression === null ? 'no previous run' : o.regression.length ? o.regression.join('; ') : 'none';
     return `| ${icon(o)} | [${o.name}](${o.name}/report.md) | ${verdictText(o)} | ${v ? `${v.score} (${v.grade})` : '–'} | ${o.exitCode ?? '–'} | ${reg} |`;
   });
   return [
@@ -79,7 +87,12 @@ export function indexHtml(suite: string, outs: ScenarioOutcome[], exitCode: numb
     .map((o) => {
       const v = o.result?.verdict;
       const ok = o.exitCode === 0 && !o.regression?.length;
-      const reg = o.regression === null ? 'no previous run' : o.regression.length ? o.regression.map(esc).join('<br>') : 'none';
+      const reg =
+        o.regression === null
+          ? 'no previous run'
+          : o.regression.length
+            ? o.regression.map(esc).join('<br>')
+            : 'none';
       return `<tr class="${ok ? 'ok' : 'bad'}"><td>${esc(o.name)}</td><td>${esc(verdictText(o))}</td><td>${v ? `${v.score} (${esc(v.grade)})` : '–'}</td><td>${o.exitCode ?? '–'}</td><td>${reg}</td>
 <td><a href="${encodeURI(o.name)}/report.html">HTML</a> · <a href="${encodeURI(o.name)}/report.md">Markdown</a> · <a href="${encodeURI(o.name)}/junit.xml">JUnit</a> · <a href="${encodeURI(o.name)}/results.json">JSON</a></td></tr>`;
     })
@@ -104,14 +117,22 @@ export function mergeJunit(dir: string, outs: ScenarioOutcome[]): string {
       suites.push(...(xml.match(/<testsuite[\s>][\s\S]*?<\/testsuite>/g) ?? []));
     } else {
       // A scenario that produced no report still shows up in CI, as an error.
-      const why = o.exitCode === null ? 'did not run' : `exited ${o.exitCode} (${EXIT_MEANING[o.exitCode] ?? 'unknown'}) without a report`;
-      suites.push(`<testsuite name="chaoskit.${esc(o.name)}" tests="1" failures="0" errors="1" skipped="0"><testcase classname="chaoskit.${esc(o.name)}" name="run"><error message="${esc(why)}" type="run"/></testcase></testsuite>`);
+      const why =
+        o.exitCode === null
+          ? 'did not run'
+          : `exited ${o.exitCode} (${EXIT_MEANING[o.exitCode] ?? 'unknown'}) without a report`;
+      suites.push(
+        `<testsuite name="chaoskit.${esc(o.name)}" tests="1" failures="0" errors="1" skipped="0"><testcase classname="chaoskit.${esc(o.name)}" name="run"><error message="${esc(why)}" type="run"/></testcase></testsuite>`,
+      );
     }
     if (o.regression?.length) {
-      suites.push(`<testsuite name="chaoskit.${esc(o.name)}.regression" tests="1" failures="1" errors="0" skipped="0"><testcase classname="chaoskit.${esc(o.name)}" name="no regression against the previous run"><failure message="${esc(o.regression.join('; '))}" type="regression"/></testcase></testsuite>`);
+      suites.push(
+        `<testsuite name="chaoskit.${esc(o.name)}.regression" tests="1" failures="1" errors="0" skipped="0"><testcase classname="chaoskit.${esc(o.name)}" name="no regression against the previous run"><failure message="${esc(o.regression.join('; '))}" type="regression"/></testcase></testsuite>`,
+      );
     }
   }
-  const count = (attr: string) => suites.reduce((n, s) => n + Number(new RegExp(`${attr}="(\\d+)"`).exec(s)?.[1] ?? 0), 0);
+  const count = (attr: string) =>
+    suites.reduce((n, s) => n + Number(new RegExp(`${attr}="(\\d+)"`).exec(s)?.[1] ?? 0), 0);
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="chaoskit" tests="${count('tests')}" failures="${count('failures')}" errors="${count('errors')}">\n${suites.join('\n')}\n</testsuites>\n`;
 }
 

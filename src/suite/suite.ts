@@ -7,7 +7,11 @@ import { failWith, parseYamlFile, zodProblems, type Problem } from '../scenario/
 
 const entry = z.union([
   z.string().min(1),
-  z.strictObject({ name: z.string().min(1), minScore: z.number().min(0).max(100).optional(), environment: z.string().optional() }),
+  z.strictObject({
+    name: z.string().min(1),
+    minScore: z.number().min(0).max(100).optional(),
+    environment: z.string().optional(),
+  }),
 ]);
 
 export const suiteSchema = z.strictObject({
@@ -37,7 +41,11 @@ export function loadSuite(file: string): { name: string; entries: SuiteEntry[] }
   const entries = s.scenarios.map((e, i) => {
     const o = typeof e === 'string' ? { name: e } : e;
     const scenario = resolveScenarioPath(o.name, dir);
-    if (!existsSync(scenario)) problems.push({ path: ['scenarios', i], message: `no scenario ${JSON.stringify(o.name)} (looked for ${scenario})` });
+    if (!existsSync(scenario))
+      problems.push({
+        path: ['scenarios', i],
+        message: `no scenario ${JSON.stringify(o.name)} (looked for ${scenario})`,
+      });
     const envRef = o.environment ?? s.environment;
     return {
       name: o.name.replace(/^.*\//, '').replace(/\.ya?ml$/, ''),

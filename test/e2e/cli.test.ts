@@ -7,7 +7,9 @@ import { demoEnv, freePort, runCli, startCli } from '../helpers/cli.ts';
 import { MINIMAL, tempDir, writeScenario } from '../helpers/files.ts';
 
 function validateResults(file: string): { valid: boolean; errors: unknown } {
-  const schema = JSON.parse(readFileSync(join(import.meta.dirname, '../../schemas/results.schema.json'), 'utf8')) as object;
+  const schema = JSON.parse(
+    readFileSync(join(import.meta.dirname, '../../schemas/results.schema.json'), 'utf8'),
+  ) as object;
   const ajv = new Ajv2020.default({ strict: false, allErrors: true });
   addFormats.default(ajv);
   const validate = ajv.compile(schema);
@@ -19,7 +21,16 @@ describe('chaos CLI end to end', () => {
   it('--help lists the commands and the exit codes', async () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
-    for (const c of ['run <scenario>', 'plan <scenario>', 'validate <files..>', 'list', 'emergency-stop', 'status', 'proxy', 'demo']) {
+    for (const c of [
+      'run <scenario>',
+      'plan <scenario>',
+      'validate <files..>',
+      'list',
+      'emergency-stop',
+      'status',
+      'proxy',
+      'demo',
+    ]) {
       expect(r.stdout).toContain(c);
     }
     expect(r.stdout).toContain('4  a fault could not be reverted');
@@ -47,13 +58,20 @@ describe('chaos CLI end to end', () => {
   });
 
   it('validate: exit 0 for good files, 2 with file:line:col for bad ones', async () => {
-    const good = await runCli(['validate', 'spike-with-partition', 'scenarios/slo.yaml', 'scenarios/environments/demo.yaml']);
+    const good = await runCli([
+      'validate',
+      'spike-with-partition',
+      'scenarios/slo.yaml',
+      'scenarios/environments/demo.yaml',
+    ]);
     expect(good.code).toBe(0);
     expect(good.stdout).toContain('ok  scenarios/slo.yaml (slo)');
     const bad = writeScenario(MINIMAL.replace('10s }', '-1s }'));
     const r = await runCli(['validate', bad]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('scenario.yaml:6:45: load.pattern[0].duration: expected a duration like 250ms, 2s or 1m30s, got "-1s"');
+    expect(r.stderr).toContain(
+      'scenario.yaml:6:45: load.pattern[0].duration: expected a duration like 250ms, 2s or 1m30s, got "-1s"',
+    );
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
@@ -61,7 +79,9 @@ describe('chaos CLI end to end', () => {
     const f = writeScenario(MINIMAL.replace('rate: 10', 'rate: 60000'));
     const r = await runCli(['run', f, '--dry-run']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('load.pattern[0]: peak rate 60000/s is above the 50000/s safety cap; pass --force if you mean it');
+    expect(r.stderr).toContain(
+      'load.pattern[0]: peak rate 60000/s is above the 50000/s safety cap; pass --force if you mean it',
+    );
     expect((await runCli(['run', f, '--dry-run', '--force'])).code).toBe(0);
   });
 
@@ -70,17 +90,26 @@ describe('chaos CLI end to end', () => {
     const f = writeScenario(MINIMAL, `targets:\n  api: { kind: http, url: "http://127.0.0.1:${port}" }\n`);
     const r = await runCli(['run', f]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/load target api \(http:\/\/127\.0\.0\.1:\d+\/, from .*env\.yaml\) is not reachable at start: ECONNREFUSED/);
+    expect(r.stderr).toMatch(
+      /load target api \(http:\/\/127\.0\.0\.1:\d+\/, from .*env\.yaml\) is not reachable at start: ECONNREFUSED/,
+    );
   });
 
   it('bad flags are usage errors', async () => {
-    expect((await runCli(['run', 'spike-with-partition', '--time-scale', '0'])).stderr).toContain('--time-scale must be a number greater than 0');
-    expect((await runCli(['run', 'no-such-scenario'])).stderr).toMatch(/no-such-scenario\.yaml: cannot read the scenario: no such file/);
+    expect((await runCli(['run', 'spike-with-partition', '--time-scale', '0'])).stderr).toContain(
+      '--time-scale must be a number greater than 0',
+    );
+    expect((await runCli(['run', 'no-such-scenario'])).stderr).toMatch(
+      /no-such-scenario\.yaml: cannot read the scenario: no such file/,
+    );
   });
 
   it('runs a built-in scenario on the demo system and writes a results.json that validates against its schema', async () => {
     const out = tempDir();
-    const r = await runCli(['run', 'spike-with-partition', '--time-scale', '0.1', '--out', out, '--seed', '7'], await demoEnv());
+    const r = await runCli(
+      ['run', 'spike-with-partition', '--time-scale', '0.1', '--out', out, '--seed', '7'],
+      await demoEnv(),
+    );
     expect(r.stderr).not.toContain('internal error');
     // 0 when the demo met its SLOs; 1 (with the verdict's reasons) when a loaded CI box made
     // even the baseline slow. Either way the run completed and was scored.
@@ -96,7 +125,9 @@ describe('chaos CLI end to end', () => {
     expect(res.scenario.name).toBe('spike-with-partition');
     expect(res.timeline.length).toBe(10);
     for (const s of res.timeline) {
-      expect(Object.keys(s)).toEqual(expect.arrayContaining(['t', 'requested', 'sent', 'ok', 'errors', 'latencyMs']));
+      expect(Object.keys(s)).toEqual(
+        expect.arrayContaining(['t', 'requested', 'sent', 'ok', 'errors', 'latencyMs']),
+      );
     }
     // The partition window shows up as failures in the seconds it covered.
     const f1 = res.faults[0];
@@ -149,8 +180,9 @@ describe('chaos CLI end to end', () => {
     const { jsonSchemas } = await import('../../src/schemas.ts');
     for (const [name, schema] of Object.entries(jsonSchemas())) {
       const onDisk = readFileSync(join(import.meta.dirname, '../../schemas', name), 'utf8');
-      expect(onDisk, `schemas/${name} is stale: run npm run schemas`).toBe(`${JSON.stringify(schema, null, 2)}\n`);
+      expect(onDisk, `schemas/${name} is stale: run npm run schemas`).toBe(
+        `${JSON.stringify(schema, null, 2)}\n`,
+      );
     }
   });
 });
-

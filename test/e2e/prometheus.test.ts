@@ -19,7 +19,17 @@ describe('live metrics for dashboards', () => {
     const gwPort = (gw.address() as { port: number }).port;
     const port = await freePort();
     const { child, done } = startCli(
-      ['run', 'spike-with-partition', '--time-scale', '0.1', '--quiet', '--prometheus', String(port), '--pushgateway', `http://127.0.0.1:${gwPort}`],
+      [
+        'run',
+        'spike-with-partition',
+        '--time-scale',
+        '0.1',
+        '--quiet',
+        '--prometheus',
+        String(port),
+        '--pushgateway',
+        `http://127.0.0.1:${gwPort}`,
+      ],
       await demoEnv(),
     );
     let sawFault = false;

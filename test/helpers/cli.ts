@@ -12,7 +12,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; done: Promise<CliResult> } {
+export function startCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; done: Promise<CliResult> } {
   const child = spawn(process.execPath, [CLI_BIN, ...args], {
     cwd: PACKAGE_ROOT,
     env: { ...process.env, CHAOSKIT_STATE_DIR: env.CHAOSKIT_STATE_DIR ?? tempDir('chaoskit-state-'), ...env },
@@ -28,7 +31,11 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): { child: 
   return { child, done };
 }
 
-export async function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 60_000,
+): Promise<CliResult> {
   const { child, done } = startCli(args, env);
   const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   try {
@@ -53,6 +60,10 @@ export async function demoEnv(): Promise<NodeJS.ProcessEnv> {
     CHAOSKIT_DEMO_DEPENDENCY_PORT: String(await freePort()),
     CHAOSKIT_DEMO_HOP_PORT: String(await freePort()),
     CHAOSKIT_DEMO_PROXY_API_PORT: String(await freePort()),
+    CHAOSKIT_DEMO_INFERENCE_PORT: String(await freePort()),
+    CHAOSKIT_DEMO_INFERENCE_UPSTREAM_PORT: String(await freePort()),
+    CHAOSKIT_DEMO_INFERENCE_HTTP_PORT: String(await freePort()),
+    CHAOSKIT_DEMO_INFERENCE_HTTP_UPSTREAM_PORT: String(await freePort()),
   };
 }
 

@@ -31,7 +31,11 @@ export async function resettingServer(): Promise<TestServer> {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as net.AddressInfo).port;
-  return { url: `http://127.0.0.1:${port}`, port, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 /** A port with nothing listening on it (bound once, then released). */

@@ -56,8 +56,14 @@ describe('chaos export k6', () => {
       join(dir, 'tsconfig.json'),
       JSON.stringify({
         compilerOptions: {
-          strict: true, noEmit: true, target: 'es2020', module: 'esnext', moduleResolution: 'bundler',
-          types: ['k6'], typeRoots: [join(PACKAGE_ROOT, 'node_modules/@types')], skipLibCheck: false,
+          strict: true,
+          noEmit: true,
+          target: 'es2020',
+          module: 'esnext',
+          moduleResolution: 'bundler',
+          types: ['k6'],
+          typeRoots: [join(PACKAGE_ROOT, 'node_modules/@types')],
+          skipLibCheck: false,
         },
         include: ['*.ts'],
       }),

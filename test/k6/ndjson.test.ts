@@ -4,16 +4,36 @@ import { parseK6Ndjson } from '../../src/k6/ndjson.ts';
 
 // Line shapes as documented for `k6 run --out json` (a Metric declaration, then Points).
 const metric = (name: string, type: string) =>
-  JSON.stringify({ type: 'Metric', data: { name, type, contains: type === 'trend' ? 'time' : 'default', thresholds: [], submetrics: null }, metric: name });
+  JSON.stringify({
+    type: 'Metric',
+    data: { name, type, contains: type === 'trend' ? 'time' : 'default', thresholds: [], submetrics: null },
+    metric: name,
+  });
 const point = (metricName: string, time: string, value: number, status = '200') =>
   JSON.stringify({
     type: 'Point',
     metric: metricName,
-    data: { time, value, tags: { expected_response: status === '200' ? 'true' : 'false', method: 'GET', name: 'http://127.0.0.1:8080/items/1', proto: 'HTTP/1.1', scenario: 'default', status, url: 'http://127.0.0.1:8080/items/1' } },
+    data: {
+      time,
+      value,
+      tags: {
+        expected_response: status === '200' ? 'true' : 'false',
+        method: 'GET',
+        name: 'http://127.0.0.1:8080/items/1',
+        proto: 'HTTP/1.1',
+        scenario: 'default',
+        status,
+        url: 'http://127.0.0.1:8080/items/1',
+      },
+    },
   });
 
 function request(time: string, ms: number, status = '200'): string[] {
-  return [point('http_reqs', time, 1, status), point('http_req_duration', time, ms, status), point('http_req_failed', time, status === '200' ? 0 : 1, status)];
+  return [
+    point('http_reqs', time, 1, status),
+    point('http_req_duration', time, ms, status),
+    point('http_req_failed', time, status === '200' ? 0 : 1, status),
+  ];
 }
 
 describe('k6 NDJSON output → timeline', () => {
@@ -42,9 +62,12 @@ describe('k6 NDJSON output → timeline', () => {
   });
 
   it('a stream cut mid-line keeps what was complete and says so', () => {
-    const text = lines.join('\n') + '\n' + point('http_reqs', '2026-11-25T10:00:02.000000000+00:00', 1).slice(0, 40);
+    const text =
+      lines.join('\n') + '\n' + point('http_reqs', '2026-11-25T10:00:02.000000000+00:00', 1).slice(0, 40);
     const r = parseK6Ndjson(text, 'k6.json');
-    expect(r.warnings[0]).toBe('k6.json:14: the k6 output ends mid-line (k6 stopped while writing?); that last record was ignored');
+    expect(r.warnings[0]).toBe(
+      'k6.json:14: the k6 output ends mid-line (k6 stopped while writing?); that last record was ignored',
+    );
     expect(r.points).toBe(10);
   });
 

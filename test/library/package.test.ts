@@ -8,7 +8,11 @@ import { tempDir } from '../helpers/files.ts';
 
 /** Runs plain Node (no tsx, no vitest resolver) inside the package, so `import 'chaoskit'` goes through package.json "exports". */
 function nodeEval(code: string, env: NodeJS.ProcessEnv = {}): string {
-  return execFileSync(process.execPath, ['--input-type=module', '-e', code], { cwd: PACKAGE_ROOT, env: { ...process.env, ...env }, encoding: 'utf8' });
+  return execFileSync(process.execPath, ['--input-type=module', '-e', code], {
+    cwd: PACKAGE_ROOT,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
 }
 
 describe('chaoskit as a library, imported through package.json exports', () => {
@@ -41,13 +45,20 @@ describe('chaoskit as a library, imported through package.json exports', () => {
     const env = { ...(await demoEnv()), CHAOSKIT_STATE_DIR: tempDir() };
     let out = '';
     try {
-      out = execFileSync(process.execPath, ['examples/library.mjs'], { cwd: PACKAGE_ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 90_000 });
+      out = execFileSync(process.execPath, ['examples/library.mjs'], {
+        cwd: PACKAGE_ROOT,
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+        timeout: 90_000,
+      });
     } catch (err) {
       // exit 1 = the verdict was not a pass (a loaded CI box); the run itself completed
       out = (err as { stdout?: string }).stdout ?? '';
       expect((err as { status?: number }).status).toBe(1);
     }
     expect(out).toMatch(/^plan: 3 phases, 1 fault\(s\), 9\.4s$/m);
-    expect(out).toMatch(/^status (pass|fail|inconclusive), score [\d.]+ \([A-F]\), \d+ requests, faults: f1 reverted$/m);
+    expect(out).toMatch(
+      /^status (pass|fail|inconclusive), score [\d.]+ \([A-F]\), \d+ requests, faults: f1 reverted$/m,
+    );
   });
 });

@@ -11,7 +11,9 @@ function all(a: Arrivals): number[] {
 
 describe('arrivals', () => {
   it('even spacing: constant 10/s for 1 s gives 10 arrivals centred 100 ms apart', () => {
-    const ts = all(new Arrivals(segmentOf({ kind: 'constant', rate: 10, duration: 1000 }), 'even', createPrng(1)));
+    const ts = all(
+      new Arrivals(segmentOf({ kind: 'constant', rate: 10, duration: 1000 }), 'even', createPrng(1)),
+    );
     expect(ts).toHaveLength(10);
     ts.forEach((t, i) => expect(t).toBeCloseTo(50 + 100 * i, 6));
   });

@@ -113,7 +113,14 @@ describe('open-model HTTP engine against real loopback servers', () => {
   it('never waits for responses: a stalled target still gets arrivals, up to the connection cap, then backlog, then drops', async () => {
     const s = await httpServer((_req, res) => setTimeout(() => res.end(), 800));
     servers.push(s);
-    const r = await run({ url: s.url, rate: 100, durationMs: 500, connections: 5, maxBacklog: 10, timeoutMs: 3000 });
+    const r = await run({
+      url: s.url,
+      rate: 100,
+      durationMs: 500,
+      connections: 5,
+      maxBacklog: 10,
+      timeoutMs: 3000,
+    });
     // 50 arrivals: 5 sent at once, 10 wait in the backlog, 35 are dropped.
     expect(r.sum((x) => x.requested)).toBe(50);
     expect(r.sum((x) => x.dropped)).toBe(35);
@@ -173,7 +180,9 @@ describe('open-model HTTP engine against real loopback servers', () => {
     const s = await httpServer((_req, res) => res.end());
     servers.push(s);
     const once = async (seed: number) =>
-      (await run({ url: s.url, rate: 300, durationMs: 1500, arrivals: 'poisson', prng: createPrng(seed) })).tl.map((x) => x.requested);
+      (
+        await run({ url: s.url, rate: 300, durationMs: 1500, arrivals: 'poisson', prng: createPrng(seed) })
+      ).tl.map((x) => x.requested);
     const a = await once(7);
     const b = await once(7);
     const c = await once(8);

@@ -336,7 +336,13 @@ describe('routing', () => {
       'slicer',
       'limit_data',
     ]);
-    expect(r.json.extension_toxics).toEqual(['partition', 'http_error', 'http_delay']);
+    expect(r.json.extension_toxics).toEqual([
+      'partition',
+      'http_error',
+      'http_delay',
+      'grpc_error',
+      'grpc_delay',
+    ]);
   });
 
   it('POST /chaoskit/remove-toxics removes by name prefix across proxies', async () => {

@@ -12,7 +12,14 @@ import { EmergencyStop } from '../../src/safety/emergency-stop.ts';
 import { runGuard } from '../../src/safety/guard.ts';
 import { Ledger } from '../../src/safety/ledger.ts';
 import { revertOpenFaults, revertWithRetry } from '../../src/safety/revert.ts';
-import { unregisterRun, HEARTBEAT_TTL_MS, listRuns, readRun, registerRun, type RunInfo } from '../../src/safety/runs.ts';
+import {
+  unregisterRun,
+  HEARTBEAT_TTL_MS,
+  listRuns,
+  readRun,
+  registerRun,
+  type RunInfo,
+} from '../../src/safety/runs.ts';
 import { startProxyServer, type ProxyServer } from '../../src/proxy/server.ts';
 import { processStartTime } from '../../src/targets/process.ts';
 import type { RevertRecipe } from '../../src/targets/types.ts';

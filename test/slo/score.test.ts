@@ -10,26 +10,84 @@ function sec(t: number, ok: number, failed: number, ms = 10): TimelineSecond {
   const h = newHistogram();
   for (let i = 0; i < ok + failed; i++) recordMs(h, ms);
   return {
-    t, requested: ok + failed, sent: ok + failed, dropped: 0, ok, failed, cancelled: 0,
-    errors: failed ? { http_5xx: failed } : {}, status: {}, latencyMs: null, serviceMs: null, sendLagMs: null,
-    backlogMax: 0, inflightMax: 0, generator: null, activeFaults: [], byFaults: {}, hist: ok + failed ? encode(h) : null,
+    t,
+    requested: ok + failed,
+    sent: ok + failed,
+    dropped: 0,
+    ok,
+    failed,
+    cancelled: 0,
+    errors: failed ? { http_5xx: failed } : {},
+    status: {},
+    latencyMs: null,
+    serviceMs: null,
+    sendLagMs: null,
+    backlogMax: 0,
+    inflightMax: 0,
+    generator: null,
+    activeFaults: [],
+    byFaults: {},
+    hist: ok + failed ? encode(h) : null,
   };
 }
 
 function result(timeline: TimelineSecond[], fault: { at: number; end: number } | null): RunResult {
   return {
-    schemaVersion: 1, tool: { name: 'chaoskit', version: 't' }, runId: 'r', seed: 1,
+    schemaVersion: 1,
+    tool: { name: 'chaoskit', version: 't' },
+    runId: 'r',
+    seed: 1,
     scenario: { name: 't', description: '', file: 't.yaml' },
-    environment: { file: 'e', demo: false, targets: {} }, timeScale: 1,
-    startedAt: '', endedAt: '', status: 'completed', abort: null,
-    plan: { durationMs: timeline.length * 1000, expectedRequests: 0, peakRate: 100, arrivals: 'even', phases: [] },
+    environment: { file: 'e', demo: false, targets: {} },
+    timeScale: 1,
+    startedAt: '',
+    endedAt: '',
+    status: 'completed',
+    abort: null,
+    plan: {
+      durationMs: timeline.length * 1000,
+      expectedRequests: 0,
+      peakRate: 100,
+      arrivals: 'even',
+      phases: [],
+    },
     load: { target: 'api', url: '', connections: 1, timeoutMs: 1000, engine: 'http' },
-    totals: { requested: 0, sent: 0, ok: 0, failed: 0, dropped: 0, cancelled: 0, errors: {}, latencyMs: null, serviceMs: null, saturatedSeconds: 0, hist: null },
+    totals: {
+      requested: 0,
+      sent: 0,
+      ok: 0,
+      failed: 0,
+      dropped: 0,
+      cancelled: 0,
+      errors: {},
+      latencyMs: null,
+      serviceMs: null,
+      saturatedSeconds: 0,
+      hist: null,
+    },
     timeline,
     faults: fault
-      ? [{ id: 'f1', type: 'partition', target: 'x', plannedStartMs: fault.at, plannedEndMs: fault.end, status: 'reverted', appliedAtMs: fault.at, revertedAtMs: fault.end, revertedBy: 'schedule', description: '', error: null, manualRevert: null, observations: [], params: {} }]
+      ? [
+          {
+            id: 'f1',
+            type: 'partition',
+            target: 'x',
+            plannedStartMs: fault.at,
+            plannedEndMs: fault.end,
+            status: 'reverted',
+            appliedAtMs: fault.at,
+            revertedAtMs: fault.end,
+            revertedBy: 'schedule',
+            description: '',
+            error: null,
+            manualRevert: null,
+            observations: [],
+            params: {},
+          },
+        ]
       : [],
-    host: [], warnings: [],
+    host: [],
+    warnings: [],
   };
 }
 
@@ -37,7 +95,14 @@ const SLO: ServiceObjectives = objectivesFor(
   {
     file: 'slo.yaml',
     services: {
-      api: { availability: 0.99, latency: { p99: 100 }, recovery: 10_000, holdFor: 3000, budget: { period: 30 * 86_400_000, maxSpend: 0.05 }, thresholds: [] },
+      api: {
+        availability: 0.99,
+        latency: { p99: 100 },
+        recovery: 10_000,
+        holdFor: 3000,
+        budget: { period: 30 * 86_400_000, maxSpend: 0.05 },
+        thresholds: [],
+      },
     },
     openslo: [],
   },
@@ -59,7 +124,9 @@ describe('score: hand-computed timelines', () => {
       ['recovery', 20, 2000],
     ]);
     // TTR: seconds 20–23 still at 50%; 24, 25, 26 hold (holdFor 3 s) → 24 s − 20 s = 4 s.
-    expect(v.recovery).toEqual([{ fault: 'f1', endMs: 20_000, ttrMs: 4000, objectiveMs: 10_000, pass: true, note: null }]);
+    expect(v.recovery).toEqual([
+      { fault: 'f1', endMs: 20_000, ttrMs: 4000, objectiveMs: 10_000, pass: true, note: null },
+    ]);
     // Q = 0.5 in 14 seconds → loss 7 s of full-outage equivalent; robustness 0.5.
     expect(v.degradation.lossS).toBe(7);
     expect(v.degradation.robustness).toBe(0.5);
@@ -124,7 +191,13 @@ describe('score: hand-computed timelines', () => {
   });
 
   it('no faults: only baseline rows; score from the objectives that pass', () => {
-    const v = score(result(Array.from({ length: 5 }, (_, t) => sec(t, 100, 0)), null), SLO);
+    const v = score(
+      result(
+        Array.from({ length: 5 }, (_, t) => sec(t, 100, 0)),
+        null,
+      ),
+      SLO,
+    );
     expect(new Set(v.objectives.map((o) => o.phase))).toEqual(new Set(['baseline']));
     expect(v.recovery).toEqual([]);
     expect(v.status).toBe('pass');
@@ -147,13 +220,20 @@ describe('thresholds: k6 grammar plus windows', () => {
     ['p(101)<5', 'percentile 101 is outside (0, 100]'],
     ['rate<2', 'rate thresholds compare a fraction 0..1, got 2'],
     ['p(95)<500 over 0.5s', 'expected a window of at least 1s after "over", got "0.5s"'],
-    ['fast please', 'expected a threshold like p(95)<500, rate<0.01, avg<200, max<2s or p(99)<300 over 10s, got "fast please"'],
+    [
+      'fast please',
+      'expected a threshold like p(95)<500, rate<0.01, avg<200, max<2s or p(99)<300 over 10s, got "fast please"',
+    ],
   ])('rejects %s', (text, msg) => expect(parseThreshold(text)).toBe(msg));
 
   it('a windowed threshold catches a short bad stretch that the whole-run figure hides', () => {
     const tl = Array.from({ length: 60 }, (_, t) => sec(t, 100, 0, t >= 30 && t < 33 ? 800 : 10));
     const so = objectivesFor(
-      { file: 's', services: { api: { holdFor: 10_000, thresholds: ['p(95)<500', 'p(95)<500 over 5s'] } }, openslo: [] },
+      {
+        file: 's',
+        services: { api: { holdFor: 10_000, thresholds: ['p(95)<500', 'p(95)<500 over 5s'] } },
+        openslo: [],
+      },
       'api',
     );
     const v = score(result(tl, null), so);
@@ -171,15 +251,46 @@ describe('OpenSLO v1 mapping', () => {
         file: 's',
         services: {},
         openslo: [
-          { apiVersion: 'openslo/v1', kind: 'SLO', metadata: { name: 'avail' }, spec: { service: 'api', budgetingMethod: 'Occurrences', indicator: { spec: { ratioMetric: {} } }, objectives: [{ target: 0.99 }] } },
-          { apiVersion: 'openslo/v1', kind: 'SLO', metadata: { name: 'fast' }, spec: { service: 'api', budgetingMethod: 'Occurrences', indicator: { spec: { thresholdMetric: {} } }, objectives: [{ op: 'lte', value: 50, target: 0.9 }] } },
-          { apiVersion: 'openslo/v1', kind: 'SLO', metadata: { name: 'slices' }, spec: { service: 'api', budgetingMethod: 'Timeslices', objectives: [{ target: 0.95, timeSliceTarget: 0.99 }] } },
+          {
+            apiVersion: 'openslo/v1',
+            kind: 'SLO',
+            metadata: { name: 'avail' },
+            spec: {
+              service: 'api',
+              budgetingMethod: 'Occurrences',
+              indicator: { spec: { ratioMetric: {} } },
+              objectives: [{ target: 0.99 }],
+            },
+          },
+          {
+            apiVersion: 'openslo/v1',
+            kind: 'SLO',
+            metadata: { name: 'fast' },
+            spec: {
+              service: 'api',
+              budgetingMethod: 'Occurrences',
+              indicator: { spec: { thresholdMetric: {} } },
+              objectives: [{ op: 'lte', value: 50, target: 0.9 }],
+            },
+          },
+          {
+            apiVersion: 'openslo/v1',
+            kind: 'SLO',
+            metadata: { name: 'slices' },
+            spec: {
+              service: 'api',
+              budgetingMethod: 'Timeslices',
+              objectives: [{ target: 0.95, timeSliceTarget: 0.99 }],
+            },
+          },
         ],
       },
       'api',
     );
     expect(so.objectives.map((o) => o.kind)).toEqual(['availability', 'latency-fraction', 'timeslices']);
-    const tl = Array.from({ length: 20 }, (_, t) => sec(t, t === 5 ? 90 : 100, t === 5 ? 10 : 0, t < 15 ? 10 : 80));
+    const tl = Array.from({ length: 20 }, (_, t) =>
+      sec(t, t === 5 ? 90 : 100, t === 5 ? 10 : 0, t < 15 ? 10 : 80),
+    );
     const v = score(result(tl, null), so);
     const [avail, fast, slices] = v.objectives;
     expect(avail!.actualValue).toBeCloseTo(1990 / 2000, 9);
@@ -200,7 +311,14 @@ describe('OpenSLO v1 mapping', () => {
 
 describe('review fixes', () => {
   it('TTR judges services whose only objectives are thresholds', () => {
-    const so = objectivesFor({ file: 's', services: { api: { recovery: 10_000, holdFor: 2000, thresholds: ['rate<0.05'] } }, openslo: [] }, 'api');
+    const so = objectivesFor(
+      {
+        file: 's',
+        services: { api: { recovery: 10_000, holdFor: 2000, thresholds: ['rate<0.05'] } },
+        openslo: [],
+      },
+      'api',
+    );
     const v = score(result(handTimeline(), { at: 10_000, end: 20_000 }), so);
     expect(v.recovery[0]!.ttrMs).toBe(4000);
   });
@@ -212,7 +330,10 @@ describe('review fixes', () => {
 
   it('threshold windows shrink with the time scale', () => {
     const tl = Array.from({ length: 6 }, (_, t) => sec(t, 100, 0, t === 3 ? 800 : 10));
-    const so = objectivesFor({ file: 's', services: { api: { holdFor: 1000, thresholds: ['p(95)<500 over 10s'] } }, openslo: [] }, 'api');
+    const so = objectivesFor(
+      { file: 's', services: { api: { holdFor: 1000, thresholds: ['p(95)<500 over 10s'] } }, openslo: [] },
+      'api',
+    );
     // 10 s at time scale 0.1 is a 1 s window: the slow second is caught.
     expect(score({ ...result(tl, null), timeScale: 0.1 }, so).objectives[0]!.pass).toBe(false);
   });
@@ -222,11 +343,29 @@ describe('review fixes', () => {
       {
         file: 's',
         services: {},
-        openslo: [{ apiVersion: 'openslo/v1', kind: 'SLO', metadata: { name: 'warm' }, spec: { service: 'api', budgetingMethod: 'Occurrences', indicator: { spec: { thresholdMetric: {} } }, objectives: [{ op: 'gt', value: 50, target: 0.9 }] } }],
+        openslo: [
+          {
+            apiVersion: 'openslo/v1',
+            kind: 'SLO',
+            metadata: { name: 'warm' },
+            spec: {
+              service: 'api',
+              budgetingMethod: 'Occurrences',
+              indicator: { spec: { thresholdMetric: {} } },
+              objectives: [{ op: 'gt', value: 50, target: 0.9 }],
+            },
+          },
+        ],
       },
       'api',
     );
-    const v = score(result(Array.from({ length: 4 }, (_, t) => sec(t, 100, 0, 80)), null), so);
+    const v = score(
+      result(
+        Array.from({ length: 4 }, (_, t) => sec(t, 100, 0, 80)),
+        null,
+      ),
+      so,
+    );
     expect(v.objectives[0]).toMatchObject({ name: 'warm: 90% of requests above 50ms', pass: true });
   });
 });

@@ -10,7 +10,9 @@ export const demoCommand: Command = (cli) =>
     (y) => y.option('supervised', { type: 'boolean', default: false, hidden: true }),
     async (args) => {
       const workMs = Number(process.env.CHAOSKIT_DEMO_DEPENDENCY_WORK_MS ?? 1);
-      const sys = await DemoSystem.start(demoPorts(), { workMs: Number.isFinite(workMs) && workMs >= 0 ? workMs : 1 });
+      const sys = await DemoSystem.start(demoPorts(), {
+        workMs: Number.isFinite(workMs) && workMs >= 0 ? workMs : 1,
+      });
       const p = sys.ports;
       const stopped = new Promise<void>((resolve) => {
         const stop = () => void sys.stop().then(resolve);
@@ -29,6 +31,7 @@ export const demoCommand: Command = (cli) =>
             `  api         http://127.0.0.1:${p.api}   (GET /items/42, POST /items, GET /health)`,
             `  dependency  http://127.0.0.1:${p.dependency}`,
             `  fault proxy 127.0.0.1:${p.hop} → dependency; Toxiproxy-compatible API http://127.0.0.1:${p.proxyApi}`,
+            `  inference   grpc 127.0.0.1:${p.inferenceGrpcHop} (chaoskit.demo.v1.Inference, through the fault proxy), SSE http://127.0.0.1:${p.inferenceHttpHop}/v1/generate`,
             '',
           ].join('\n'),
         );
@@ -47,7 +50,11 @@ export const demoApiCommand: Command = (cli) =>
         .option('dependency', { type: 'string', demandOption: true })
         .option('timeout-ms', { type: 'number', default: 1000 }),
     handler: async (args) => {
-      const server = await startApi({ port: args.port, dependencyUrl: args.dependency, timeoutMs: args.timeoutMs });
+      const server = await startApi({
+        port: args.port,
+        dependencyUrl: args.dependency,
+        timeoutMs: args.timeoutMs,
+      });
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', () => server.close(() => resolve()));
         process.once('SIGINT', () => server.close(() => resolve()));

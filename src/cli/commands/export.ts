@@ -9,13 +9,20 @@ export const exportCommand: Command = (cli) =>
     'export <format> <scenario>',
     'write the scenario as another tool’s script (k6: a TypeScript k6 script with stages and thresholds)',
     (y) =>
-      scenarioOptions(y.positional('format', { choices: ['k6'] as const, demandOption: true })).option('out', {
-        type: 'string',
-        describe: 'file to write (stdout when absent)',
-      }),
+      scenarioOptions(y.positional('format', { choices: ['k6'] as const, demandOption: true })).option(
+        'out',
+        {
+          type: 'string',
+          describe: 'file to write (stdout when absent)',
+        },
+      ),
     (args) => {
       const s = loadScenario(args.scenario, loadOptions(args));
-      const plan = planScenario(s, { seed: args.seed ?? 0, timeScale: checkTimeScale(args.timeScale), force: args.force });
+      const plan = planScenario(s, {
+        seed: args.seed ?? 0,
+        timeScale: checkTimeScale(args.timeScale),
+        force: args.force,
+      });
       const script = exportK6(s, plan);
       if (args.out) {
         writeFileSync(args.out, script);

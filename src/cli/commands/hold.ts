@@ -13,7 +13,10 @@ export const holdCommand: Command = (cli) =>
     describe: false,
     builder: (y) =>
       y
-        .positional('kind', { choices: ['cpu', 'memory', 'gpu-memory', 'gpu-stress'] as const, demandOption: true })
+        .positional('kind', {
+          choices: ['cpu', 'memory', 'gpu-memory', 'gpu-stress'] as const,
+          demandOption: true,
+        })
         .option('mark', { type: 'string', demandOption: true })
         .option('max-ms', { type: 'number', demandOption: true })
         .option('cores', { type: 'number', default: 1 })
@@ -29,7 +32,11 @@ export const holdCommand: Command = (cli) =>
       try {
         if (args.kind === 'cpu') keep = holdCpu(args.cores, args.duty);
         else if (args.kind === 'memory') keep = holdMemory(args.bytes ?? 0);
-        else if (args.kind === 'gpu-memory') keep = holdGpuMemory(args.device, { ...(args.bytes !== undefined ? { bytes: args.bytes } : {}), ...(args.fraction !== undefined ? { fraction: args.fraction } : {}) });
+        else if (args.kind === 'gpu-memory')
+          keep = holdGpuMemory(args.device, {
+            ...(args.bytes !== undefined ? { bytes: args.bytes } : {}),
+            ...(args.fraction !== undefined ? { fraction: args.fraction } : {}),
+          });
         else keep = holdGpuCompute(args.device, args.duty);
       } catch (err) {
         send({ error: (err as Error).message });

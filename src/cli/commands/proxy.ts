@@ -9,10 +9,17 @@ export const proxyCommand: Command = (cli) =>
     'run the fault proxy: a TCP proxy with a Toxiproxy-compatible HTTP API (plus partition, HTTP faults, leases)',
     (y) =>
       y
-        .option('host', { type: 'string', default: '127.0.0.1', describe: 'API listen address (non-loopback needs --token)' })
+        .option('host', {
+          type: 'string',
+          default: '127.0.0.1',
+          describe: 'API listen address (non-loopback needs --token)',
+        })
         .option('port', { type: 'number', default: 8474, describe: 'API port' })
         .option('token', { type: 'string', describe: 'bearer token required on every API request' })
-        .option('config', { type: 'string', describe: 'JSON file of proxies to create at start (as POST /populate takes)' }),
+        .option('config', {
+          type: 'string',
+          describe: 'JSON file of proxies to create at start (as POST /populate takes)',
+        }),
     async (args) => {
       const server = await startProxyServer({
         host: args.host,
@@ -30,7 +37,10 @@ export const proxyCommand: Command = (cli) =>
         }
         const r = await fetch(`${server.url}/populate`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', ...(args.token ? { authorization: `Bearer ${args.token}` } : {}) },
+          headers: {
+            'content-type': 'application/json',
+            ...(args.token ? { authorization: `Bearer ${args.token}` } : {}),
+          },
           body: JSON.stringify(list),
         });
         if (!r.ok) {

@@ -1,6 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { renderSummary } from '../../../reporters/console.ts';
+import { render, reporterNames, writeReports, type ReporterName } from '../../../reporters/index.ts';
 import { AbortedError, ExitCode, InputError, RevertError } from '../../errors.ts';
 import type { RunResult } from '../../result.ts';
 import { startLiveMetrics } from '../../metrics/prometheus.ts';
@@ -17,24 +17,61 @@ export const runCommand: Command = (cli, setCode) =>
     'run a scenario: load, faults, measurements and reports',
     (y) =>
       scenarioOptions(y)
-        .option('out', { type: 'string', describe: 'directory for results.json (and reports)' })
-        .option('dry-run', { type: 'boolean', default: false, describe: 'print the plan and exit without sending anything' })
+        .option('out', {
+          type: 'string',
+          describe: 'directory for results.json, report.md, report.html and junit.xml',
+        })
+        .option('reporter', {
+          type: 'string',
+          array: true,
+          choices: reporterNames,
+          describe: 'reports to write into --out (default: json markdown html junit)',
+        })
+        .option('dry-run', {
+          type: 'boolean',
+          default: false,
+          describe: 'print the plan and exit without sending anything',
+        })
         .option('quiet', { type: 'boolean', default: false, describe: 'no live progress' })
-        .option('min-score', { type: 'number', describe: 'exit 1 when the resilience score (0-100) is below this' })
-        .option('prometheus', { type: 'number', describe: 'serve live metrics on http://127.0.0.1:PORT/metrics during the run' })
-        .option('pushgateway', { type: 'string', describe: 'push live metrics to this Prometheus Pushgateway URL during the run' }),
+        .option('min-score', {
+          type: 'number',
+          describe: 'exit 1 when the resilience score (0-100) is below this',
+        })
+        .option('skip-unavailable', {
+          type: 'boolean',
+          default: false,
+          describe:
+            'run without faults that cannot be applied here (no GPU, no driver) instead of refusing; they are recorded as skipped',
+        })
+        .option('prometheus', {
+          type: 'number',
+          describe: 'serve live metrics on http://127.0.0.1:PORT/metrics during the run',
+        })
+        .option('pushgateway', {
+          type: 'string',
+          describe: 'push live metrics to this Prometheus Pushgateway URL during the run',
+        }),
     async (args) => {
       const timeScale = checkTimeScale(args.timeScale);
       const seed = checkSeed(args.seed);
       const scenario = loadScenario(args.scenario, loadOptions(args));
       if (args.dryRun) {
-        const plan = planScenario(scenario, { seed: seed ?? scenario.spec.seed ?? 0, timeScale, force: args.force });
+        const plan = planScenario(scenario, {
+          seed: seed ?? scenario.spec.seed ?? 0,
+          timeScale,
+          force: args.force,
+        });
         process.stdout.write(`${describePlan(plan)}\n\ndry run: nothing was sent\n`);
         return;
       }
       const outDir = args.out ? resolve(args.out) : undefined;
       if (outDir) ensureWritable(outDir);
-      const run = runScenario(scenario, { ...(seed !== undefined ? { seed } : {}), timeScale, force: args.force });
+      const run = runScenario(scenario, {
+        ...(seed !== undefined ? { seed } : {}),
+        timeScale,
+        force: args.force,
+        skipUnavailable: args.skipUnavailable,
+      });
       const detach = args.quiet ? () => {} : attachProgress(run, process.stderr);
       const live =
         args.prometheus !== undefined || args.pushgateway
@@ -58,11 +95,14 @@ export const runCommand: Command = (cli, setCode) =>
       try {
         const result = await run.result;
         detach();
+        process.stdout.write(`${render(result, 'console')}\n`);
         if (outDir) {
-          writeFileSync(join(outDir, 'results.json'), `${JSON.stringify(result, null, 2)}\n`);
+          const names = fileReporters(args.reporter);
+          const { written } = writeReports(result, outDir, names, (line) =>
+            process.stderr.write(`${line}\n`),
+          );
+          process.stdout.write(`\nwritten: ${written.join(', ')}\n`);
         }
-        process.stdout.write(`${renderSummary(result)}\n`);
-        if (outDir) process.stdout.write(`\nresults: ${join(outDir, 'results.json')}\n`);
         const stuck = result.faults.filter((f) => f.status === 'revert-failed');
         if (stuck.length > 0) {
           throw new RevertError(
@@ -72,7 +112,9 @@ export const runCommand: Command = (cli, setCode) =>
           );
         }
         if (result.status === 'aborted') {
-          throw new AbortedError(`run aborted (${result.abort?.reason}); every fault was reverted${outDir ? '; partial results written' : ''}`);
+          throw new AbortedError(
+            `run aborted (${result.abort?.reason}); every fault was reverted${outDir ? '; partial results written' : ''}`,
+          );
         }
         setCode(verdictExitCode(result, args.minScore));
       } finally {
@@ -99,10 +141,18 @@ export function verdictExitCode(result: RunResult, minScore: number | undefined)
   return ExitCode.ok;
 }
 
+/** The reporters that write files into --out; results.json is always among them. */
+function fileReporters(asked: readonly string[] | undefined): ReporterName[] {
+  const names = (asked?.length ? asked : ['json', 'markdown', 'html', 'junit']) as ReporterName[];
+  return [...new Set<ReporterName>(['json', ...names.filter((n) => n !== 'console')])];
+}
+
 function ensureWritable(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, '.chaoskit-write-test'), '');
+    const probe = join(dir, '.chaoskit-write-test');
+    writeFileSync(probe, '');
+    rmSync(probe);
   } catch (err) {
     throw new InputError(`--out ${dir} is not writable: ${(err as Error).message}`);
   }

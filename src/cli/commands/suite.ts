@@ -14,7 +14,9 @@ export const suiteCommand: Command = (cli) =>
         (args) => {
           const suite = loadSuite(resolve(args.file));
           for (const e of suite.entries) {
-            process.stdout.write([e.name, e.scenario, e.environment ?? '-', e.slo ?? '-', String(e.minScore)].join('\t') + '\n');
+            process.stdout.write(
+              [e.name, e.scenario, e.environment ?? '-', e.slo ?? '-', String(e.minScore)].join('\t') + '\n',
+            );
           }
         },
       )

@@ -23,7 +23,12 @@ export const validateCommand: Command = (cli, setCode) =>
     'check scenario, environment and SLO files (exit 0 when all are valid, 2 otherwise)',
     (y) =>
       y
-        .positional('files', { type: 'string', array: true, demandOption: true, describe: 'files or built-in scenario names' })
+        .positional('files', {
+          type: 'string',
+          array: true,
+          demandOption: true,
+          describe: 'files or built-in scenario names',
+        })
         .option('env', { type: 'string', describe: 'environment file to check scenarios against' }),
     (args) => {
       let bad = 0;

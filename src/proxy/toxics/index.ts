@@ -1,5 +1,7 @@
 import type { ToxicKind } from '../types.ts';
 import { bandwidth } from './bandwidth.ts';
+import { grpc_delay } from './grpc_delay.ts';
+import { grpc_error } from './grpc_error.ts';
 import { http_delay } from './http_delay.ts';
 import { http_error } from './http_error.ts';
 import { latency } from './latency.ts';
@@ -24,6 +26,8 @@ export const toxicKinds = {
   partition,
   http_error,
   http_delay,
+  grpc_error,
+  grpc_delay,
 } as const satisfies Record<string, ToxicKind<object>>;
 
 export type ToxicType = keyof typeof toxicKinds;
