@@ -6,7 +6,7 @@
  * there is no intended send time, so coordinated omission is possible by design (the result says so).
  */
 import { EventEmitter } from 'node:events';
-import autocannon from 'autocannon';
+import { createRequire } from 'node:module';
 import type { MetricsStore } from '../metrics/store.ts';
 import type { RequestSpec } from '../scenario/schema.ts';
 import { classifyError } from './errors.ts';
@@ -20,7 +20,7 @@ interface AcRequest {
   body?: string;
 }
 type AcInstance = EventEmitter & { stop(): void };
-const runAutocannon = autocannon as unknown as (opts: object, cb: (err: Error | null) => void) => AcInstance;
+const runAutocannon = createRequire(import.meta.url)('autocannon') as (opts: object, cb: (err: Error | null) => void) => AcInstance;
 
 export interface CapacityStep {
   connections: number;
