@@ -20,6 +20,7 @@ import { dirname } from 'node:path';
 import { InputError } from './errors.ts';
 import { startDemoChild, type DemoChild } from './demo/child.ts';
 import { AutocannonLoad } from './load/autocannon-engine.ts';
+import { K6Load, k6Preflight } from './k6/engine.ts';
 import { HttpLoad } from './load/http-engine.ts';
 import { grpcLoadFor, grpcPreflight } from './load/grpc-run.ts';
 import { compileRequestBodies } from './load/http-bodies.ts';
@@ -67,6 +68,8 @@ export interface RunOptions {
   stateDir?: string;
   /** Leave out faults whose preflight fails (no GPU, no driver) instead of refusing to run. */
   skipUnavailable?: boolean;
+  /** Run the load with another engine than the scenario names (`--engine k6`). */
+  engine?: 'http' | 'k6';
   /** Spawn a guard process (default true). */
   guard?: boolean;
 }
@@ -166,7 +169,10 @@ export class RunHandle extends EventEmitter<RunEvents> {
     let gate: ReturnType<typeof gateFaults> | null = null;
     let probeResults: ProbeResult[] = [];
     let unavailable = new Map<number, string>();
+    const engine = this.opts.engine === 'k6' || s.spec.engine === 'k6' ? 'k6' : s.spec.engine;
+    let k6Bin: string | null = null;
     try {
+      if (engine === 'k6') k6Bin = k6Preflight(this.opts.env ?? process.env);
       unavailable = await preflightFaults(plan, env, s.file, {
         skipUnavailable: this.opts.skipUnavailable ?? false,
       });
@@ -198,28 +204,40 @@ export class RunHandle extends EventEmitter<RunEvents> {
       const cap = s.spec.load.capacity;
       const l = grpcTarget
         ? grpcLoadFor(s, grpcTarget.address, planSegment(plan), plan.arrivals, prng.fork('requests'), store)
-        : s.spec.engine === 'autocannon' && cap
-          ? new AutocannonLoad({
-              url: target.url,
-              requests: s.spec.load.requests,
-              steps: cap.connections.map((c) => ({ connections: c, durationMs: cap.each * plan.timeScale })),
-              timeoutMs: s.spec.load.timeout,
+        : engine === 'k6'
+          ? new K6Load({
+              bin: k6Bin!,
+              scenario: s,
+              plan,
+              baseUrl: target.url,
               store,
-              afterStep: (i, startMs, endMs) =>
-                this.capacityStep(store, cap.connections[i]!, startMs, endMs, cap.stopAtKnee),
+              log: (line) => this.emit('log', line),
             })
-          : new HttpLoad({
-              url: target.url,
-              requests: s.spec.load.requests,
-              segment: planSegment(plan),
-              arrivals: plan.arrivals,
-              connections: s.spec.load.connections,
-              maxBacklog: s.spec.load.maxBacklog,
-              timeoutMs: s.spec.load.timeout,
-              prng: prng.fork('requests'),
-              store,
-              payloads: compileRequestBodies(s.spec.load.requests, dirname(s.file)).payloads,
-            });
+          : s.spec.engine === 'autocannon' && cap
+            ? new AutocannonLoad({
+                url: target.url,
+                requests: s.spec.load.requests,
+                steps: cap.connections.map((c) => ({
+                  connections: c,
+                  durationMs: cap.each * plan.timeScale,
+                })),
+                timeoutMs: s.spec.load.timeout,
+                store,
+                afterStep: (i, startMs, endMs) =>
+                  this.capacityStep(store, cap.connections[i]!, startMs, endMs, cap.stopAtKnee),
+              })
+            : new HttpLoad({
+                url: target.url,
+                requests: s.spec.load.requests,
+                segment: planSegment(plan),
+                arrivals: plan.arrivals,
+                connections: s.spec.load.connections,
+                maxBacklog: s.spec.load.maxBacklog,
+                timeoutMs: s.spec.load.timeout,
+                prng: prng.fork('requests'),
+                store,
+                payloads: compileRequestBodies(s.spec.load.requests, dirname(s.file)).payloads,
+              });
       let seenThisSecond = new Set<string>();
       faults = new FaultRunner({
         faults: plan.faults.filter((f) => !unavailable.has(f.index)),
@@ -305,6 +323,7 @@ export class RunHandle extends EventEmitter<RunEvents> {
         (line) => this.emit('log', line),
       );
       outcome = await done;
+      if (l instanceof K6Load) this.engineWarnings.push(...l.warnings);
     } finally {
       // Order matters: revert first, then let the guard go (unregister), then the demo.
       if (faults) await faults.stopAll(this.abortReason ? 'runner-exit' : 'schedule');
@@ -325,6 +344,7 @@ export class RunHandle extends EventEmitter<RunEvents> {
     return result;
   }
 
+  private engineWarnings: string[] = [];
   private capacitySteps: NonNullable<RunResult['capacity']>['steps'] = [];
 
   /** Judges one capacity step against the service's objectives; false stops stepping up. */
@@ -373,10 +393,12 @@ export class RunHandle extends EventEmitter<RunEvents> {
     url: string,
   ): RunResult {
     const s = this.scenario;
-    const seconds = Math.ceil(Math.min(plan.durationMs, ranMs) / 1000);
+    // k6 timestamps completions and may run past the plan; every other engine's timeline is the plan's.
+    const k6 = this.opts.engine === 'k6' || s.spec.engine === 'k6';
+    const seconds = Math.ceil((k6 ? ranMs : Math.min(plan.durationMs, ranMs)) / 1000);
     const timeline = store.timeline(seconds).slice(0, Math.max(seconds, 1));
     const totals = sumTimeline(timeline);
-    const warnings = rateWarnings(timeline);
+    const warnings = [...rateWarnings(timeline), ...this.engineWarnings];
     return {
       schemaVersion: SCHEMA_VERSION,
       tool: { name: 'chaoskit', version: VERSION },

@@ -23,7 +23,7 @@ export interface K6Parsed {
 }
 
 /** Parses the whole NDJSON text. A torn last line (k6 killed mid-write) is reported and skipped. */
-export function parseK6Ndjson(text: string, file: string): K6Parsed {
+export function parseK6Ndjson(text: string, file: string, into: MetricsStore = new MetricsStore()): K6Parsed {
   const lines = text.split('\n');
   const warnings: string[] = [];
   const points: PointLine[] = [];
@@ -58,7 +58,7 @@ export function parseK6Ndjson(text: string, file: string): K6Parsed {
   });
   const times = points.map((p) => Date.parse(p.data.time));
   const t0 = Math.min(...times);
-  const store = new MetricsStore();
+  const store = into;
   let maxSecond = 0;
   // One k6 request yields several points with the same tags and time; pair them by that key.
   const pending = new Map<string, { durationMs?: number; failed?: boolean; status?: number }>();

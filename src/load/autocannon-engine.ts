@@ -20,7 +20,10 @@ interface AcRequest {
   body?: string;
 }
 type AcInstance = EventEmitter & { stop(): void };
-const runAutocannon = createRequire(import.meta.url)('autocannon') as (opts: object, cb: (err: Error | null) => void) => AcInstance;
+const runAutocannon = createRequire(import.meta.url)('autocannon') as (
+  opts: object,
+  cb: (err: Error | null) => void,
+) => AcInstance;
 
 export interface CapacityStep {
   connections: number;

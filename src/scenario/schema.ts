@@ -150,7 +150,7 @@ export const scenarioSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lower-case name of letters, digits and dashes'),
   description: z.string().default(''),
   environment: z.string().min(1).default('demo'),
-  engine: z.enum(['http', 'autocannon', 'grpc']).default('http'),
+  engine: z.enum(['http', 'autocannon', 'grpc', 'k6']).default('http'),
   seed: z.number().int().nonnegative().optional(),
   load: loadSpec,
   faults: z.array(faultCommon).default([]),

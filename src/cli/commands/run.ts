@@ -33,6 +33,11 @@ export const runCommand: Command = (cli, setCode) =>
           describe: 'print the plan and exit without sending anything',
         })
         .option('quiet', { type: 'boolean', default: false, describe: 'no live progress' })
+        .option('engine', {
+          choices: ['k6'] as const,
+          describe:
+            'run the load with a user-installed k6 binary instead (k6 is AGPL: not shipped with chaoskit)',
+        })
         .option('min-score', {
           type: 'number',
           describe: 'exit 1 when the resilience score (0-100) is below this',
@@ -71,6 +76,7 @@ export const runCommand: Command = (cli, setCode) =>
         timeScale,
         force: args.force,
         skipUnavailable: args.skipUnavailable,
+        ...(args.engine ? { engine: args.engine } : {}),
       });
       const detach = args.quiet ? () => {} : attachProgress(run, process.stderr);
       const live =

@@ -1,0 +1,107 @@
+/**
+ * `engine: k6` (or `chaos run --engine k6`): the scenario's load is run by a k6 binary that the
+ * user installed (k6 is AGPL: chaoskit never bundles, downloads or builds it). chaoskit writes
+ * the script (`chaos export k6`), runs `k6 run --out json=…`, applies and reverts the faults on
+ * its own clock meanwhile, and turns k6's NDJSON into the same per-second timeline, so scoring
+ * and reports work unchanged.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InputError } from '../errors.ts';
+import type { LoadOutcome } from '../load/http-engine.ts';
+import type { MetricsStore } from '../metrics/store.ts';
+import type { Scenario } from '../scenario/load.ts';
+import type { RunPlan } from '../scenario/plan.ts';
+import { exportK6 } from './export.ts';
+import { parseK6Ndjson } from './ndjson.ts';
+
+/** Fails before anything runs when there is no k6 to run. */
+export function k6Preflight(env: NodeJS.ProcessEnv = process.env): string {
+  const bin = env.CHAOSKIT_K6 ?? 'k6';
+  const r = spawnSync(bin, ['version'], { encoding: 'utf8', env });
+  if (r.error || r.status !== 0) {
+    throw new InputError(
+      `engine k6 needs a k6 binary on PATH (looked for ${JSON.stringify(bin)}: ${r.error ? (r.error as NodeJS.ErrnoException).code : `exit ${r.status}`}). ` +
+        'k6 is AGPL-licensed, so chaoskit does not ship or download it: install it yourself (https://k6.io), or use the default http engine.',
+    );
+  }
+  return bin;
+}
+
+export class K6Load {
+  private t0 = 0;
+  private child: ChildProcess | null = null;
+  private stopped = false;
+  /** Warnings about the k6 output, for the result. */
+  readonly warnings: string[] = [];
+
+  constructor(
+    private readonly o: {
+      bin: string;
+      scenario: Scenario;
+      plan: RunPlan;
+      baseUrl: string;
+      store: MetricsStore;
+      log: (l: string) => void;
+    },
+  ) {}
+
+  now(): number {
+    return performance.now() - this.t0;
+  }
+
+  setFaultKey(): void {
+    // k6 runs in its own process: requests cannot be tagged with the faults active when sent.
+    // Attribution then comes from the fault windows alone (phases and activeFaults per second).
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.child?.kill('SIGINT'); // k6 stops gracefully on SIGINT and still writes its output
+    setTimeout(() => this.child?.kill('SIGKILL'), 5_000).unref();
+  }
+
+  async start(): Promise<LoadOutcome> {
+    const dir = mkdtempSync(join(tmpdir(), 'chaoskit-k6-'));
+    const script = join(dir, `${this.o.scenario.spec.name}.k6.ts`);
+    const out = join(dir, 'k6.ndjson');
+    writeFileSync(script, exportK6(this.o.scenario, this.o.plan));
+    this.t0 = performance.now();
+    const child = spawn(
+      this.o.bin,
+      ['run', '--quiet', '--out', `json=${out}`, '-e', `BASE_URL=${this.o.baseUrl}`, script],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    this.child = child;
+    let stderr = '';
+    child.stderr!.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    // k6 exits 99 when its own thresholds fail: that is for the SLO scoring to judge, not an error.
+    if (code !== 0 && code !== 99 && !this.stopped) {
+      this.o.log(`k6 exited with code ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+    }
+    let text = '';
+    try {
+      text = readFileSync(out, 'utf8');
+    } catch {
+      throw new InputError(
+        `k6 wrote no output to ${out} (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
+      );
+    }
+    const parsed = parseK6Ndjson(text, out, this.o.store);
+    this.warnings.push(...parsed.warnings);
+    const sent = this.o.store.timeline(parsed.seconds).reduce((n, s) => n + s.sent, 0);
+    return {
+      ended: this.stopped ? 'stopped' : 'completed',
+      durationMs: this.now(),
+      sent,
+      completed: sent,
+      dropped: 0,
+      cancelled: 0,
+    };
+  }
+}
