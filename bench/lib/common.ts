@@ -5,6 +5,7 @@
  * overruns, so no bench can run forever. Workers print one `RESULT {json}` line on stdout.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -27,9 +28,19 @@ export function canPin(): boolean {
   return tasksetChecked;
 }
 
-/** Command prefix that pins a process to one core, or nothing when pinning is impossible. */
+/**
+ * BENCH_NICE=N (e.g. -10, needs root for a negative value): run generators and targets at that
+ * niceness. For shared machines where other work cannot be stopped: it makes the bench's pinned
+ * processes win their cores most of the time (and slows everything else while it runs).
+ */
+export const NICE = process.env.BENCH_NICE ? Number(process.env.BENCH_NICE) : null;
+
+/** Command prefix that pins a process to one core (and renices it under BENCH_NICE). */
 export function pinned(core: number, cmd: string, args: readonly string[]): [string, string[]] {
-  return canPin() ? ['taskset', ['-c', String(core), cmd, ...args]] : [cmd, [...args]];
+  const [c, a]: [string, string[]] = canPin()
+    ? ['taskset', ['-c', String(core), cmd, ...args]]
+    : [cmd, [...args]];
+  return NICE !== null && Number.isInteger(NICE) ? ['nice', ['-n', String(NICE), c, ...a]] : [c, a];
 }
 
 export function which(cmd: string): string | null {
@@ -104,7 +115,12 @@ export async function runWorker<T>(
   opts: { core: number; deadlineMs: number; nodeArgs?: string[]; cwd?: string },
 ): Promise<T> {
   const script = fileURLToPath(new URL(`../workers/${name}.ts`, import.meta.url));
-  const [cmd, argv] = pinned(opts.core, process.execPath, [...(opts.nodeArgs ?? []), '--import', TSX_IMPORT, script]);
+  const [cmd, argv] = pinned(opts.core, process.execPath, [
+    ...(opts.nodeArgs ?? []),
+    '--import',
+    TSX_IMPORT,
+    script,
+  ]);
   const child = track(
     spawn(cmd, argv, {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -133,9 +149,126 @@ export async function runWorker<T>(
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
   clearTimeout(timer);
   const line = out.split('\n').find((l) => l.startsWith('RESULT '));
-  if (timedOut) throw new Error(`worker ${name} overran its ${opts.deadlineMs} ms deadline and was killed\n${err.slice(-2000)}`);
+  if (timedOut)
+    throw new Error(
+      `worker ${name} overran its ${opts.deadlineMs} ms deadline and was killed\n${err.slice(-2000)}`,
+    );
   if (!line) throw new Error(`worker ${name} exited with ${code} and no result\n${err.slice(-4000)}`);
   return JSON.parse(line.slice('RESULT '.length)) as T;
+}
+
+// ---- other load on the machine -------------------------------------------------------------------
+
+const CLK_TCK = 100; // USER_HZ on Linux
+
+/** Busy jiffies of the whole machine (all cores), or null off Linux. */
+function machineBusy(): number | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    const f = line.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal
+    return f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!;
+  } catch {
+    return null;
+  }
+}
+
+/** utime+stime and parent of every process, from /proc (Linux). */
+function processTable(): Map<number, { ppid: number; jiffies: number }> {
+  const out = new Map<number, { ppid: number; jiffies: number }>();
+  let names: string[] = [];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return out;
+  }
+  for (const n of names) {
+    if (!/^\d+$/.test(n)) continue;
+    try {
+      const s = readFileSync(`/proc/${n}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(n), { ppid: Number(f[1]), jiffies: Number(f[11]) + Number(f[12]) });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+export interface LoadMeter {
+  /** CPU used by processes that are not this bench's (in % of one core), averaged since start. */
+  stop(): { foreignPctOfCore: number; machineBusyPctOfCore: number; seconds: number } | null;
+}
+
+/**
+ * Measures CPU that other processes on the machine used while a bench ran: machine busy time
+ * minus the bench's own processes (this one and all its descendants, sampled once a second; a
+ * child's last partial second before it exits is missed, so "other" is slightly overstated).
+ */
+export function startLoadMeter(): LoadMeter {
+  const m0 = machineBusy();
+  if (m0 === null) return { stop: () => null };
+  const t0 = performance.now();
+  const seen = new Map<number, { first: number; now: number }>();
+  const sample = () => {
+    const table = processTable();
+    const ours = new Set<number>([process.pid]);
+    // Parents have lower PIDs almost always, but walk until nothing changes to be sure.
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const [pid, p] of table) {
+        if (!ours.has(pid) && ours.has(p.ppid)) {
+          ours.add(pid);
+          changed = true;
+        }
+      }
+    }
+    for (const pid of ours) {
+      const j = table.get(pid)?.jiffies;
+      if (j === undefined) continue;
+      const e = seen.get(pid);
+      if (e) e.now = j;
+      // Processes already running at start count from now; later ones from their birth.
+      else seen.set(pid, { first: initial ? j : 0, now: j });
+    }
+    initial = false;
+  };
+  let initial = true;
+  sample();
+  const timer = setInterval(sample, 1000);
+  timer.unref();
+  return {
+    stop() {
+      sample();
+      clearInterval(timer);
+      const seconds = (performance.now() - t0) / 1000;
+      const machine = (machineBusy() ?? m0) - m0;
+      let ours = 0;
+      for (const e of seen.values()) ours += e.now - e.first;
+      return {
+        foreignPctOfCore: Math.max(0, ((machine - ours) / CLK_TCK / seconds) * 100),
+        machineBusyPctOfCore: (machine / CLK_TCK / seconds) * 100,
+        seconds,
+      };
+    },
+  };
+}
+
+/**
+ * Waits (at most `maxWaitMs`) for a second in which the machine is nearly idle (< 15% of one
+ * core busy), so a bench does not start inside someone else's burst. Returns the last busy %.
+ */
+export async function awaitQuiet(maxWaitMs: number): Promise<number> {
+  const deadline = Date.now() + maxWaitMs;
+  let busy = Number.NaN;
+  while (Date.now() < deadline) {
+    const a = machineBusy();
+    if (a === null) return Number.NaN;
+    await sleep(1000);
+    busy = (((machineBusy() ?? a) - a) / CLK_TCK) * 100;
+    if (busy < 15) break;
+  }
+  return busy;
 }
 
 // ---- reporting -----------------------------------------------------------------------------------
@@ -162,7 +295,14 @@ export interface BenchReport {
 }
 
 export function printReport(r: BenchReport): void {
-  const head: Row = { measure: 'measure', ours: 'chaoskit', peer: 'peer', ratio: 'ratio', target: 'target', verdict: 'info' };
+  const head: Row = {
+    measure: 'measure',
+    ours: 'chaoskit',
+    peer: 'peer',
+    ratio: 'ratio',
+    target: 'target',
+    verdict: 'info',
+  };
   const cols = ['measure', 'ours', 'peer', 'ratio', 'target', 'verdict'] as const;
   const cell = (row: Row, c: (typeof cols)[number]) => (row === head && c === 'verdict' ? 'result' : row[c]);
   const width = cols.map((c) => Math.max(...[head, ...r.rows].map((row) => cell(row, c).length)));
@@ -176,7 +316,8 @@ export function printReport(r: BenchReport): void {
 
 export const fmt = {
   int: (n: number) => Math.round(n).toLocaleString('en-US'),
-  ms: (n: number | null | undefined) => (n == null || !Number.isFinite(n) ? '—' : `${n < 10 ? n.toFixed(2) : n.toFixed(0)} ms`),
+  ms: (n: number | null | undefined) =>
+    n == null || !Number.isFinite(n) ? '—' : `${n < 10 ? n.toFixed(2) : n.toFixed(0)} ms`,
   pct: (n: number) => `${n.toFixed(1)}%`,
   ratio: (a: number, b: number) => (b > 0 && Number.isFinite(a) ? `${(a / b).toFixed(2)}×` : '—'),
   mb: (bytes: number) => `${(bytes / 1048576).toFixed(1)} MB`,

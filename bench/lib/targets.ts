@@ -24,7 +24,9 @@ async function waitUp(url: string, child: ChildProcess, what: string, stderr: ()
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`${what} exited at start (${child.exitCode ?? child.signalCode}): ${stderr().slice(-2000)}`);
+      throw new Error(
+        `${what} exited at start (${child.exitCode ?? child.signalCode}): ${stderr().slice(-2000)}`,
+      );
     }
     try {
       const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
@@ -69,7 +71,13 @@ http {
 }
 `,
   );
-  const [cmd, args] = pinned(TARGET_CORE, bin, ['-e', join(dir, 'error.log'), '-p', dir, '-c', conf]);
+  // nginx has no deadline of its own: `timeout` ends it after 15 minutes even if this process
+  // dies without stopping it (SIGTERM to timeout's PID is passed on to nginx).
+  const nginxArgs = ['-e', join(dir, 'error.log'), '-p', dir, '-c', conf];
+  const timeoutBin = which('timeout');
+  const [cmd, args] = timeoutBin
+    ? pinned(TARGET_CORE, timeoutBin, ['--kill-after=5', '900', bin, ...nginxArgs])
+    : pinned(TARGET_CORE, bin, nginxArgs);
   const child = track(spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] }));
   let err = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));

@@ -74,7 +74,12 @@ const out: AutocannonResult = {
   windowCompleted,
   windowOk,
   perSecond: Array.from(perSecond, (n) => n ?? 0),
-  latencyMs: { p50: result.latency.p50, p90: result.latency.p90, p99: result.latency.p99, max: result.latency.max },
+  latencyMs: {
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    max: result.latency.max,
+  },
   rawLatencyMs: summarize(raw),
   requestsAverage: result.requests.average,
   total2xx: result['2xx'],

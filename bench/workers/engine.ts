@@ -43,7 +43,14 @@ export interface EngineSecond {
 }
 
 export interface EngineResult {
-  outcome: { ended: string; durationMs: number; sent: number; completed: number; dropped: number; cancelled: number };
+  outcome: {
+    ended: string;
+    durationMs: number;
+    sent: number;
+    completed: number;
+    dropped: number;
+    cancelled: number;
+  };
   windowMs: number;
   windowCompleted: number;
   windowOk: number;
@@ -70,7 +77,14 @@ class BenchStore extends MetricsStore {
     recordMs(this.lag, sentMs - intendedMs);
   }
 
-  override result(intendedMs: number, sentMs: number, endMs: number, status: number, err: ErrorKind | null, faultKey: string): void {
+  override result(
+    intendedMs: number,
+    sentMs: number,
+    endMs: number,
+    status: number,
+    err: ErrorKind | null,
+    faultKey: string,
+  ): void {
     super.result(intendedMs, sentMs, endMs, status, err, faultKey);
     if (err) this.errors[err] = (this.errors[err] ?? 0) + 1;
     if (endMs >= this.windowStart && endMs < this.windowEnd) {
@@ -83,7 +97,8 @@ class BenchStore extends MetricsStore {
 const args = JSON.parse(process.env.BENCH_ARGS ?? '{}') as EngineArgs;
 const store = new BenchStore();
 if (args.window) [store.windowStart, store.windowEnd] = args.window;
-const segment = args.phases.length === 1 ? segmentOf(args.phases[0]!) : sequence(args.phases.map((p) => segmentOf(p)));
+const segment =
+  args.phases.length === 1 ? segmentOf(args.phases[0]!) : sequence(args.phases.map((p) => segmentOf(p)));
 const load = new HttpLoad({
   url: args.url,
   requests: [{ weight: 1, method: 'GET', path: '/', headers: {} }],

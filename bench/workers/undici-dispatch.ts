@@ -58,7 +58,9 @@ let finished = false;
 function finish(): void {
   if (finished) return;
   finished = true;
-  process.stdout.write(`RESULT ${JSON.stringify({ windowMs: args.window[1] - args.window[0], windowCompleted, errors })}\n`);
+  process.stdout.write(
+    `RESULT ${JSON.stringify({ windowMs: args.window[1] - args.window[0], windowCompleted, errors })}\n`,
+  );
   void pool.destroy().catch(() => {});
   setTimeout(() => process.exit(0), 200).unref();
 }
