@@ -15,7 +15,17 @@ import { createPrng } from '../src/load/prng.ts';
 import { MetricsStore } from '../src/metrics/store.ts';
 import { spawn } from 'node:child_process';
 import { CLI_BIN } from '../src/scenario/paths.ts';
-import { fmt, freePort, pinned, SHORT, sleep, stopChild, TARGET_CORE, track, type BenchReport } from './lib/common.ts';
+import {
+  fmt,
+  freePort,
+  pinned,
+  SHORT,
+  sleep,
+  stopChild,
+  TARGET_CORE,
+  track,
+  type BenchReport,
+} from './lib/common.ts';
 import { startNodeTarget } from './lib/targets.ts';
 
 const seconds = SHORT ? 3 : 10;
@@ -53,13 +63,28 @@ export async function proxy(): Promise<BenchReport> {
   const proxyProc = track(spawn(cmd, args, { stdio: 'ignore' }));
   const api = `http://127.0.0.1:${apiPort}`;
   for (let i = 0; i < 100; i++) {
-    if (await fetch(`${api}/version`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${api}/version`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     await sleep(100);
   }
   const listen = await freePort();
   const post = (path: string, body: unknown) =>
-    fetch(`${api}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-  await post('/proxies', { name: 'bench', listen: `127.0.0.1:${listen}`, upstream: new URL(target.url).host, enabled: true });
+    fetch(`${api}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  await post('/proxies', {
+    name: 'bench',
+    listen: `127.0.0.1:${listen}`,
+    upstream: new URL(target.url).host,
+    enabled: true,
+  });
   const via = `http://127.0.0.1:${listen}`;
   try {
     // Warm both paths, then alternate so drift in machine load hits both sides alike.
@@ -69,7 +94,13 @@ export async function proxy(): Promise<BenchReport> {
     const proxiedRps = await autocannonRps(via);
     const directP50 = await serviceP50(target.url, 1000, seconds * 1000);
     const proxiedP50 = await serviceP50(via, 1000, seconds * 1000);
-    await post('/proxies/bench/toxics', { name: 'bench-latency', type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: 100, jitter: 0 } });
+    await post('/proxies/bench/toxics', {
+      name: 'bench-latency',
+      type: 'latency',
+      stream: 'downstream',
+      toxicity: 1,
+      attributes: { latency: 100, jitter: 0 },
+    });
     const toxicP50 = await serviceP50(via, 200, seconds * 1000);
     await fetch(`${api}/proxies/bench/toxics/bench-latency`, { method: 'DELETE' });
     const added = proxiedP50 - directP50;
@@ -77,7 +108,9 @@ export async function proxy(): Promise<BenchReport> {
     return {
       name: 'proxy',
       title: 'fault proxy vs a direct connection',
-      notes: [`target: ${target.describe}; chaos proxy in its own process on the same core; generators on core 0; ${seconds}s per measurement`],
+      notes: [
+        `target: ${target.describe}; chaos proxy in its own process on the same core; generators on core 0; ${seconds}s per measurement`,
+      ],
       rows: [
         {
           measure: 'req/s, no toxics (autocannon, 50 conns)',
