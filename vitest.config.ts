@@ -5,8 +5,11 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 90_000,
     hookTimeout: 180_000,
-    // Tests bind real loopback ports and spawn real processes; two workers keep a 2-core box responsive.
+    // Tests bind real loopback ports, spawn real processes (demo systems, proxies, containers) and
+    // assert on timing with generous bounds. On a 2-core machine two files at once starve each
+    // other's timers, so files run one after another (about 11 minutes in all).
     pool: 'forks',
-    maxWorkers: 2,
+    maxWorkers: 1,
+    fileParallelism: false,
   },
 });
