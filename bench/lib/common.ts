@@ -195,25 +195,47 @@ function processTable(): Map<number, { ppid: number; jiffies: number }> {
   return out;
 }
 
+function pidJiffies(pid: number): number | null {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]);
+  } catch {
+    return null;
+  }
+}
+
+export interface LoadSummary {
+  /** CPU used by processes that are not this bench's, in % of one core, averaged since start. */
+  foreignPctOfCore: number;
+  machineBusyPctOfCore: number;
+  seconds: number;
+  /** The same, between two wall-clock times (Date.now() ms) inside the metered span. */
+  foreignPctBetween(fromMs: number, toMs: number): number;
+}
+
 export interface LoadMeter {
-  /** CPU used by processes that are not this bench's (in % of one core), averaged since start. */
-  stop(): { foreignPctOfCore: number; machineBusyPctOfCore: number; seconds: number } | null;
+  stop(): LoadSummary | null;
 }
 
 /**
  * Measures CPU that other processes on the machine used while a bench ran: machine busy time
- * minus the bench's own processes (this one and all its descendants, sampled once a second; a
- * child's last partial second before it exits is missed, so "other" is slightly overstated).
+ * minus the bench's own processes (this one and all its descendants). Sampled every 250 ms (the
+ * process tree is re-read every 2 s); a child's last partial interval before it exits is
+ * missed, so "other" is slightly overstated.
  */
 export function startLoadMeter(): LoadMeter {
   const m0 = machineBusy();
   if (m0 === null) return { stop: () => null };
   const t0 = performance.now();
+  /** Our processes: jiffies when first seen (0 for those born after the start) and lately. */
   const seen = new Map<number, { first: number; now: number }>();
-  const sample = () => {
+  const samples: { at: number; machine: number; ours: number }[] = [];
+  let initial = true;
+  const rescan = () => {
     const table = processTable();
     const ours = new Set<number>([process.pid]);
-    // Parents have lower PIDs almost always, but walk until nothing changes to be sure.
+    // Parents almost always have lower PIDs, but walk until nothing changes to be sure.
     for (let changed = true; changed;) {
       changed = false;
       for (const [pid, p] of table) {
@@ -228,27 +250,51 @@ export function startLoadMeter(): LoadMeter {
       if (j === undefined) continue;
       const e = seen.get(pid);
       if (e) e.now = j;
-      // Processes already running at start count from now; later ones from their birth.
+      // Processes already running at start count from then; later ones from their birth.
       else seen.set(pid, { first: initial ? j : 0, now: j });
     }
     initial = false;
   };
-  let initial = true;
+  let tick = 0;
+  const sample = () => {
+    if (tick++ % 8 === 0) rescan();
+    else {
+      for (const [pid, e] of seen) {
+        const j = pidJiffies(pid);
+        if (j !== null) e.now = j;
+      }
+    }
+    let ours = 0;
+    for (const e of seen.values()) ours += e.now - e.first;
+    samples.push({ at: Date.now(), machine: (machineBusy() ?? m0) - m0, ours });
+  };
   sample();
-  const timer = setInterval(sample, 1000);
+  const timer = setInterval(sample, 250);
   timer.unref();
+  const pct = (
+    a: { at: number; machine: number; ours: number },
+    b: { at: number; machine: number; ours: number },
+  ) =>
+    b.at > a.at
+      ? Math.max(0, ((b.machine - a.machine - (b.ours - a.ours)) / CLK_TCK / ((b.at - a.at) / 1000)) * 100)
+      : 0;
   return {
     stop() {
-      sample();
       clearInterval(timer);
+      rescan();
+      sample();
       const seconds = (performance.now() - t0) / 1000;
-      const machine = (machineBusy() ?? m0) - m0;
-      let ours = 0;
-      for (const e of seen.values()) ours += e.now - e.first;
+      const first = samples[0]!;
+      const last = samples.at(-1)!;
       return {
-        foreignPctOfCore: Math.max(0, ((machine - ours) / CLK_TCK / seconds) * 100),
-        machineBusyPctOfCore: (machine / CLK_TCK / seconds) * 100,
+        foreignPctOfCore: pct(first, last),
+        machineBusyPctOfCore: (last.machine / CLK_TCK / seconds) * 100,
         seconds,
+        foreignPctBetween(fromMs, toMs) {
+          const a = [...samples].reverse().find((x) => x.at <= fromMs) ?? first;
+          const b = samples.find((x) => x.at >= toMs) ?? last;
+          return pct(a, b);
+        },
       };
     },
   };

@@ -11,7 +11,7 @@ import { HttpLoad } from '../../src/load/http-engine.ts';
 import { segmentOf } from '../../src/load/patterns.ts';
 import { sequence } from '../../src/load/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
-import { newHistogram, recordMs, summarize } from '../../src/metrics/hist.ts';
+import { encode, newHistogram, recordMs, summarize, type Histogram } from '../../src/metrics/hist.ts';
 import { startSelfMonitor } from '../../src/metrics/self-monitor.ts';
 import { MetricsStore, type GeneratorStats } from '../../src/metrics/store.ts';
 import type { ErrorKind } from '../../src/load/errors.ts';
@@ -29,6 +29,8 @@ export interface EngineArgs {
   window?: [number, number];
   /** Stop the load (cancel backlog and in-flight) at this time instead of draining. */
   stopAtMs?: number;
+  /** Also keep a send-lag histogram per second of sending (returned encoded). */
+  lagPerSecond?: boolean;
 }
 
 export interface EngineSecond {
@@ -61,11 +63,16 @@ export interface EngineResult {
   generator: GeneratorStats[];
   cpuMs: number;
   errors: Record<string, number>;
+  /** Wall-clock time (Date.now() ms) of the load's t=0. */
+  startEpochMs: number;
+  /** Send-lag histograms per second of sending (HdrHistogram compressed base64), if asked. */
+  lagBySecond: (string | null)[];
 }
 
 /** The engine's own store, plus two bench-only counters that cost one comparison per sample. */
 class BenchStore extends MetricsStore {
   readonly lag = newHistogram();
+  lagBySecond: Histogram[] | null = null;
   windowStart = Number.NEGATIVE_INFINITY;
   windowEnd = Number.POSITIVE_INFINITY;
   windowCompleted = 0;
@@ -75,6 +82,8 @@ class BenchStore extends MetricsStore {
   override send(intendedMs: number, sentMs: number, faultKey: string): void {
     super.send(intendedMs, sentMs, faultKey);
     recordMs(this.lag, sentMs - intendedMs);
+    if (this.lagBySecond)
+      recordMs((this.lagBySecond[Math.floor(sentMs / 1000)] ??= newHistogram()), sentMs - intendedMs);
   }
 
   override result(
@@ -97,6 +106,7 @@ class BenchStore extends MetricsStore {
 const args = JSON.parse(process.env.BENCH_ARGS ?? '{}') as EngineArgs;
 const store = new BenchStore();
 if (args.window) [store.windowStart, store.windowEnd] = args.window;
+if (args.lagPerSecond) store.lagBySecond = [];
 const segment =
   args.phases.length === 1 ? segmentOf(args.phases[0]!) : sequence(args.phases.map((p) => segmentOf(p)));
 const load = new HttpLoad({
@@ -130,7 +140,9 @@ const hardStop = setTimeout(() => load.stop(), segment.durationMs + args.timeout
 if (args.stopAtMs !== undefined) setTimeout(() => load.stop(), args.stopAtMs);
 
 const cpu0 = process.cpuUsage();
-const outcome = await load.start();
+const done = load.start();
+const startEpochMs = performance.timeOrigin + performance.now() - load.now();
+const outcome = await done;
 const cpu = process.cpuUsage(cpu0);
 clearInterval(ticker);
 clearTimeout(hardStop);
@@ -166,6 +178,8 @@ const result: EngineResult = {
   generator,
   cpuMs: (cpu.user + cpu.system) / 1000,
   errors: store.errors,
+  startEpochMs,
+  lagBySecond: Array.from(store.lagBySecond ?? [], (h) => (h ? encode(h) : null)),
 };
 process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
 // Let the pool's sockets close without holding the process.
