@@ -3,7 +3,7 @@
  * that throws (or a file that cannot be written) is logged and listed in `failed`, never thrown:
  * a broken report must not break the run that produced the result.
  */
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult } from '../src/result.ts';
 import { consoleReporter } from './console.ts';
@@ -11,10 +11,12 @@ import { html } from './html.ts';
 import { json } from './json.ts';
 import { junit } from './junit.ts';
 import { markdown } from './markdown.ts';
+import { ndjson } from './ndjson.ts';
+import type { Reporter } from './shared.ts';
 
 export type { Reporter } from './shared.ts';
 
-export const reporters = { console: consoleReporter, json, markdown, html, junit } as const;
+export const reporters = { console: consoleReporter, json, markdown, html, junit, ndjson } as const;
 export type ReporterName = keyof typeof reporters;
 export const reporterNames = Object.keys(reporters) as ReporterName[];
 
@@ -49,7 +51,20 @@ export function writeReports(
     log(`chaoskit: the ${name} report ${what}: ${error}`);
   };
   for (const name of names) {
-    const reporter = reporters[name];
+    const reporter: Reporter = reporters[name];
+    const file = join(outDir, reporter.file);
+    if (reporter.chunks && reporter.file) {
+      try {
+        mkdirSync(outDir, { recursive: true });
+        writeChunks(file, reporter.chunks(result));
+        written.push(file);
+      } catch (err) {
+        rmSync(file, { force: true }); // no half-written report left behind
+        const io = typeof (err as NodeJS.ErrnoException).code === 'string';
+        fail(name, io ? `could not be written to ${file}` : 'could not be rendered', err);
+      }
+      continue;
+    }
     let text: string;
     try {
       text = reporter.render(result);
@@ -61,7 +76,6 @@ export function writeReports(
       log(text.replace(/\n$/, ''));
       continue;
     }
-    const file = join(outDir, reporter.file);
     try {
       mkdirSync(outDir, { recursive: true });
       writeFileSync(file, text);
@@ -80,4 +94,14 @@ export function writeReports(
     }
   }
   return { written, failed };
+}
+
+/** Writes a report piece by piece, so its whole text is never in memory at once. */
+export function writeChunks(file: string, chunks: Iterable<string>): void {
+  const fd = openSync(file, 'w');
+  try {
+    for (const c of chunks) writeSync(fd, c);
+  } finally {
+    closeSync(fd);
+  }
 }

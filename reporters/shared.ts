@@ -13,6 +13,8 @@ export interface Reporter {
   file: string;
   /** Renders the whole report; may throw, and writeReports reports that without failing the run. */
   render(result: RunResult): string;
+  /** The same text in pieces, for reports too large to hold as one string (written in order). */
+  chunks?(result: RunResult): Iterable<string>;
 }
 
 export const PHASE_NAMES: readonly PhaseName[] = ['baseline', 'fault', 'recovery'];

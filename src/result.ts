@@ -4,7 +4,12 @@
  */
 import { z } from 'zod';
 
-export const SCHEMA_VERSION = 1;
+/**
+ * The results.json format version. Older versions are migrated on read (src/results/migrate.ts);
+ * bump it when a reader of the previous version would misread the new one, and add a migration.
+ *   1 → 2: per-second `failedHist` (latency of the failed requests only).
+ */
+export const SCHEMA_VERSION = 2;
 
 const latency = z
   .object({
@@ -48,6 +53,12 @@ export const secondSchema = z.object({
   activeFaults: z.array(z.string()),
   byFaults: z.record(z.string(), z.object({ sent: z.number(), ok: z.number(), failed: z.number() })),
   hist: z.string().nullable().describe('latency HdrHistogram (microseconds), compressed base64'),
+  failedHist: z
+    .string()
+    .nullable()
+    .describe(
+      'latency HdrHistogram (microseconds) of the failed requests only, a subset of hist; null when none failed or unknown (migrated from schema version 1)',
+    ),
   stream: z
     .object({
       events: z
@@ -211,6 +222,10 @@ export const runResultSchema = z.object({
   }),
   timeScale: z.number().positive(),
   startedAt: z.string().describe('ISO 8601'),
+  loadStartedAt: z
+    .string()
+    .optional()
+    .describe("ISO 8601: the load's t = 0, from which timeline seconds and fault times count"),
   endedAt: z.string(),
   status: z.enum(['completed', 'aborted', 'failed']),
   abort: z.object({ reason: z.string(), atMs: z.number() }).nullable(),

@@ -46,6 +46,8 @@ export interface SecondStats {
   byFaults: Record<string, FaultSetCounts>;
   /** Latency histogram (µs, HdrHistogram compressed base64), for exact merging. */
   hist: string | null;
+  /** Latency histogram (µs) of the failed requests only: a subset of `hist`. */
+  failedHist: string | null;
   /** Streaming responses (SSE, gRPC server streams) in this second; absent when none. */
   stream?: StreamSecond;
 }
@@ -60,6 +62,7 @@ class Bucket {
   errors: Partial<Record<ErrorKind, number>> = {};
   status: Record<string, number> = {};
   latency: Histogram | null = null;
+  failedLatency: Histogram | null = null;
   service: Histogram | null = null;
   lag: Histogram | null = null;
   backlogMax = 0;
@@ -132,6 +135,7 @@ export class MetricsStore {
     // Latency from the intended send time counts every outcome: a timeout is a very slow answer.
     const latency = endMs - intendedMs;
     recordMs((b.latency ??= newHistogram()), latency);
+    if (kind) recordMs((b.failedLatency ??= newHistogram()), latency);
     recordMs((b.service ??= newHistogram()), endMs - sentMs);
     recordMs(this.totalLatency, latency);
     recordMs(this.totalService, endMs - sentMs);
@@ -189,10 +193,11 @@ export class MetricsStore {
       activeFaults: [...b.activeFaults].sort(),
       byFaults: b.byFaults,
       hist: b.latency ? encode(b.latency) : null,
+      failedHist: b.failedLatency ? encode(b.failedLatency) : null,
     };
     const stream = this.streams.second(i);
     if (stream) b.final.stream = stream;
-    b.latency = b.service = b.lag = null;
+    b.latency = b.failedLatency = b.service = b.lag = null;
     return b.final;
   }
 
@@ -231,11 +236,6 @@ export class MetricsStore {
       p99Ms: latencyMs?.p99 ?? null,
       latencyMs,
     };
-  }
-
-  /** The latest finalised second (for live progress), if any.
-  lastFinal(): SecondStats | null {
-    return this.finalizedUpTo > 0 ? this.finalize(this.finalizedUpTo - 1) : null;
   }
 
   /** Every second up to `seconds` (the run's length), finalising what is left. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { reporters } from '../../reporters/index.ts';
 import type { RunResult } from '../../src/result.ts';
+import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
 import { runCli } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/files.ts';
 import { partitionRun } from '../reporters/synthetic.ts';
@@ -52,7 +53,7 @@ describe('chaos report', { timeout: 90_000 }, () => {
 
   it('a broken results.json is invalid input (exit 2) with file:line:col and the field path', async () => {
     const badJson = save('bad.json', '{\n  "schemaVersion": 1,\n  "runId": "x",\n}\n');
-    const v2 = save('v2.json', JSON.stringify({ ...result, schemaVersion: 2 }, null, 2));
+    const v3 = save('v3.json', JSON.stringify({ ...result, schemaVersion: 3 }, null, 2));
     const broken = structuredClone(result) as unknown as {
       timeline: { ok: unknown }[];
       faults: { status: string }[];
@@ -63,7 +64,7 @@ describe('chaos report', { timeout: 90_000 }, () => {
     const notOurs = save('other.json', '{ "name": "something else" }');
     const [r1, r2, r3, r4, r5] = await Promise.all([
       runCli(['report', badJson]),
-      runCli(['report', v2, '--format', 'html']),
+      runCli(['report', v3, '--format', 'html']),
       runCli(['report', zod]),
       runCli(['report', notOurs]),
       runCli(['report', join(dir, 'missing.json')]),
@@ -75,7 +76,7 @@ describe('chaos report', { timeout: 90_000 }, () => {
     }
     expect(r1!.stderr).toBe(`chaos: ${badJson}:4:1: the results file is not valid JSON: unexpected "}"\n`);
     expect(r2!.stderr).toContain(
-      `${v2}:2:20: schemaVersion: schemaVersion 2 is not supported: chaoskit 0.1.0 reads schemaVersion 1`,
+      `${v3}:2:20: schemaVersion: schemaVersion 3 was written by a newer chaoskit; chaoskit 0.1.0 reads schema versions 1 to 2: upgrade chaoskit to read it`,
     );
     expect(r3!.stderr).toContain('invalid results file (2 problems)');
     expect(r3!.stderr).toMatch(
@@ -95,6 +96,39 @@ describe('chaos report', { timeout: 90_000 }, () => {
     // The line and column point at the field.
     const line = Number(new RegExp(`${zod}:(\\d+):\\d+: timeline`).exec(r3!.stderr)![1]);
     expect(readFileSync(zod, 'utf8').split('\n')[line - 1]).toContain('"ok": "many"');
+  });
+
+  it('reads a results.json of schema version 1 (an older chaoskit) by migrating it, and says so', async () => {
+    const v1 = join(PACKAGE_ROOT, 'test/fixtures/results-v1.json');
+    const out = tempDir();
+    const [md, nd] = await Promise.all([
+      runCli(['report', v1, '--format', 'md']),
+      runCli(['report', v1, '--format', 'ndjson', '--out', out]),
+    ]);
+    expect(md.code, md.stderr).toBe(0);
+    expect(md.stdout).toContain('spike-with-partition');
+    expect(md.stdout).toContain('migrated from results schema version 1 to 2');
+    expect(md.stdout).toContain('results.json schema 2');
+    expect(nd.code, nd.stderr).toBe(0);
+    const lines = readFileSync(join(out, 'samples.ndjson'), 'utf8').split('\n').filter(Boolean);
+    const old = JSON.parse(readFileSync(v1, 'utf8')) as RunResult;
+    const failedPoints = lines.filter(
+      (l) => l.includes('"metric":"http_req_failed"') && l.includes('"value":1,'),
+    );
+    expect(failedPoints.length).toBe(old.totals.failed);
+    // Version 1 did not record which latency was a failure's: in seconds with failures no
+    // expected_response tag is invented (seconds without failures are all expected responses).
+    const durations = lines.filter(
+      (l) => l.startsWith('{"type":"Point"') && l.includes('"metric":"http_req_duration"'),
+    );
+    expect(durations.length).toBe(old.totals.ok + old.totals.failed);
+    expect(durations.filter((l) => l.includes('"expected_response":"false"'))).toEqual([]);
+    const untagged = durations.filter((l) => !l.includes('expected_response')).length;
+    const inFailingSeconds = old.timeline
+      .filter((t) => t.failed > 0)
+      .reduce((a, t) => a + t.ok + t.failed, 0);
+    expect(untagged).toBe(inFailingSeconds);
+    expect(untagged).toBeGreaterThan(old.totals.failed);
   });
 
   it('an unknown --format is a usage error', async () => {
@@ -153,6 +187,17 @@ describe('chaos compare', { timeout: 90_000 }, () => {
     expect(md!.stdout).toMatch(/^### ❌ partition: 5 regression\(s\) against the previous run/);
     expect(md!.stdout).toContain('| resilience score | 83.9 | 63.9 | -20 | **REGRESSION** |');
     expect(lenient!.code, lenient!.stdout).toBe(0);
+  });
+
+  it("compares last week's schema-1 results with this week's: migrated, no regression with itself", async () => {
+    const v1 = join(PACKAGE_ROOT, 'test/fixtures/results-v1.json');
+    const again = join(dir, 'v1-rerendered.json');
+    const re = await runCli(['report', v1, '--format', 'json', '--out', again]);
+    expect(re.code, re.stderr).toBe(0);
+    expect((JSON.parse(readFileSync(again, 'utf8')) as RunResult).schemaVersion).toBe(2);
+    const r = await runCli(['compare', v1, again]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^compare spike-with-partition: no regression\n/);
   });
 
   it('bad tolerances and bad files are invalid input (exit 2)', async () => {

@@ -3,7 +3,7 @@
  * scorer (src/slo/score.ts), so the verdict is what a run with that timeline would get.
  */
 import { encode, newHistogram, recordMs, summarize } from '../../src/metrics/hist.ts';
-import type { FaultRecord, RunResult, TimelineSecond } from '../../src/result.ts';
+import { SCHEMA_VERSION, type FaultRecord, type RunResult, type TimelineSecond } from '../../src/result.ts';
 import { objectivesFor } from '../../src/slo/objectives.ts';
 import { score } from '../../src/slo/score.ts';
 
@@ -18,7 +18,11 @@ export interface SecondSpec {
 
 export function second(t: number, s: SecondSpec, activeFaults: string[] = []): TimelineSecond {
   const h = newHistogram();
-  for (let i = 0; i < s.ok + s.failed; i++) recordMs(h, s.ms * (0.5 + (i % 10) / 10));
+  const fh = newHistogram();
+  for (let i = 0; i < s.ok + s.failed; i++) {
+    recordMs(h, s.ms * (0.5 + (i % 10) / 10));
+    if (i >= s.ok) recordMs(fh, s.ms * (0.5 + (i % 10) / 10));
+  }
   const n = s.ok + s.failed;
   return {
     t,
@@ -45,6 +49,7 @@ export function second(t: number, s: SecondSpec, activeFaults: string[] = []): T
     activeFaults,
     byFaults: {},
     hist: n ? encode(h) : null,
+    failedHist: s.failed ? encode(fh) : null,
   };
 }
 
@@ -102,7 +107,7 @@ export function synthetic(o: Synthetic): RunResult {
     for (let i = 0; i < s.ok + s.failed; i++) recordMs(all, s.ms * (0.5 + (i % 10) / 10));
   }
   const r: RunResult = {
-    schemaVersion: 1,
+    schemaVersion: SCHEMA_VERSION,
     tool: { name: 'chaoskit', version: '0.1.0' },
     runId: `synthetic-${o.name ?? 'run'}`,
     seed: 7,

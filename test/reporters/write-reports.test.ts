@@ -17,7 +17,9 @@ describe('writeReports', () => {
     const log: string[] = [];
     const r = writeReports(result, dir, reporterNames, (l) => log.push(l), {});
     expect(r).toEqual({
-      written: ['results.json', 'report.md', 'report.html', 'junit.xml'].map((f) => join(dir, f)),
+      written: ['results.json', 'report.md', 'report.html', 'junit.xml', 'samples.ndjson'].map((f) =>
+        join(dir, f),
+      ),
       failed: [],
     });
     expect(JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'))).toEqual(result);
@@ -36,6 +38,20 @@ describe('writeReports', () => {
     expect(r.written).toEqual([join(dir, 'results.json'), join(dir, 'junit.xml')]);
     expect(existsSync(join(dir, 'report.html'))).toBe(false);
     expect(log).toEqual(['chaoskit: the html report could not be rendered: boom in html']);
+  });
+
+  it('a streamed report that fails half-way is logged and leaves no partial file', () => {
+    vi.spyOn(reporters.ndjson, 'chunks').mockImplementation(function* () {
+      yield '{"type":"Metric"}\n';
+      throw new Error('boom in ndjson');
+    });
+    const dir = tempDir();
+    const log: string[] = [];
+    const r = writeReports(result, dir, ['json', 'ndjson'], (l) => log.push(l), {});
+    expect(r.failed).toEqual([{ name: 'ndjson', error: 'boom in ndjson' }]);
+    expect(r.written).toEqual([join(dir, 'results.json')]);
+    expect(existsSync(join(dir, 'samples.ndjson'))).toBe(false);
+    expect(log).toEqual(['chaoskit: the ndjson report could not be rendered: boom in ndjson']);
   });
 
   it('a directory that cannot be written fails every file report without throwing', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encode, newHistogram, recordMs } from '../../src/metrics/hist.ts';
-import type { RunResult, TimelineSecond } from '../../src/result.ts';
+import { SCHEMA_VERSION, type RunResult, type TimelineSecond } from '../../src/result.ts';
 import { objectivesFor, type ServiceObjectives } from '../../src/slo/objectives.ts';
 import { fractionWithin, score } from '../../src/slo/score.ts';
 import { parseThreshold } from '../../src/slo/threshold.ts';
@@ -28,12 +28,13 @@ function sec(t: number, ok: number, failed: number, ms = 10): TimelineSecond {
     activeFaults: [],
     byFaults: {},
     hist: ok + failed ? encode(h) : null,
+    failedHist: null,
   };
 }
 
 function result(timeline: TimelineSecond[], fault: { at: number; end: number } | null): RunResult {
   return {
-    schemaVersion: 1,
+    schemaVersion: SCHEMA_VERSION,
     tool: { name: 'chaoskit', version: 't' },
     runId: 'r',
     seed: 1,

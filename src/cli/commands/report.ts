@@ -1,14 +1,15 @@
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { reporters, type ReporterName } from '../../../reporters/index.ts';
+import { reporters, writeChunks, type Reporter, type ReporterName } from '../../../reporters/index.ts';
 import { InputError } from '../../errors.ts';
-import { runResultSchema, SCHEMA_VERSION, type RunResult } from '../../result.ts';
+import { runResultSchema, type RunResult } from '../../result.ts';
+import { migrateResult } from '../../results/migrate.ts';
 import { failWith, parseYamlDocs, readSource, zodProblems } from '../../scenario/yaml.ts';
 import { VERSION } from '../../version.ts';
 import type { Command } from './index.ts';
 
 /** --format values: the reporter names plus `md` for markdown. */
-export const REPORT_FORMATS = ['console', 'json', 'markdown', 'md', 'html', 'junit'] as const;
+export const REPORT_FORMATS = ['console', 'json', 'markdown', 'md', 'html', 'junit', 'ndjson'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 export const reporterFor = (f: ReportFormat): ReporterName => (f === 'md' ? 'markdown' : f);
 
@@ -94,8 +95,9 @@ export function readResultFile(path: string): RunResult {
     const what = at >= text.length ? 'unexpected end of the file' : `unexpected ${JSON.stringify(text[at])}`;
     throw new InputError(`${file}:${position(text, at)}: the results file is not valid JSON: ${what}`);
   }
-  const parsed = runResultSchema.safeParse(value, { reportInput: true });
-  if (parsed.success) return parsed.data;
+  const migrated = migrateResult(value, VERSION);
+  const parsed = migrated.ok ? runResultSchema.safeParse(migrated.doc, { reportInput: true }) : null;
+  if (parsed?.success) return parsed.data;
   const src = parseYamlDocs(file, text)[0];
   if (!src) throw new InputError(`${file}:1:1: the results file is empty`);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -103,18 +105,13 @@ export function readResultFile(path: string): RunResult {
       { path: [], message: 'expected a chaoskit results.json object (written by chaos run --out)' },
     ]);
   }
-  const version = (value as { schemaVersion?: unknown }).schemaVersion;
-  if (version !== SCHEMA_VERSION) {
+  if (!migrated.ok) failWith(src, 'results file', [{ path: ['schemaVersion'], message: migrated.reason }]);
+  if ((value as { schemaVersion?: unknown }).schemaVersion === undefined) {
     failWith(src, 'results file', [
-      {
-        path: version === undefined ? [] : ['schemaVersion'],
-        message:
-          version === undefined
-            ? 'no schemaVersion: this is not a chaoskit results.json'
-            : `schemaVersion ${JSON.stringify(version)} is not supported: chaoskit ${VERSION} reads schemaVersion ${SCHEMA_VERSION}`,
-      },
+      { path: [], message: 'no schemaVersion: this is not a chaoskit results.json' },
     ]);
   }
+  if (!parsed) throw new Error('unreachable: a migrated document is always parsed');
   const problems = zodProblems(parsed.error);
   const more = problems.length - MAX_PROBLEMS;
   failWith(
@@ -146,18 +143,19 @@ export const reportCommand: Command = (cli, setCode) =>
           type: 'string',
           describe: 'write to this file (or into this directory under the default name) instead of stdout',
         }),
-    (args) => {
+    async (args) => {
       const result = readResultFile(args.results);
-      const reporter = reporters[reporterFor(args.format)];
-      const text = reporter.render(result);
+      const reporter: Reporter = reporters[reporterFor(args.format)];
+      const chunks = reporter.chunks?.(result) ?? [reporter.render(result)];
       if (!args.out) {
-        process.stdout.write(text);
+        for (const c of chunks)
+          if (!process.stdout.write(c)) await new Promise((ok) => process.stdout.once('drain', ok));
       } else {
         const isDir = existsSync(args.out) && statSync(args.out).isDirectory();
         const file = isDir ? join(args.out, reporter.file || 'report.txt') : args.out;
         try {
           mkdirSync(dirname(file), { recursive: true });
-          writeFileSync(file, text);
+          writeChunks(file, chunks);
         } catch (err) {
           throw new InputError(`--out ${file}: cannot write the report: ${(err as Error).message}`);
         }
