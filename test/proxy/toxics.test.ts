@@ -162,6 +162,23 @@ describe('timeout', () => {
     const s2 = await connect(port);
     expect(await echoTime(s2, 'ok')).toBeLessThan(1000);
   });
+
+  it('holds an upstream close like data: the client sees it only when the toxic closes the connection', async () => {
+    const api = await startApi();
+    // An upstream that answers and hangs up at once.
+    const upstream = await startTcp((c) => c.end('bye'));
+    const port = await makeProxy(api, 'closer', portOf(upstream));
+    api.registry.addToxic('closer', { type: 'timeout', attributes: { timeout: 0 } });
+    const s = await connect(port);
+    const held = await outcome(s, 500);
+    expect(held.how).toBe('timeout'); // neither the data nor the close came through
+    expect(held.bytes).toBe(0);
+    const r = outcome(s, 3000);
+    api.registry.removeToxic('closer', 'timeout_downstream');
+    const done = await r;
+    expect(done.how).not.toBe('timeout');
+    expect(done.bytes).toBe(0);
+  });
 });
 
 describe('reset_peer', () => {

@@ -10,6 +10,8 @@ export interface TimeoutAttrs {
  * Drops all data in its direction and closes the connection after `timeout` ms (counted from
  * when the toxic met the connection). As in Toxiproxy, removing the toxic closes the connections
  * it was dropping data on: their byte stream is already corrupt. An update restarts the timer.
+ * An end of stream (the upstream closing) is held like data: the peer sees nothing until the timer
+ * or the toxic's removal closes the connection, as Toxiproxy does (its timeout toxic stops reading).
  */
 export const timeout: ToxicKind<TimeoutAttrs> = {
   extension: false,
@@ -24,7 +26,7 @@ export const timeout: ToxicKind<TimeoutAttrs> = {
     };
     return {
       write: () => {},
-      end: () => ctx.end(),
+      end: () => {},
       flush(reason) {
         cancel();
         if (reason === 'removed') ctx.close();
