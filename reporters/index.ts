@@ -12,13 +12,21 @@ import { json } from './json.ts';
 import { junit } from './junit.ts';
 import { markdown } from './markdown.ts';
 import { ndjson } from './ndjson.ts';
+import { REPORTER_NAMES, type ReporterName } from './names.ts';
 import type { Reporter } from './shared.ts';
 
 export type { Reporter } from './shared.ts';
 
-export const reporters = { console: consoleReporter, json, markdown, html, junit, ndjson } as const;
-export type ReporterName = keyof typeof reporters;
-export const reporterNames = Object.keys(reporters) as ReporterName[];
+export const reporters = {
+  console: consoleReporter,
+  json,
+  markdown,
+  html,
+  junit,
+  ndjson,
+} as const satisfies Record<ReporterName, Reporter>;
+export type { ReporterName };
+export const reporterNames: readonly ReporterName[] = REPORTER_NAMES;
 
 /** One report as a string (the library's `render(result, 'markdown')`). */
 export function render(result: RunResult, name: ReporterName): string {

@@ -6,21 +6,9 @@
 import { mergeEncoded, percentileMs } from './metrics/hist.ts';
 import type { RunResult, Verdict } from './result.ts';
 import { MIN_CONFIDENT_REQUESTS, type PhaseName } from './slo/score.ts';
+import { DEFAULT_TOLERANCES, type Tolerances } from './tolerances.ts';
 
-export interface Tolerances {
-  /** Resilience-score points the new run may lose. */
-  maxScoreDrop: number;
-  /** How much the p99 latency may rise, as a fraction of the old p99 (0.2 = 20%). */
-  maxP99Increase: number;
-  /** Milliseconds a fault's time to recover may grow by. */
-  maxTtrIncreaseMs: number;
-}
-
-export const DEFAULT_TOLERANCES: Tolerances = {
-  maxScoreDrop: 5,
-  maxP99Increase: 0.2,
-  maxTtrIncreaseMs: 2000,
-};
+export { DEFAULT_TOLERANCES, type Tolerances };
 
 export interface RunSide {
   runId: string;

@@ -1,7 +1,7 @@
-import { compareResults, DEFAULT_TOLERANCES, type Comparison, type Tolerances } from '../../compare.ts';
+import type { Comparison } from '../../compare.ts';
+import { DEFAULT_TOLERANCES, type Tolerances } from '../../tolerances.ts';
 import { ExitCode, InputError } from '../../errors.ts';
 import { formatDuration, parseDurationMs } from '../../units.ts';
-import { readResultFile } from './report.ts';
 import type { Command } from './index.ts';
 
 export const COMPARE_FORMATS = ['console', 'md', 'markdown', 'json'] as const;
@@ -153,7 +153,11 @@ export const compareCommand: Command = (cli, setCode) =>
           default: 'console' as (typeof COMPARE_FORMATS)[number],
           describe: 'output format',
         }),
-    (args) => {
+    async (args) => {
+      const [{ compareResults }, { readResultFile }] = await Promise.all([
+        import('../../compare.ts'),
+        import('../../results/read.ts'),
+      ]);
       if (!(Number.isFinite(args.maxScoreDrop) && args.maxScoreDrop >= 0)) {
         throw new InputError(
           `--max-score-drop must be a number of points, 0 or more, got ${args.maxScoreDrop}`,

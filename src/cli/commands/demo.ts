@@ -1,6 +1,4 @@
-import { startApi } from '../../demo/api.ts';
 import { demoPorts } from '../../demo/ports.ts';
-import { DemoSystem } from '../../demo/system.ts';
 import type { Command } from './index.ts';
 
 export const demoCommand: Command = (cli) =>
@@ -9,6 +7,7 @@ export const demoCommand: Command = (cli) =>
     'run the built-in demo system in the foreground (api → fault proxy → dependency on loopback)',
     (y) => y.option('supervised', { type: 'boolean', default: false, hidden: true }),
     async (args) => {
+      const { DemoSystem } = await import('../../demo/system.ts');
       const workMs = Number(process.env.CHAOSKIT_DEMO_DEPENDENCY_WORK_MS ?? 1);
       const sys = await DemoSystem.start(demoPorts(), {
         workMs: Number.isFinite(workMs) && workMs >= 0 ? workMs : 1,
@@ -50,6 +49,7 @@ export const demoApiCommand: Command = (cli) =>
         .option('dependency', { type: 'string', demandOption: true })
         .option('timeout-ms', { type: 'number', default: 1000 }),
     handler: async (args) => {
+      const { startApi } = await import('../../demo/api.ts');
       const server = await startApi({
         port: args.port,
         dependencyUrl: args.dependency,

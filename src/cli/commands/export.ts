@@ -1,6 +1,4 @@
 import { writeFileSync } from 'node:fs';
-import { exportK6 } from '../../k6/export.ts';
-import { loadScenario, planScenario } from '../../scenario/load.ts';
 import { checkTimeScale, loadOptions, scenarioOptions } from '../options.ts';
 import type { Command } from './index.ts';
 
@@ -16,7 +14,11 @@ export const exportCommand: Command = (cli) =>
           describe: 'file to write (stdout when absent)',
         },
       ),
-    (args) => {
+    async (args) => {
+      const [{ exportK6 }, { loadScenario, planScenario }] = await Promise.all([
+        import('../../k6/export.ts'),
+        import('../../scenario/load.ts'),
+      ]);
       const s = loadScenario(args.scenario, loadOptions(args));
       const plan = planScenario(s, {
         seed: args.seed ?? 0,

@@ -1,6 +1,3 @@
-import { holdCpu } from '../../stress/cpu.ts';
-import { holdGpuCompute, holdGpuMemory } from '../../stress/gpu.ts';
-import { holdMemory } from '../../stress/memory.ts';
 import type { Command } from './index.ts';
 
 /**
@@ -30,6 +27,11 @@ export const holdCommand: Command = (cli) =>
       setTimeout(() => process.exit(0), args.maxMs).unref();
       let keep: unknown;
       try {
+        const [{ holdCpu }, { holdGpuCompute, holdGpuMemory }, { holdMemory }] = await Promise.all([
+          import('../../stress/cpu.ts'),
+          import('../../stress/gpu.ts'),
+          import('../../stress/memory.ts'),
+        ]);
         if (args.kind === 'cpu') keep = holdCpu(args.cores, args.duty);
         else if (args.kind === 'memory') keep = holdMemory(args.bytes ?? 0);
         else if (args.kind === 'gpu-memory')

@@ -1,11 +1,11 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadScenario } from '../../scenario/load.ts';
 import { BUILTIN_SCENARIOS } from '../../scenario/paths.ts';
 import type { Command } from './index.ts';
 
 /** Built-in scenarios with their descriptions. */
-export function builtinScenarios(): { name: string; description: string; error?: string }[] {
+export async function builtinScenarios(): Promise<{ name: string; description: string; error?: string }[]> {
+  const { loadScenario } = await import('../../scenario/load.ts');
   return readdirSync(BUILTIN_SCENARIOS)
     .filter((f) => f.endsWith('.yaml') && f !== 'slo.yaml')
     .sort()
@@ -24,8 +24,8 @@ export const listCommand: Command = (cli) =>
     'list',
     'list the built-in scenarios',
     (y) => y,
-    () => {
-      const list = builtinScenarios();
+    async () => {
+      const list = await builtinScenarios();
       const w = Math.max(...list.map((s) => s.name.length));
       for (const s of list) {
         const text = s.error ? `(invalid: ${s.error})` : s.description.replace(/\s+/g, ' ');

@@ -1,5 +1,3 @@
-import { loadScenario, planScenario } from '../../scenario/load.ts';
-import { describePlan } from '../chart.ts';
 import { checkSeed, checkTimeScale, loadOptions, scenarioOptions } from '../options.ts';
 import type { Command } from './index.ts';
 
@@ -8,7 +6,11 @@ export const planCommand: Command = (cli) =>
     'plan <scenario>',
     'print the timeline of a scenario: rate chart, phases, fault windows, totals',
     (y) => scenarioOptions(y),
-    (args) => {
+    async (args) => {
+      const [{ loadScenario, planScenario }, { describePlan }] = await Promise.all([
+        import('../../scenario/load.ts'),
+        import('../chart.ts'),
+      ]);
       const s = loadScenario(args.scenario, loadOptions(args));
       const plan = planScenario(s, {
         seed: checkSeed(args.seed) ?? s.spec.seed ?? 0,

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { InputError } from '../../errors.ts';
-import { startProxyServer } from '../../proxy/server.ts';
 import type { Command } from './index.ts';
 
 export const proxyCommand: Command = (cli) =>
@@ -21,6 +20,7 @@ export const proxyCommand: Command = (cli) =>
           describe: 'JSON file of proxies to create at start (as POST /populate takes)',
         }),
     async (args) => {
+      const { startProxyServer } = await import('../../proxy/server.ts');
       const server = await startProxyServer({
         host: args.host,
         port: args.port,

@@ -1,14 +1,9 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { render, reporterNames, writeReports, type ReporterName } from '../../../reporters/index.ts';
+import { REPORTER_NAMES, type ReporterName } from '../../../reporters/names.ts';
 import { AbortedError, ExitCode, InputError, RevertError } from '../../errors.ts';
 import type { RunResult } from '../../result.ts';
-import { startLiveMetrics } from '../../metrics/prometheus.ts';
-import { runScenario } from '../../run.ts';
-import { loadScenario, planScenario } from '../../scenario/load.ts';
-import { describePlan } from '../chart.ts';
 import { checkSeed, checkTimeScale, loadOptions, scenarioOptions } from '../options.ts';
-import { attachProgress } from '../progress.ts';
 import type { Command } from './index.ts';
 
 export const runCommand: Command = (cli, setCode) =>
@@ -24,8 +19,9 @@ export const runCommand: Command = (cli, setCode) =>
         .option('reporter', {
           type: 'string',
           array: true,
-          choices: reporterNames,
-          describe: 'reports to write into --out (default: json markdown html junit)',
+          choices: REPORTER_NAMES,
+          describe:
+            'reports to write into --out (default: json markdown html junit; ndjson: k6 --out json lines)',
         })
         .option('dry-run', {
           type: 'boolean',
@@ -57,6 +53,14 @@ export const runCommand: Command = (cli, setCode) =>
           describe: 'push live metrics to this Prometheus Pushgateway URL during the run',
         }),
     async (args) => {
+      // Loaded here, not at start-up: every other command (a guard, an emergency stop) starts faster.
+      const [{ loadScenario, planScenario }, { runScenario }, { render, writeReports }] = await Promise.all([
+        import('../../scenario/load.ts'),
+        import('../../run.ts'),
+        import('../../../reporters/index.ts'),
+      ]);
+      const { describePlan } = await import('../chart.ts');
+      const { attachProgress } = await import('../progress.ts');
       const timeScale = checkTimeScale(args.timeScale);
       const seed = checkSeed(args.seed);
       const scenario = loadScenario(args.scenario, loadOptions(args));
@@ -81,13 +85,17 @@ export const runCommand: Command = (cli, setCode) =>
       const detach = args.quiet ? () => {} : attachProgress(run, process.stderr);
       const live =
         args.prometheus !== undefined || args.pushgateway
-          ? await startLiveMetrics(run, {
-              ...(args.prometheus !== undefined ? { port: args.prometheus } : {}),
-              ...(args.pushgateway ? { pushgateway: args.pushgateway } : {}),
-            }).catch((err: Error) => {
-              run.abort('could not start live metrics');
-              throw new InputError(`--prometheus ${args.prometheus}: ${err.message}`);
-            })
+          ? await (
+              await import('../../metrics/prometheus.ts')
+            )
+              .startLiveMetrics(run, {
+                ...(args.prometheus !== undefined ? { port: args.prometheus } : {}),
+                ...(args.pushgateway ? { pushgateway: args.pushgateway } : {}),
+              })
+              .catch((err: Error) => {
+                run.abort('could not start live metrics');
+                throw new InputError(`--prometheus ${args.prometheus}: ${err.message}`);
+              })
           : null;
       if (live?.url) process.stderr.write(`live metrics on ${live.url}\n`);
       const onSignal = (sig: NodeJS.Signals) => {

@@ -1,7 +1,3 @@
-import { EmergencyStop } from '../../safety/emergency-stop.ts';
-import { runGuard } from '../../safety/guard.ts';
-import { Ledger } from '../../safety/ledger.ts';
-import { isRunAlive, lastHeartbeatMs, listRuns } from '../../safety/runs.ts';
 import { stateDir } from '../../safety/state.ts';
 import type { Command } from './index.ts';
 
@@ -11,6 +7,7 @@ export const emergencyStopCommand: Command = (cli, setCode) =>
     'stop every running chaoskit run on this machine and revert every open fault (exit 0 when nothing remains, 4 otherwise)',
     (y) => y,
     async () => {
+      const { EmergencyStop } = await import('../../safety/emergency-stop.ts');
       const report = await new EmergencyStop(stateDir()).run((line) => process.stdout.write(`${line}\n`));
       setCode(report.remaining > 0 ? 4 : 0);
     },
@@ -21,7 +18,11 @@ export const statusCommand: Command = (cli) =>
     'status',
     'list running runs and open faults',
     (y) => y,
-    () => {
+    async () => {
+      const [{ Ledger }, { isRunAlive, lastHeartbeatMs, listRuns }] = await Promise.all([
+        import('../../safety/ledger.ts'),
+        import('../../safety/runs.ts'),
+      ]);
       const dir = stateDir();
       const runs = listRuns(dir);
       const open = new Ledger(dir).open();
@@ -49,6 +50,7 @@ export const guardCommand: Command = (cli) =>
     describe: false,
     builder: (y) => y.positional('runId', { type: 'string', demandOption: true }),
     handler: async (args) => {
+      const { runGuard } = await import('../../safety/guard.ts');
       await runGuard(stateDir(), args.runId);
     },
   });

@@ -1,6 +1,4 @@
 import { resolve } from 'node:path';
-import { loadSuite } from '../../suite/suite.ts';
-import { writeSuiteIndex } from '../../suite/index-page.ts';
 import type { Command } from './index.ts';
 
 /** Helpers for resilience-pipeline.sh: list a suite's scenarios; write the artifacts index. */
@@ -11,7 +9,8 @@ export const suiteCommand: Command = (cli) =>
         'list <file>',
         'print the suite as tab-separated lines: name, scenario file, environment file, SLO file, minimum score',
         (z) => z.positional('file', { type: 'string', demandOption: true }),
-        (args) => {
+        async (args) => {
+          const { loadSuite } = await import('../../suite/suite.ts');
           const suite = loadSuite(resolve(args.file));
           for (const e of suite.entries) {
             process.stdout.write(
@@ -29,7 +28,8 @@ export const suiteCommand: Command = (cli) =>
             .option('suite', { type: 'string', demandOption: true, describe: 'suite name' })
             .option('scenarios', { type: 'string', array: true, demandOption: true })
             .option('exit-code', { type: 'number', default: 0 }),
-        (args) => {
+        async (args) => {
+          const { writeSuiteIndex } = await import('../../suite/index-page.ts');
           writeSuiteIndex(resolve(args.dir), args.suite, args.scenarios, args.exitCode);
         },
       )

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { InputError } from '../../errors.ts';
-import { loadEnvironment, loadScenario, loadSlo } from '../../scenario/load.ts';
 import { resolveScenarioPath } from '../../scenario/paths.ts';
 import type { Command } from './index.ts';
 
@@ -30,7 +29,8 @@ export const validateCommand: Command = (cli, setCode) =>
           describe: 'files or built-in scenario names',
         })
         .option('env', { type: 'string', describe: 'environment file to check scenarios against' }),
-    (args) => {
+    async (args) => {
+      const { loadEnvironment, loadScenario, loadSlo } = await import('../../scenario/load.ts');
       let bad = 0;
       for (const f of args.files) {
         const file = resolveScenarioPath(f);
