@@ -52,6 +52,7 @@ async function serviceP50(url: string, rate: number, durationMs: number): Promis
     prng: createPrng(1),
     store,
   });
+  await load.warmUp();
   await load.start();
   return store.totalService.getValueAtPercentile(50) / 1000;
 }

@@ -5,6 +5,7 @@
  *      │ demo env? start the demo system (child process)
  *      │ preflight: the load target answers
  *      │ register the run (state dir), spawn its guard, heartbeat every second
+ *      │ warm-up: a burst of unrecorded requests through the engine's own connections (load.warmUp)
  *      ├─ HttpLoad (open model) ──samples──> MetricsStore
  *      ├─ FaultRunner: ledger intent → apply → revert at the window's end
  *      ├─ ticker, once a second: self-monitor, finalise old seconds, progress event
@@ -24,6 +25,7 @@ import { K6Load, k6Preflight } from './k6/engine.ts';
 import { HttpLoad } from './load/http-engine.ts';
 import { grpcLoadFor, grpcPreflight } from './load/grpc-run.ts';
 import { compileRequestBodies } from './load/http-bodies.ts';
+import { describeWarmUp } from './load/warm-up.ts';
 import { addStreamingResults, unavailableFaultRecords } from './load/result-extras.ts';
 import { ProbeRunner, type ProbeResult } from './probes/runner.ts';
 import { applySteadyState, gateFaults } from './probes/steady-state.ts';
@@ -72,6 +74,8 @@ export interface RunOptions {
   engine?: 'http' | 'k6';
   /** Spawn a guard process (default true). */
   guard?: boolean;
+  /** false: no warm-up before t = 0, whatever the scenario's `load.warmUp` says. */
+  warmUp?: boolean;
 }
 
 export interface Progress {
@@ -259,7 +263,13 @@ export class RunHandle extends EventEmitter<RunEvents> {
         l.stop();
       };
       if (this.abortReason) this.onAbort();
-      host = await startHostSampler(() => l.now());
+      // Probes set up their clients before t = 0; their first round runs at t = 0.
+      probes = new ProbeRunner(env.probes, () => l.now());
+      if (l instanceof HttpLoad && s.spec.load.warmUp && this.opts.warmUp !== false)
+        this.emit('log', describeWarmUp(await l.warmUp()));
+      // The sampler's first sample is taken now, before t = 0: it counts as t = 0.
+      let loadStarted = false;
+      host = await startHostSampler(() => (loadStarted ? l.now() : 0));
       this.emit('started', plan);
       let second = 0;
       let totalSent = 0;
@@ -308,8 +318,9 @@ export class RunHandle extends EventEmitter<RunEvents> {
         }
       };
       this.checkStop = checkStop;
+      monitor.sample(); // second 0's figures start here, not with the demo's start-up and the warm-up
       const done = l.start();
-      probes = new ProbeRunner(env.probes, () => l.now());
+      loadStarted = true;
       probes.start();
       const firstFaultMs = plan.faults.length > 0 ? Math.min(...plan.faults.map((f) => f.startMs)) : null;
       const fr1 = faults;

@@ -1,6 +1,7 @@
 /**
- * Runs chaoskit's HttpLoad once, the way src/run.ts drives it (a once-a-second ticker that samples
- * the self-monitor and finalises old seconds), and prints what the benches need:
+ * Runs chaoskit's HttpLoad once, the way src/run.ts drives it (the warm-up before t = 0, then a
+ * once-a-second ticker that samples the self-monitor and finalises old seconds), and prints what
+ * the benches need:
  *   - completions whose response *ended* inside [window[0], window[1]) ms (throughput);
  *   - the per-second timeline (requested vs sent, send lag p99);
  *   - the send lag over the whole run, from one histogram (not an average of per-second values);
@@ -15,6 +16,7 @@ import { encode, newHistogram, recordMs, summarize, type Histogram } from '../..
 import { startSelfMonitor } from '../../src/metrics/self-monitor.ts';
 import { MetricsStore, type GeneratorStats } from '../../src/metrics/store.ts';
 import type { ErrorKind } from '../../src/load/errors.ts';
+import type { WarmUpReport } from '../../src/load/warm-up.ts';
 import type { Phase } from '../../src/scenario/schema.ts';
 
 export interface EngineArgs {
@@ -31,6 +33,8 @@ export interface EngineArgs {
   stopAtMs?: number;
   /** Also keep a send-lag histogram per second of sending (returned encoded). */
   lagPerSecond?: boolean;
+  /** The engine's warm-up before t = 0, as `chaos run` does it (default true). */
+  warmUp?: boolean;
 }
 
 export interface EngineSecond {
@@ -52,6 +56,7 @@ export interface EngineResult {
     completed: number;
     dropped: number;
     cancelled: number;
+    warmUp?: WarmUpReport | null;
   };
   windowMs: number;
   windowCompleted: number;
@@ -120,6 +125,8 @@ const load = new HttpLoad({
   prng: createPrng(args.seed ?? 1).fork('requests'),
   store,
 });
+
+if (args.warmUp !== false) await load.warmUp();
 
 // The runner's ticker (src/run.ts), minus the progress event.
 const monitor = startSelfMonitor();

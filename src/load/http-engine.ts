@@ -19,6 +19,13 @@ import type { RequestPayload } from './http-bodies.ts';
 import { SseHandler } from './sse.ts';
 import type { Segment } from './patterns.ts';
 import type { Prng } from './prng.ts';
+import {
+  runWarmUp,
+  WARM_UP_BUDGET_MS,
+  warmUpCount,
+  type WarmUpAnswer,
+  type WarmUpReport,
+} from './warm-up.ts';
 
 export interface HttpLoadOptions {
   url: string;
@@ -42,6 +49,8 @@ export interface LoadOutcome {
   completed: number;
   dropped: number;
   cancelled: number;
+  /** The warm-up before t = 0 (engines that have one; null when it did not run). */
+  warmUp?: WarmUpReport | null;
 }
 
 export interface HttpLoadEvents {
@@ -77,8 +86,28 @@ class RequestHandler {
   }
 }
 
+/** A warm-up request: the same dispatch path, nothing recorded. */
+class WarmUpHandler {
+  private status = 0;
+  constructor(private readonly done: (a: WarmUpAnswer) => void) {}
+  onConnect(): void {}
+  onHeaders(statusCode: number): boolean {
+    this.status = statusCode;
+    return true;
+  }
+  onData(): boolean {
+    return true;
+  }
+  onComplete(): void {
+    this.done(this.status > 0 && this.status < 400 ? 'ok' : 'failed');
+  }
+  onError(err: Error): void {
+    this.done({ unanswered: classifyError(err) });
+  }
+}
+
 export class HttpLoad extends EventEmitter<HttpLoadEvents> {
-  private readonly pool: Pool;
+  private pool: Pool;
   private readonly dispatchOpts: Dispatcher.DispatchOptions[];
   private readonly cumWeights: Float64Array;
   private readonly base: string;
@@ -98,21 +127,14 @@ export class HttpLoad extends EventEmitter<HttpLoadEvents> {
   private faultKey = '';
   private resolveDone!: (o: LoadOutcome) => void;
   private readonly counts = { sent: 0, completed: 0, dropped: 0, cancelled: 0 };
+  private warmUpReport: WarmUpReport | null = null;
   readonly done: Promise<LoadOutcome>;
 
   constructor(private readonly o: HttpLoadOptions) {
     super();
     const url = new URL(o.url);
     const base = url.pathname.replace(/\/$/, '');
-    this.pool = new Pool(url.origin, {
-      connections: o.connections,
-      pipelining: 1,
-      headersTimeout: o.timeoutMs,
-      bodyTimeout: o.timeoutMs,
-      connectTimeout: o.timeoutMs,
-      keepAliveTimeout: 10_000,
-    });
-    this.pool.on('connectionError', () => {}); // counted per request; keep the process alive
+    this.pool = this.newPool(url.origin);
     this.dispatchOpts = o.requests.map((r) => ({
       origin: url.origin,
       method: r.method as Dispatcher.HttpMethod,
@@ -149,6 +171,48 @@ export class HttpLoad extends EventEmitter<HttpLoadEvents> {
   /** Outcomes of requests sent from now on are attributed to this set of active faults. */
   setFaultKey(key: string): void {
     this.faultKey = key;
+  }
+
+  /**
+   * Before start(): sends about two seconds' worth of the first second's rate (at least one per
+   * connection, at most 5,000) of the mix's first non-streaming request through this engine's own
+   * pool, `connections` at a time, and records nothing. Ends early when the target does not answer
+   * and gives up after `budgetMs`; never throws.
+   */
+  warmUp(opts: { requests?: number; budgetMs?: number } = {}): Promise<WarmUpReport> {
+    const t0 = performance.now();
+    const i = this.o.requests.findIndex((r) => r.stream !== 'sse');
+    if (i < 0 || this.stopping) {
+      const why = this.stopping ? 'the load was stopped' : 'every request of the mix is an SSE stream';
+      this.warmUpReport = { requests: 0, failed: 0, durationMs: 0, cutShort: why };
+      return Promise.resolve(this.warmUpReport);
+    }
+    const render = this.o.payloads?.[i]?.render;
+    const prng = this.o.prng.fork('warm-up');
+    const base = this.dispatchOpts[i]!;
+    return runWarmUp({
+      requests: opts.requests ?? warmUpCount(this.o.segment, this.o.connections),
+      concurrency: this.o.connections,
+      budgetMs: opts.budgetMs ?? WARM_UP_BUDGET_MS,
+      send: (done) => {
+        let opts = base;
+        if (render) {
+          const r = render(prng);
+          opts = { ...base, path: this.base + r.path, ...(r.body !== undefined ? { body: r.body } : {}) };
+        }
+        this.pool.dispatch(opts, new WarmUpHandler(done) as Dispatcher.DispatchHandler);
+      },
+      abandon: () => {
+        // What still hangs would hold connections the load needs: start from a fresh pool.
+        const stale = this.pool;
+        this.pool = this.newPool(new URL(this.o.url).origin);
+        void stale.destroy().catch(() => {});
+      },
+      stopped: () => this.stopping,
+    }).then((r) => {
+      this.warmUpReport = { ...r, durationMs: performance.now() - t0 };
+      return this.warmUpReport;
+    });
   }
 
   start(): Promise<LoadOutcome> {
@@ -201,8 +265,16 @@ export class HttpLoad extends EventEmitter<HttpLoadEvents> {
       return;
     }
     const wait = this.nextAt - this.now();
-    // Timers are coarse (~1 ms); close to an arrival, spin through the event loop instead.
-    this.timer = wait > 1.5 ? setTimeout(this.loop, Math.floor(wait - 1)) : setImmediate(this.loop);
+    // Timers fire ~1 ms late: sleep to just before a far arrival. A near one (under 1.5 ms) gets a
+    // 1 ms sleep too, sent late with its own intended time: spinning instead took a whole core at
+    // any rate above ~700/s and flagged every second as saturated (docs/benchmarks.md). Only an
+    // arrival about to fall due is worth a turn of the event loop.
+    this.timer =
+      wait > 1.5
+        ? setTimeout(this.loop, Math.floor(wait - 1))
+        : wait > 0.05
+          ? setTimeout(this.loop, 1)
+          : setImmediate(this.loop);
   };
 
   private send(intendedMs: number, nowMs: number): void {
@@ -280,7 +352,21 @@ export class HttpLoad extends EventEmitter<HttpLoadEvents> {
       ended: this.stoppedEarly ? 'stopped' : 'completed',
       durationMs: this.now(),
       ...this.counts,
+      warmUp: this.warmUpReport,
     });
+  }
+
+  private newPool(origin: string): Pool {
+    const pool = new Pool(origin, {
+      connections: this.o.connections,
+      pipelining: 1,
+      headersTimeout: this.o.timeoutMs,
+      bodyTimeout: this.o.timeoutMs,
+      connectTimeout: this.o.timeoutMs,
+      keepAliveTimeout: 10_000,
+    });
+    pool.on('connectionError', () => {}); // counted per request; keep the process alive
+    return pool;
   }
 }
 

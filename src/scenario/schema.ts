@@ -112,6 +112,12 @@ export const loadSpec = z.strictObject({
   maxBacklog: z.number().int().nonnegative().default(10_000),
   timeout: duration().default(5_000),
   arrivals: z.enum(['even', 'poisson']).default('even'),
+  /**
+   * Before t = 0, send about 2 s worth of the first second's rate (at least one per connection, at
+   * most 5,000; at most 3 s) of the mix's first request, unrecorded, so the first second is not
+   * measuring cold connections (engines http and grpc). Turn off when that request has side effects.
+   */
+  warmUp: z.boolean().default(true),
   /** engine grpc: proto, service, method, messages (docs/grpc-and-streaming.md). */
   grpc: grpcSpec.optional(),
 });
