@@ -407,8 +407,13 @@ export class RunHandle extends EventEmitter<RunEvents> {
     // k6 timestamps completions and may run past the plan; every other engine's timeline is the plan's.
     const k6 = this.opts.engine === 'k6' || s.spec.engine === 'k6';
     const seconds = Math.ceil((k6 ? ranMs : Math.min(plan.durationMs, ranMs)) / 1000);
-    const timeline = store.timeline(seconds).slice(0, Math.max(seconds, 1));
+    const all = store.timeline(seconds);
+    const timeline = all.slice(0, Math.max(seconds, 1));
     const totals = sumTimeline(timeline);
+    // The timeline counts a request as sent in the second it went out. Arrivals sent after the
+    // plan's end (a backlog draining, a late turn of the loop) are in no second of it, but they
+    // were sent: the totals count them, so that sent ≥ ok + failed.
+    totals.sent += all.slice(timeline.length).reduce((n, x) => n + x.sent, 0);
     const warnings = [...rateWarnings(timeline), ...this.engineWarnings];
     return {
       schemaVersion: SCHEMA_VERSION,

@@ -1,6 +1,7 @@
 /**
  * The runner (src/run.ts) around the HTTP engine, against a real loopback server: the warm-up
- * before t = 0 (logged, not recorded, off when asked, harmless when the target refuses).
+ * before t = 0 (logged, not recorded, off when asked, harmless when the target refuses) and
+ * totals that count every sent request once.
  */
 import { writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -95,5 +96,26 @@ describe('the runner warms the engine up before t = 0', () => {
     expect(result.totals).toMatchObject({ requested: 100, sent: 100, ok: 0, failed: 100 });
     expect(result.totals.errors).toEqual({ refused: 100 });
     expect(performance.now() - t0).toBeLessThan(15_000); // a 2 s run; the warm-up added little
+  });
+});
+
+describe('run totals', () => {
+  it('count requests sent after the planned end: every sent request once, sent ≥ ok + failed', async () => {
+    // One connection and 30 ms answers: 50 arrivals in 1 s take 1.5 s to send, so about a third
+    // of them go out after the plan's end, from the backlog.
+    const { s } = await target((_req, res) => setTimeout(() => res.end('ok'), 30));
+    const { result } = await run(
+      s.url,
+      `  connections: 1
+  warmUp: false
+  pattern:
+    - { kind: constant, rate: 50, duration: 1s }
+`,
+    );
+    expect(result.timeline).toHaveLength(1);
+    expect(result.totals).toMatchObject({ requested: 50, sent: 50, ok: 50, failed: 0, dropped: 0 });
+    // The timeline stays true to the second requests went out in: the engine fell behind.
+    expect(result.timeline[0]!.sent).toBeLessThan(45);
+    expect(result.warnings.some((w) => w.startsWith('achieved rate'))).toBe(true);
   });
 });
