@@ -6,7 +6,7 @@
  *      │ preflight: the load target answers
  *      │ register the run (state dir), spawn its guard, heartbeat every second
  *      │ warm-up: a burst of unrecorded requests through the engine's own connections (load.warmUp)
- *      ├─ HttpLoad (open model) ──samples──> MetricsStore
+ *      ├─ HttpLoad / GrpcLoad (open model, src/load/open-model.ts) ──samples──> MetricsStore
  *      ├─ FaultRunner: ledger intent → apply → revert at the window's end
  *      ├─ ticker, once a second: self-monitor, finalise old seconds, progress event
  *      └─ abort(): Ctrl-C, SIGTERM, stop condition, emergency stop
@@ -25,6 +25,7 @@ import { K6Load, k6Preflight } from './k6/engine.ts';
 import { HttpLoad } from './load/http-engine.ts';
 import { grpcLoadFor, grpcPreflight } from './load/grpc-run.ts';
 import { compileRequestBodies } from './load/http-bodies.ts';
+import { OpenModelLoad } from './load/open-model.ts';
 import { describeWarmUp } from './load/warm-up.ts';
 import { addStreamingResults, unavailableFaultRecords } from './load/result-extras.ts';
 import { ProbeRunner, type ProbeResult } from './probes/runner.ts';
@@ -265,7 +266,7 @@ export class RunHandle extends EventEmitter<RunEvents> {
       if (this.abortReason) this.onAbort();
       // Probes set up their clients before t = 0; their first round runs at t = 0.
       probes = new ProbeRunner(env.probes, () => l.now());
-      if (l instanceof HttpLoad && s.spec.load.warmUp && this.opts.warmUp !== false)
+      if (l instanceof OpenModelLoad && s.spec.load.warmUp && this.opts.warmUp !== false)
         this.emit('log', describeWarmUp(await l.warmUp()));
       // The sampler's first sample is taken now, before t = 0: it counts as t = 0.
       let loadStarted = false;

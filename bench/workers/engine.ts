@@ -16,7 +16,7 @@ import { encode, newHistogram, recordMs, summarize, type Histogram } from '../..
 import { startSelfMonitor } from '../../src/metrics/self-monitor.ts';
 import { MetricsStore, type GeneratorStats } from '../../src/metrics/store.ts';
 import type { ErrorKind } from '../../src/load/errors.ts';
-import type { WarmUpReport } from '../../src/load/warm-up.ts';
+import type { LoadOutcome } from '../../src/load/open-model.ts';
 import type { Phase } from '../../src/scenario/schema.ts';
 
 export interface EngineArgs {
@@ -49,15 +49,7 @@ export interface EngineSecond {
 }
 
 export interface EngineResult {
-  outcome: {
-    ended: string;
-    durationMs: number;
-    sent: number;
-    completed: number;
-    dropped: number;
-    cancelled: number;
-    warmUp?: WarmUpReport | null;
-  };
+  outcome: LoadOutcome;
   windowMs: number;
   windowCompleted: number;
   windowOk: number;
