@@ -321,6 +321,7 @@ export class RunHandle extends EventEmitter<RunEvents> {
       this.checkStop = checkStop;
       monitor.sample(); // second 0's figures start here, not with the demo's start-up and the warm-up
       const done = l.start();
+      this.loadStartedAtMs = Date.now() - l.now(); // the wall-clock time of the load's t = 0
       loadStarted = true;
       probes.start();
       const firstFaultMs = plan.faults.length > 0 ? Math.min(...plan.faults.map((f) => f.startMs)) : null;
@@ -357,6 +358,7 @@ export class RunHandle extends EventEmitter<RunEvents> {
   }
 
   private engineWarnings: string[] = [];
+  private loadStartedAtMs: number | null = null;
   private capacitySteps: NonNullable<RunResult['capacity']>['steps'] = [];
 
   /** Judges one capacity step against the service's objectives; false stops stepping up. */
@@ -434,6 +436,9 @@ export class RunHandle extends EventEmitter<RunEvents> {
       },
       timeScale: plan.timeScale,
       startedAt: startedAt.toISOString(),
+      ...(this.loadStartedAtMs !== null
+        ? { loadStartedAt: new Date(Math.round(this.loadStartedAtMs)).toISOString() }
+        : {}),
       endedAt: new Date().toISOString(),
       status: this.abortReason ? 'aborted' : 'completed',
       abort: this.abortReason ? { reason: this.abortReason, atMs: Math.round(this.abortAtMs) } : null,

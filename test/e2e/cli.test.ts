@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
+import { SCHEMA_VERSION } from '../../src/result.ts';
 import { demoEnv, freePort, runCli, startCli } from '../helpers/cli.ts';
 import { MINIMAL, tempDir, writeScenario } from '../helpers/files.ts';
 
@@ -107,7 +108,20 @@ describe('chaos CLI end to end', () => {
   it('runs a built-in scenario on the demo system and writes a results.json that validates against its schema', async () => {
     const out = tempDir();
     const r = await runCli(
-      ['run', 'spike-with-partition', '--time-scale', '0.1', '--out', out, '--seed', '7'],
+      [
+        'run',
+        'spike-with-partition',
+        '--time-scale',
+        '0.1',
+        '--out',
+        out,
+        '--seed',
+        '7',
+        '--reporter',
+        'json',
+        'html',
+        'ndjson',
+      ],
       await demoEnv(),
     );
     expect(r.stderr).not.toContain('internal error');
@@ -120,7 +134,11 @@ describe('chaos CLI end to end', () => {
     expect(v.errors).toBeNull();
     expect(v.valid).toBe(true);
     const res = JSON.parse(readFileSync(file, 'utf8'));
-    expect(res.schemaVersion).toBe(1);
+    expect(res.schemaVersion).toBe(SCHEMA_VERSION);
+    // t = 0 of the load: after the run started (demo start-up, warm-up), before it ended.
+    const [started, load, ended] = [res.startedAt, res.loadStartedAt, res.endedAt].map(Date.parse);
+    expect(load).toBeGreaterThan(started!);
+    expect(load).toBeLessThan(ended!);
     expect(res.seed).toBe(7);
     expect(res.scenario.name).toBe('spike-with-partition');
     expect(res.timeline.length).toBe(10);
@@ -141,6 +159,16 @@ describe('chaos CLI end to end', () => {
     // Most of them; on a busy machine requests sent just before the revert may still get through.
     expect(underF1 / sentUnderF1).toBeGreaterThanOrEqual(0.25);
     expect(res.timeline[0].failed).toBe(0);
+    // The reports asked for, and only those: the k6-format samples hold one duration per request.
+    expect(readdirSync(out).sort()).toEqual(['report.html', 'results.json', 'samples.ndjson']);
+    const points = readFileSync(join(out, 'samples.ndjson'), 'utf8')
+      .split('\n')
+      .filter((l) => l.startsWith('{"type":"Point"') && l.includes('"metric":"http_req_duration"'))
+      .map((l) => JSON.parse(l) as { data: { time: string; tags: Record<string, string> } });
+    expect(points.length).toBe(res.totals.ok + res.totals.failed);
+    const failedPoints = points.filter((p) => p.data.tags.expected_response === 'false');
+    expect(failedPoints.length).toBe(res.totals.failed);
+    expect(Math.min(...points.map((p) => Date.parse(p.data.time)))).toBeGreaterThanOrEqual(load!);
   });
 
   it('Ctrl-C stops the load at once, writes the partial result and exits 3', async () => {
