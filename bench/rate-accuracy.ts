@@ -39,6 +39,12 @@ const TOLERANCE = 0.01;
 const WITHIN_TARGET = 95;
 const LAG_TARGET_MS = 2;
 
+function warmText(r: EngineResult): string {
+  const w = r.outcome.warmUp;
+  if (!w) return 'no warm-up';
+  return `${w.requests} requests in ${fmt.ms(w.durationMs)}, ${w.failed} failed${w.cutShort ? ` (${w.cutShort})` : ''}`;
+}
+
 function within(requested: number, sent: number): boolean {
   return requested > 0 && Math.abs(sent - requested) <= requested * TOLERANCE;
 }
@@ -208,6 +214,7 @@ export async function rateAccuracy(): Promise<BenchReport> {
       `constant: ${worstText(c.worst)}; lag p50 ${fmt.ms(constant.sendLagMs.p50)}, p99.9 ${fmt.ms(constant.sendLagMs.p999)}, max ${fmt.ms(constant.sendLagMs.max)}`,
       `sine: ${worstText(s.worst)}; lag p50 ${fmt.ms(sine.sendLagMs.p50)}, p99.9 ${fmt.ms(sine.sendLagMs.p999)}, max ${fmt.ms(sine.sendLagMs.max)}`,
       `autocannon at 5,000/s, responses per second: ${peerSecs.join(', ')}`,
+      `before t = 0 each engine run warmed up as chaos run does: ${warmText(constant)} (constant), ${warmText(sine)} (sine); first-second lag p99 ${fmt.ms(constant.timeline[0]?.sendLagP99Ms)} / ${fmt.ms(sine.timeline[0]?.sendLagP99Ms)}`,
     ],
     rows,
     data: {

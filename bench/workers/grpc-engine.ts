@@ -91,9 +91,12 @@ const sse = new HttpLoad({
   prng: createPrng(1),
   store,
 });
+// As `chaos run` drives an engine: its warm-up first (an SSE-only mix has none).
+const engine = a.mode === 'sse' ? sse : load;
+await engine.warmUp();
 t0 = performance.now();
 void t0;
-const outcome = await (a.mode === 'sse' ? sse.start() : load.start());
+const outcome = await engine.start();
 const s = store.streams.summary();
 process.stdout.write(
   `RESULT ${JSON.stringify({ windowOk, windowMs: a.window[1] - a.window[0], errors, dropped: outcome.dropped, sent: outcome.sent, firstEventMs: s?.firstEventMs ?? null, streams: s?.completed ?? 0 })}\n`,
