@@ -264,8 +264,10 @@ export class RunHandle extends EventEmitter<RunEvents> {
         l.stop();
       };
       if (this.abortReason) this.onAbort();
-      // Probes set up their clients before t = 0; their first round runs at t = 0.
+      // Probes set up their clients and check once, unrecorded, before t = 0; their first
+      // recorded round runs at t = 0.
       probes = new ProbeRunner(env.probes, () => l.now());
+      await probes.prepare();
       if (l instanceof OpenModelLoad && s.spec.load.warmUp && this.opts.warmUp !== false)
         this.emit('log', describeWarmUp(await l.warmUp()));
       // The sampler's first sample is taken now, before t = 0: it counts as t = 0.

@@ -64,6 +64,21 @@ export class ProbeRunner {
     return this.live.length;
   }
 
+  /**
+   * One unrecorded check of every probe, before the load's t = 0, so that the first recorded
+   * round does not pay for loading protos and opening connections inside second 0 of the load.
+   * Bounded by `maxMs`: a probe that hangs delays nothing much; its answer is ignored.
+   */
+  async prepare(maxMs = 1000): Promise<void> {
+    if (this.live.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.live.map((l) => this.check(l, 0))),
+      new Promise((resolve) => (timer = setTimeout(resolve, maxMs))),
+    ]);
+    clearTimeout(timer);
+  }
+
   /** Runs a round now and then once a second. */
   start(): void {
     if (this.live.length === 0 || this.timer) return;

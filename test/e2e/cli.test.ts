@@ -125,6 +125,7 @@ describe('chaos CLI end to end', () => {
       await demoEnv(),
     );
     expect(r.stderr).not.toContain('internal error');
+    expect(r.stderr).toMatch(/warm-up: \d+ request\(s\) in \d+ ms, 0 failed, not recorded/);
     // 0 when the demo met its SLOs; 1 (with the verdict's reasons) when a loaded CI box made
     // even the baseline slow. Either way the run completed and was scored.
     expect([0, 1]).toContain(r.code);
@@ -173,7 +174,10 @@ describe('chaos CLI end to end', () => {
 
   it('Ctrl-C stops the load at once, writes the partial result and exits 3', async () => {
     const out = tempDir();
-    const { child, done } = startCli(['run', 'constant-baseline', '--out', out], await demoEnv());
+    const { child, done } = startCli(
+      ['run', 'constant-baseline', '--out', out, '--no-warm-up'],
+      await demoEnv(),
+    );
     // Wait until the load is running, then interrupt.
     await new Promise<void>((resolve) => {
       const onData = (c: Buffer) => {
@@ -196,6 +200,7 @@ describe('chaos CLI end to end', () => {
     expect(res.abort.reason).toBe('signal SIGINT');
     expect(res.timeline.length).toBeGreaterThanOrEqual(1);
     expect(res.timeline.length).toBeLessThan(10);
+    expect(r.stderr).not.toContain('warm-up:'); // --no-warm-up
   });
 
   it('--dry-run prints the plan and sends nothing', async () => {

@@ -87,6 +87,31 @@ describe('steady-state probes', () => {
     );
   });
 
+  it('prepare() checks every probe once before t = 0 without recording it, bounded in time', async () => {
+    let hits = 0;
+    const web = await healthServer(() => (hits++, 200));
+    const g = await grpcHealth();
+    const p = new ProbeRunner(
+      {
+        web: { kind: 'http', url: `${web.url}/health`, timeout: 500 },
+        grpc: { kind: 'grpc', address: g.address, service: '', timeout: 500 },
+      },
+      () => 0,
+    );
+    await p.prepare();
+    expect(hits).toBe(1);
+    const res = await p.stop();
+    expect(res.map((r) => r.samples.length)).toEqual([0, 0]);
+    // A probe that never answers holds prepare() up for maxMs at most.
+    const hang = await httpServer(() => {});
+    closers.push(() => hang.close());
+    const slow = new ProbeRunner({ hang: { kind: 'http', url: hang.url, timeout: 5000 } }, () => 0);
+    const t = performance.now();
+    await slow.prepare(300);
+    expect(performance.now() - t).toBeLessThan(2000);
+    expect(performance.now() - t).toBeGreaterThanOrEqual(290);
+  });
+
   it('needs as many finished rounds as the steady state asks for', async () => {
     const web = await healthServer(() => 200);
     const t0 = performance.now();

@@ -31,13 +31,14 @@ beforeAll(async () => {
 
 describe('reporters render a real run', () => {
   it('the registry lists every format, each with its default file', () => {
-    expect(reporterNames).toEqual(['console', 'json', 'markdown', 'html', 'junit']);
+    expect(reporterNames).toEqual(['console', 'json', 'markdown', 'html', 'junit', 'ndjson']);
     expect(Object.fromEntries(reporterNames.map((n) => [n, reporters[n].file]))).toEqual({
       console: '',
       json: 'results.json',
       markdown: 'report.md',
       html: 'report.html',
       junit: 'junit.xml',
+      ndjson: 'samples.ndjson',
     });
   });
 
@@ -123,7 +124,7 @@ describe('reporters render a real run', () => {
     const r = writeReports(result, out, reporterNames, (l) => lines.push(l), {});
     expect(r.failed).toEqual([]);
     expect(r.written).toEqual(
-      ['results.json', 'report.md', 'report.html', 'junit.xml'].map((f) => join(out, f)),
+      ['results.json', 'report.md', 'report.html', 'junit.xml', 'samples.ndjson'].map((f) => join(out, f)),
     );
     expect(lines.join('\n')).toContain('verdict: ');
   });

@@ -29,6 +29,12 @@ export const runCommand: Command = (cli, setCode) =>
           describe: 'print the plan and exit without sending anything',
         })
         .option('quiet', { type: 'boolean', default: false, describe: 'no live progress' })
+        .option('warm-up', {
+          type: 'boolean',
+          default: true,
+          describe:
+            'send the unrecorded warm-up before t = 0 (--no-warm-up: skip it, whatever load.warmUp says)',
+        })
         .option('engine', {
           choices: ['k6'] as const,
           describe:
@@ -80,6 +86,7 @@ export const runCommand: Command = (cli, setCode) =>
         timeScale,
         force: args.force,
         skipUnavailable: args.skipUnavailable,
+        ...(args.warmUp ? {} : { warmUp: false }),
         ...(args.engine ? { engine: args.engine } : {}),
       });
       const detach = args.quiet ? () => {} : attachProgress(run, process.stderr);
