@@ -198,6 +198,7 @@ describe('chaos compare', { timeout: 90_000 }, () => {
     const r = await runCli(['compare', v1, again]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^compare spike-with-partition: no regression\n/);
+    expect(r.stderr).toContain(`chaos compare: ${v1}: migrated from results schema version 1 to 2`);
   });
 
   it('bad tolerances and bad files are invalid input (exit 2)', async () => {

@@ -168,7 +168,16 @@ export const compareCommand: Command = (cli, setCode) =>
         maxP99Increase: parseIncrease(args.maxP99Increase),
         maxTtrIncreaseMs: parseTtrIncrease(args.maxTtrIncrease),
       };
-      const c = compareResults(readResultFile(args.old), readResultFile(args.new), tolerances);
+      const [older, newer] = [readResultFile(args.old), readResultFile(args.new)];
+      // Say when a side was written by an older chaoskit: what it lacks cannot be compared.
+      for (const [file, r] of [
+        [args.old, older],
+        [args.new, newer],
+      ] as const) {
+        const migrated = r.warnings.find((w) => w.startsWith('migrated from results schema version'));
+        if (migrated) process.stderr.write(`chaos compare: ${file}: ${migrated}\n`);
+      }
+      const c = compareResults(older, newer, tolerances);
       const out =
         args.format === 'json'
           ? `${JSON.stringify(c, null, 2)}\n`
