@@ -67,7 +67,11 @@ export function writeReports(
         writeChunks(file, reporter.chunks(result));
         written.push(file);
       } catch (err) {
-        rmSync(file, { force: true }); // no half-written report left behind
+        try {
+          rmSync(file, { force: true }); // no half-written report left behind
+        } catch {
+          // never throw from here: the other reports still get written
+        }
         const io = typeof (err as NodeJS.ErrnoException).code === 'string';
         fail(name, io ? `could not be written to ${file}` : 'could not be rendered', err);
       }

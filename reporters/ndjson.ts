@@ -74,16 +74,38 @@ function shuffle<T>(a: T[], prng: Prng): T[] {
   return a;
 }
 
-/** The one status (and error kind) every request of an outcome shared in a second, if they did. */
-function sharedOutcome(s: TimelineSecond, failed: boolean): Tags {
-  const codes = Object.keys(s.status).filter((c) => (classifyStatus(Number(c)) !== null) === failed);
-  if (!failed) return codes.length === 1 ? { status: codes[0]! } : {};
-  const kinds = Object.keys(s.errors).filter((k) => (s.errors[k] ?? 0) > 0);
-  if (kinds.length !== 1) return {};
-  const kind = kinds[0]!;
-  if (kind === 'http_4xx' || kind === 'http_5xx')
-    return codes.length === 1 ? { status: codes[0]!, error: kind } : { error: kind };
-  return codes.length === 0 ? { status: '0', error: kind } : { error: kind };
+/** Failure kinds with no response at all: k6 gives those status 0. */
+const NO_RESPONSE = new Set(['refused', 'reset', 'timeout', 'dns', 'tls', 'other']);
+
+/**
+ * How a second's completed requests split into outcomes, for `http_reqs` and the request tags.
+ * Exact: the groups add up to ok + failed. A status is named only where the counts prove which
+ * requests had it (gRPC calls have none; a cut SSE stream had a 2xx but counts as failed).
+ */
+function outcomes(s: TimelineSecond): { n: number; failed: boolean; tags: Tags }[] {
+  const out: { n: number; failed: boolean; tags: Tags }[] = [];
+  const okCodes = Object.entries(s.status).filter(([c]) => classifyStatus(Number(c)) === null);
+  const cut = s.errors.stream_cut ?? 0;
+  const okByStatus = cut === 0 && okCodes.reduce((a, [, n]) => a + n, 0) === s.ok;
+  if (okByStatus) for (const [code, n] of okCodes) out.push({ n, failed: false, tags: { status: code } });
+  else if (s.ok > 0) out.push({ n: s.ok, failed: false, tags: {} });
+  for (const [kind, n] of Object.entries(s.errors)) {
+    if (!n) continue;
+    const cls = kind === 'http_4xx' ? 4 : kind === 'http_5xx' ? 5 : 0;
+    const codes = cls ? Object.entries(s.status).filter(([c]) => Math.floor(Number(c) / 100) === cls) : [];
+    if (cls && codes.reduce((a, [, m]) => a + m, 0) === n)
+      for (const [code, m] of codes) out.push({ n: m, failed: true, tags: { status: code, error: kind } });
+    else
+      out.push({ n, failed: true, tags: { ...(NO_RESPONSE.has(kind) ? { status: '0' } : {}), error: kind } });
+  }
+  return out;
+}
+
+/** The tags every request of one outcome (ok or failed) in a second shared, if they did. */
+function sharedTags(groups: { failed: boolean; tags: Tags }[], failed: boolean): Tags {
+  const same = groups.filter((g) => g.failed === failed);
+  if (same.length !== 1) return {};
+  return same[0]!.tags;
 }
 
 class Writer {
@@ -127,14 +149,9 @@ export function* ndjsonChunks(r: RunResult): Generator<string> {
     w.point('chaoskit_achieved_rate', time, s.sent, common);
     w.point('chaoskit_active_faults', time, s.activeFaults.length, common);
     if (s.dropped > 0) w.point('dropped_iterations', time, s.dropped, common);
-    for (const [code, n] of Object.entries(s.status)) {
-      const failed = classifyStatus(Number(code)) !== null;
-      w.point('http_reqs', time, n, { ...common, status: code, expected_response: String(!failed) });
-    }
-    for (const [kind, n] of Object.entries(s.errors)) {
-      if (kind === 'http_4xx' || kind === 'http_5xx' || !n) continue;
-      w.point('http_reqs', time, n, { ...common, status: '0', error: kind, expected_response: 'false' });
-    }
+    const groups = outcomes(s);
+    for (const g of groups)
+      w.point('http_reqs', time, g.n, { ...common, ...g.tags, expected_response: String(!g.failed) });
 
     // Per request: the latency and outcome of each completed request of this second.
     const all = s.hist ? decode(s.hist) : null;
@@ -156,7 +173,7 @@ export function* ndjsonChunks(r: RunResult): Generator<string> {
     const tagsFor = (failed: boolean) =>
       JSON.stringify({
         ...common,
-        ...(known ? { expected_response: String(!failed), ...sharedOutcome(s, failed) } : {}),
+        ...(known ? { expected_response: String(!failed), ...sharedTags(groups, failed) } : {}),
       });
     const okTags = tagsFor(false);
     const failedTags = tagsFor(true);

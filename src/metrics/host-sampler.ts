@@ -11,7 +11,7 @@
  *   graphics() calls it through execFileSync). `$CHAOSKIT_NVIDIA_SMI` names another binary.
  * A slow sample is skipped, not queued; a failed one is a gap in the chart.
  */
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,8 @@ export interface HostSamplerOptions {
   procRoot?: string;
   /** The nvidia-smi to run; default `$CHAOSKIT_NVIDIA_SMI` or `nvidia-smi` on PATH. */
   nvidiaSmi?: string;
+  /** How long one nvidia-smi query may take (default 5 s); then it is killed and skipped. */
+  gpuTimeoutMs?: number;
 }
 
 /** Busy share of all CPUs between two /proc/stat readings, from its first (`cpu`) line. */
@@ -49,15 +51,15 @@ export function parseNvidiaSmi(csv: string): GpuSample[] {
     const n = Number(s?.trim());
     return s === undefined || /N\/A|Not Supported/i.test(s) || !Number.isFinite(n) ? null : n;
   };
+  const mib = (s: string | undefined) => {
+    const n = num(s);
+    return n === null ? null : n * 1024 * 1024;
+  };
   return csv
     .split('\n')
-    .filter((l) => l.trim())
+    .filter((l) => /^\s*\d+\s*,/.test(l)) // GPU rows only: nvidia-smi may print warnings first
     .map((l) => {
       const [index, used, total, util] = l.split(',');
-      const mib = (s: string | undefined) => {
-        const n = num(s);
-        return n === null ? null : n * 1024 * 1024;
-      };
       return {
         index: num(index) ?? 0,
         memUsedBytes: mib(used),
@@ -72,11 +74,29 @@ const GPU_QUERY = [
   '--format=csv,noheader,nounits',
 ];
 
-function queryGpus(bin: string): Promise<GpuSample[]> {
-  return new Promise((resolve, reject) => {
-    execFile(bin, GPU_QUERY, { timeout: 5000, encoding: 'utf8' }, (err, stdout) =>
-      err ? reject(err) : resolve(parseNvidiaSmi(stdout)),
+/**
+ * One nvidia-smi query, given up on after `timeoutMs`: the child is killed with SIGKILL (a
+ * wedged driver can leave nvidia-smi deaf to SIGTERM) and the answer is "no GPU data".
+ */
+function queryGpus(bin: string, children: Set<ChildProcess>, timeoutMs: number): Promise<GpuSample[] | null> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const finish = (v: GpuSample[] | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      children.delete(child);
+      resolve(v);
+    };
+    const child = execFile(bin, GPU_QUERY, { encoding: 'utf8' }, (err, stdout) =>
+      finish(err ? null : parseNvidiaSmi(stdout)),
     );
+    children.add(child);
+    child.on('error', () => finish(null));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      finish(null);
+    }, timeoutMs);
   });
 }
 
@@ -87,12 +107,24 @@ export async function startHostSampler(
   const everyMs = opts.everyMs ?? 1000;
   const stat = join(opts.procRoot ?? '/proc', 'stat');
   const smi = opts.nvidiaSmi ?? process.env.CHAOSKIT_NVIDIA_SMI ?? 'nvidia-smi';
+  const gpuTimeoutMs = opts.gpuTimeoutMs ?? 5000;
   const samples: HostSample[] = [];
+  const children = new Set<ChildProcess>();
+  let stopped = false;
   // Asked once, before the load starts: no nvidia-smi (or no GPU) means no GPU sampling.
-  const gpu = await queryGpus(smi).then(
-    (g) => g.length > 0,
-    () => false,
-  );
+  let gpus: GpuSample[] = (await queryGpus(smi, children, gpuTimeoutMs)) ?? [];
+  const gpu = gpus.length > 0;
+  // GPU queries run on their own (nvidia-smi can take a second or two); each sample carries the
+  // latest answer rather than waiting for one.
+  let gpuBusy = false;
+  const pollGpus = () => {
+    if (!gpu || gpuBusy || stopped) return;
+    gpuBusy = true;
+    void queryGpus(smi, children, gpuTimeoutMs).then((g) => {
+      gpuBusy = false;
+      if (g) gpus = g;
+    });
+  };
   let last: { idle: number; total: number } | null = null;
   const cpuPct = async (): Promise<number | null> => {
     let times: { idle: number; total: number } | null;
@@ -109,15 +141,13 @@ export async function startHostSampler(
   };
   let busy = false;
   const take = async () => {
+    pollGpus();
     if (busy) return;
     busy = true;
     const t = Math.round(now());
     try {
-      const [cpu, mem, gpus] = await Promise.all([
-        cpuPct(),
-        si.mem(),
-        gpu ? queryGpus(smi).catch(() => []) : Promise.resolve([]),
-      ]);
+      const [cpu, mem] = await Promise.all([cpuPct(), si.mem()]);
+      if (stopped) return;
       samples.push({
         t,
         cpuPct: cpu === null ? null : Math.round(cpu * 10) / 10,
@@ -137,8 +167,10 @@ export async function startHostSampler(
   void take();
   return {
     stop: () => {
+      stopped = true;
       clearInterval(timer);
-      return samples;
+      for (const c of children) c.kill('SIGKILL');
+      return samples.slice();
     },
   };
 }

@@ -72,10 +72,11 @@ export class ProbeRunner {
   async prepare(maxMs = 1000): Promise<void> {
     if (this.live.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      Promise.all(this.live.map((l) => this.check(l, 0))),
-      new Promise((resolve) => (timer = setTimeout(resolve, maxMs))),
-    ]);
+    const checks = Promise.all(this.live.map((l) => this.check(l, 0))).then(() => {});
+    // A check still running after maxMs is waited for by stop(), like any round's.
+    this.pending.add(checks);
+    void checks.finally(() => this.pending.delete(checks));
+    await Promise.race([checks, new Promise((resolve) => (timer = setTimeout(resolve, maxMs)))]);
     clearTimeout(timer);
   }
 

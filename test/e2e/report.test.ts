@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { reporters } from '../../reporters/index.ts';
 import type { RunResult } from '../../src/result.ts';
 import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
-import { runCli } from '../helpers/cli.ts';
+import { runCli, startCli } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/files.ts';
 import { partitionRun } from '../reporters/synthetic.ts';
 
@@ -129,6 +129,24 @@ describe('chaos report', { timeout: 90_000 }, () => {
       .reduce((a, t) => a + t.ok + t.failed, 0);
     expect(untagged).toBe(inFailingSeconds);
     expect(untagged).toBeGreaterThan(old.totals.failed);
+  });
+
+  it('ndjson to a reader that stops early (| head) ends quietly; a failed render leaves no partial file', async () => {
+    const v1 = join(PACKAGE_ROOT, 'test/fixtures/results-v1.json');
+    const { child, done } = startCli(['report', v1, '--format', 'ndjson']);
+    child.stdout!.once('data', () => child.stdout!.destroy());
+    const r = await done;
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    // A histogram that cannot be decoded, late in the file: the render fails part-way.
+    const broken = JSON.parse(readFileSync(v1, 'utf8')) as { timeline: { hist: string | null }[] };
+    broken.timeline.at(-1)!.hist = 'not-base64!';
+    const file = save('broken-hist.json', JSON.stringify(broken));
+    const out = join(tempDir(), 'samples.ndjson');
+    const w = await runCli(['report', file, '--format', 'ndjson', '--out', out]);
+    expect(w.code).toBe(5);
+    expect(w.stderr).toMatch(/^chaos: internal error: /);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('an unknown --format is a usage error', async () => {

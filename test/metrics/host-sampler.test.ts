@@ -4,7 +4,7 @@
  * prints for this query (its CSV format: `index, memory.used [MiB], memory.total [MiB],
  * utilization.gpu [%]`).
  */
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cpuTimes, parseNvidiaSmi, startHostSampler } from '../../src/metrics/host-sampler.ts';
@@ -72,6 +72,41 @@ describe('host sampler', () => {
       { index: 0, memUsedBytes: 20480 * 1024 * 1024, memTotalBytes: 81559 * 1024 * 1024, utilizationPct: 91 },
       { index: 1, memUsedBytes: 512 * 1024 * 1024, memTotalBytes: 81559 * 1024 * 1024, utilizationPct: 0 },
     ]);
+  });
+
+  it('skips warning lines nvidia-smi prints before its CSV', () => {
+    expect(parseNvidiaSmi('WARNING: infoROM is corrupted at gpu 0000:00:04.0\n0, 10, 100, 5\n')).toEqual([
+      { index: 0, memUsedBytes: 10 * 1024 * 1024, memTotalBytes: 100 * 1024 * 1024, utilizationPct: 5 },
+    ]);
+  });
+
+  it('an nvidia-smi that hangs (deaf to SIGTERM) is killed after its deadline; sampling goes on without GPUs', async () => {
+    const dir = tempDir();
+    const smi = join(dir, 'nvidia-smi');
+    const pidFile = join(dir, 'pid');
+    writeFileSync(smi, `#!/bin/sh\ntrap '' TERM\necho $$ > ${pidFile}\nexec sleep 30\n`);
+    chmodSync(smi, 0o755);
+    const t = performance.now();
+    const sampler = await startHostSampler(() => 0, { everyMs: 100, nvidiaSmi: smi, gpuTimeoutMs: 300 });
+    expect(performance.now() - t).toBeLessThan(3000);
+    await sleep(250);
+    const samples = sampler.stop();
+    expect(samples.length).toBeGreaterThanOrEqual(2);
+    expect(samples.every((s) => s.gpus.length === 0)).toBe(true);
+    // The hung child was killed (SIGKILL), not left behind.
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    await sleep(100);
+    expect(() => process.kill(pid, 0)).toThrow();
+  });
+
+  it('stop() ends sampling: nothing is added to what it returned', async () => {
+    const sampler = await startHostSampler(() => 0, { everyMs: 50 });
+    await sleep(120);
+    const samples = sampler.stop();
+    const n = samples.length;
+    await sleep(200);
+    expect(samples.length).toBe(n);
+    expect(sampler.stop().length).toBe(n);
   });
 
   it('reads /proc from where it is told, and computes the busy share between two readings', async () => {

@@ -167,6 +167,36 @@ describe('ndjson reporter', () => {
     expect(badTags).toMatchObject({ status: '0', error: 'refused' });
   });
 
+  it('http_reqs adds up to every completed request for gRPC calls (no HTTP status) and cut SSE streams', () => {
+    const r = synthetic({ name: 'kinds', seconds: 2, at: () => ({ ok: 8, failed: 2, ms: 20 }) });
+    // A gRPC second: no HTTP statuses at all; two UNAVAILABLE calls.
+    Object.assign(r.timeline[0]!, { status: {}, errors: { grpc_unavailable: 2 } });
+    // An SSE second: 8 complete streams and 2 cut ones, all answered 200 first.
+    Object.assign(r.timeline[1]!, { status: { 200: 10 }, errors: { stream_cut: 2 } });
+    const out = parse(render(r, 'ndjson'));
+    const b = Date.parse(r.startedAt);
+    const reqs = (t: number) =>
+      points(out, 'http_reqs', { base: b, t }).map((l) => [
+        l.data.value,
+        l.data.tags!.expected_response,
+        l.data.tags!.status,
+        l.data.tags!.error,
+      ]);
+    expect(reqs(0)).toEqual([
+      [8, 'true', undefined, undefined],
+      [2, 'false', undefined, 'grpc_unavailable'],
+    ]);
+    expect(reqs(1)).toEqual([
+      [8, 'true', undefined, undefined],
+      [2, 'false', undefined, 'stream_cut'],
+    ]);
+    const failedTags = points(out, 'http_req_duration', { base: b, t: 1 }).find(
+      (l) => l.data.tags!.expected_response === 'false',
+    )!.data.tags!;
+    expect(failedTags).toMatchObject({ error: 'stream_cut' });
+    expect(failedTags.status).toBeUndefined(); // not 0: the server did answer
+  });
+
   it('is read back by the k6 NDJSON reader: same totals, same latency percentiles', () => {
     const parsed = parseK6Ndjson(text, 'samples.ndjson');
     const seconds = parsed.store.timeline(parsed.seconds);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ReporterName } from '../../../reporters/names.ts';
 import type { Reporter } from '../../../reporters/shared.ts';
@@ -39,8 +39,7 @@ export const reportCommand: Command = (cli, setCode) =>
       const reporter: Reporter = reporters[reporterFor(args.format)];
       const chunks = reporter.chunks?.(result) ?? [reporter.render(result)];
       if (!args.out) {
-        for (const c of chunks)
-          if (!process.stdout.write(c)) await new Promise((ok) => process.stdout.once('drain', ok));
+        await writeToStdout(chunks);
       } else {
         const isDir = existsSync(args.out) && statSync(args.out).isDirectory();
         const file = isDir ? join(args.out, reporter.file || 'report.txt') : args.out;
@@ -48,6 +47,12 @@ export const reportCommand: Command = (cli, setCode) =>
           mkdirSync(dirname(file), { recursive: true });
           writeChunks(file, chunks);
         } catch (err) {
+          try {
+            rmSync(file, { force: true }); // no half-written report left behind
+          } catch {
+            // what cannot be removed is named in the error below
+          }
+          if (typeof (err as NodeJS.ErrnoException).code !== 'string') throw err; // rendering failed
           throw new InputError(`--out ${file}: cannot write the report: ${(err as Error).message}`);
         }
         process.stderr.write(`wrote ${file}\n`);
@@ -55,3 +60,34 @@ export const reportCommand: Command = (cli, setCode) =>
       setCode(0);
     },
   );
+
+/**
+ * Writes chunks to stdout with backpressure. A reader that goes away (`| head`) ends the output
+ * quietly, as with any Unix filter; no stack trace.
+ */
+async function writeToStdout(chunks: Iterable<string>): Promise<void> {
+  const out = process.stdout;
+  let gone: Error | null = null;
+  const onError = (err: Error) => (gone = err);
+  out.on('error', onError);
+  try {
+    for (const c of chunks) {
+      if (gone) break;
+      if (!out.write(c))
+        await new Promise<void>((ok) => {
+          const done = () => {
+            out.off('drain', done);
+            out.off('error', done);
+            out.off('close', done);
+            ok();
+          };
+          out.once('drain', done);
+          out.once('error', done);
+          out.once('close', done);
+        });
+    }
+  } finally {
+    if (!gone) out.off('error', onError); // after an EPIPE, later ones are swallowed too
+  }
+  if (gone && (gone as NodeJS.ErrnoException).code !== 'EPIPE') throw gone;
+}
