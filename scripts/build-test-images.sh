@@ -16,7 +16,10 @@ if ! command -v docker >/dev/null 2>&1; then
   echo "build-test-images: docker is not installed (apt-get install -y docker.io)" >&2
   exit 1
 fi
-if [[ ! -x $BUSYBOX ]] || ! "$BUSYBOX" --list 2>/dev/null | grep -qx httpd; then
+# The list is read whole first: `busybox --list | grep -q` under pipefail fails at random when grep
+# exits early and busybox gets SIGPIPE.
+applets=$("$BUSYBOX" --list 2>/dev/null || true)
+if [[ ! -x $BUSYBOX ]] || ! grep -qx httpd <<<"$applets"; then
   echo "build-test-images: $BUSYBOX is not a busybox with httpd (apt-get install -y busybox-static)" >&2
   exit 1
 fi

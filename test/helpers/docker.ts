@@ -57,6 +57,22 @@ function isRoot(): boolean {
  * Builds the test image (fast when it is up to date).
  */
 export function dockerReady(): { ok: true } | { ok: false; reason: string } {
+  return required('docker', checkDocker());
+}
+
+/**
+ * .ci/run sets CHAOSKIT_REQUIRE_DOCKER=1: there a missing engine, image or tool is a failure of
+ * the set-up, not a reason to skip (a skipped suite would pass CI without testing anything).
+ */
+function required<T extends { ok: boolean; reason?: string }>(what: string, r: T): T {
+  if (!r.ok && process.env.CHAOSKIT_REQUIRE_DOCKER === '1')
+    throw new Error(
+      `CHAOSKIT_REQUIRE_DOCKER=1 (set by .ci/run) but the ${what} tests cannot run: ${r.reason}`,
+    );
+  return r;
+}
+
+function checkDocker(): { ok: true } | { ok: false; reason: string } {
   if (!isRoot())
     return { ok: false, reason: 'not root: the docker/netns tests need root for nsenter, iptables and tc' };
   try {
@@ -96,6 +112,10 @@ export function dockerReady(): { ok: true } | { ok: false; reason: string } {
 }
 
 export function netnsReady(): { ok: true } | { ok: false; reason: string } {
+  return required('netns', checkNetns());
+}
+
+function checkNetns(): { ok: true } | { ok: false; reason: string } {
   if (!isRoot())
     return { ok: false, reason: 'not root: the netns tests need root for ip netns, iptables and tc' };
   for (const tool of [
