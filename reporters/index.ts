@@ -67,13 +67,7 @@ export function writeReports(
         writeChunks(file, reporter.chunks(result));
         written.push(file);
       } catch (err) {
-        try {
-          rmSync(file, { force: true }); // no half-written report left behind
-        } catch {
-          // never throw from here: the other reports still get written
-        }
-        const io = typeof (err as NodeJS.ErrnoException).code === 'string';
-        fail(name, io ? `could not be written to ${file}` : 'could not be rendered', err);
+        fail(name, isIoError(err) ? `could not be written to ${file}` : 'could not be rendered', err);
       }
       continue;
     }
@@ -108,12 +102,26 @@ export function writeReports(
   return { written, failed };
 }
 
-/** Writes a report piece by piece, so its whole text is never in memory at once. */
+/**
+ * Writes a report piece by piece, so its whole text is never in memory at once. On any failure
+ * (rendering a piece, or writing it) the partial file is removed and the error rethrown.
+ */
 export function writeChunks(file: string, chunks: Iterable<string>): void {
   const fd = openSync(file, 'w');
   try {
     for (const c of chunks) writeSync(fd, c);
-  } finally {
+  } catch (err) {
     closeSync(fd);
+    try {
+      rmSync(file, { force: true }); // no half-written report left behind
+    } catch {
+      // the error that matters is the one rethrown
+    }
+    throw err;
   }
+  closeSync(fd);
 }
+
+/** A failure of the file system (it has an errno code), as opposed to one of rendering. */
+export const isIoError = (err: unknown): boolean =>
+  typeof (err as NodeJS.ErrnoException | null)?.code === 'string';

@@ -31,6 +31,12 @@ const MIGRATIONS: Record<number, Migration> = {
   },
 };
 
+const MIGRATED = 'migrated from results schema version';
+
+/** The warning a migrated result carries (what it lacks), or undefined when it was not migrated. */
+export const migrationNote = (r: { warnings: readonly string[] }): string | undefined =>
+  r.warnings.find((w) => w.startsWith(MIGRATED));
+
 /** The oldest version this chaoskit can still read. */
 export const OLDEST_READABLE = Math.min(SCHEMA_VERSION, ...Object.keys(MIGRATIONS).map(Number));
 
@@ -68,10 +74,7 @@ export function migrateResult(value: unknown, toolVersion: string): MigrationOut
   const warnings = Array.isArray(doc.warnings) ? doc.warnings : [];
   doc = {
     ...doc,
-    warnings: [
-      ...warnings,
-      `migrated from results schema version ${version} to ${SCHEMA_VERSION}: ${notes.join('; ')}`,
-    ],
+    warnings: [...warnings, `${MIGRATED} ${version} to ${SCHEMA_VERSION}: ${notes.join('; ')}`],
   };
   return { ok: true, doc, from: version };
 }

@@ -154,9 +154,10 @@ export const compareCommand: Command = (cli, setCode) =>
           describe: 'output format',
         }),
     async (args) => {
-      const [{ compareResults }, { readResultFile }] = await Promise.all([
+      const [{ compareResults }, { readResultFile }, { migrationNote }] = await Promise.all([
         import('../../compare.ts'),
         import('../../results/read.ts'),
+        import('../../results/migrate.ts'),
       ]);
       if (!(Number.isFinite(args.maxScoreDrop) && args.maxScoreDrop >= 0)) {
         throw new InputError(
@@ -174,7 +175,7 @@ export const compareCommand: Command = (cli, setCode) =>
         [args.old, older],
         [args.new, newer],
       ] as const) {
-        const migrated = r.warnings.find((w) => w.startsWith('migrated from results schema version'));
+        const migrated = migrationNote(r);
         if (migrated) process.stderr.write(`chaos compare: ${file}: ${migrated}\n`);
       }
       const c = compareResults(older, newer, tolerances);

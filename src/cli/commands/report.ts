@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ReporterName } from '../../../reporters/names.ts';
 import type { Reporter } from '../../../reporters/shared.ts';
@@ -31,7 +31,7 @@ export const reportCommand: Command = (cli, setCode) =>
           describe: 'write to this file (or into this directory under the default name) instead of stdout',
         }),
     async (args) => {
-      const [{ readResultFile }, { reporters, writeChunks }] = await Promise.all([
+      const [{ readResultFile }, { isIoError, reporters, writeChunks }] = await Promise.all([
         import('../../results/read.ts'),
         import('../../../reporters/index.ts'),
       ]);
@@ -47,12 +47,7 @@ export const reportCommand: Command = (cli, setCode) =>
           mkdirSync(dirname(file), { recursive: true });
           writeChunks(file, chunks);
         } catch (err) {
-          try {
-            rmSync(file, { force: true }); // no half-written report left behind
-          } catch {
-            // what cannot be removed is named in the error below
-          }
-          if (typeof (err as NodeJS.ErrnoException).code !== 'string') throw err; // rendering failed
+          if (!isIoError(err)) throw err; // rendering failed: an internal error, as on stdout
           throw new InputError(`--out ${file}: cannot write the report: ${(err as Error).message}`);
         }
         process.stderr.write(`wrote ${file}\n`);
