@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The store throws on a broken accounting invariant instead of warning (src/metrics/store.ts).
+    env: { CHAOSKIT_STRICT_ACCOUNTING: '1' },
     testTimeout: 90_000,
     hookTimeout: 180_000,
     // Tests bind real loopback ports, spawn real processes (demo systems, proxies, containers) and

@@ -18,7 +18,7 @@ code{font:12.5px/1.6 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;backgr
 .meaning{margin:0;color:var(--muted)}
 .reasons{margin:8px 0 0;padding-left:18px;color:#343a40}.reasons li{margin:2px 0}
 .status-pill{display:inline-block;font-weight:700;font-size:12px;letter-spacing:.08em;padding:3px 10px;border-radius:999px;background:var(--info-bg);color:var(--muted)}
-.status-pill.s-pass{background:var(--pass-bg);color:var(--pass)}.status-pill.s-fail{background:var(--fail-bg);color:var(--fail)}.status-pill.s-inconclusive{background:var(--warn-bg);color:var(--warn)}
+.status-pill.s-pass{background:var(--pass-bg);color:var(--pass)}.status-pill.s-fail{background:var(--fail-bg);color:var(--fail)}.status-pill.s-inconclusive,.status-pill.s-invalid,.status-pill.s-aborted{background:var(--warn-bg);color:var(--warn)}
 .chips{display:flex;flex-wrap:wrap;gap:6px;margin-top:12px}
 .chips span{background:#f1f3f5;border-radius:6px;padding:2px 8px;font-size:12px;color:#495057;overflow-wrap:anywhere}
 .gauge{--c:var(--accent);flex:none;width:148px;height:148px;border-radius:50%;display:grid;place-items:center;

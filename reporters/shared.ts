@@ -57,12 +57,18 @@ export const STATUS_LABEL: Record<StatusKey, string> = {
   pass: 'PASS',
   fail: 'FAIL',
   inconclusive: 'INCONCLUSIVE',
+  invalid: 'INVALID',
+  aborted: 'ABORTED',
+  'not-scored': 'NOT SCORED',
   unscored: 'NOT SCORED',
 };
 export const STATUS_EMOJI: Record<StatusKey, string> = {
   pass: '✅',
   fail: '❌',
   inconclusive: '⚠️',
+  invalid: '🚫',
+  aborted: '⏹️',
+  'not-scored': '➖',
   unscored: '➖',
 };
 export const STATUS_MEANING: Record<StatusKey, string> = {
@@ -70,12 +76,19 @@ export const STATUS_MEANING: Record<StatusKey, string> = {
   fail: 'a gating objective, a recovery objective or the error budget was missed',
   inconclusive:
     'the baseline already missed an objective, so the faults were not tested against a healthy system',
+  invalid:
+    'the experiment did not happen as planned (a fault was not applied, applied late or left out, or the generator stalled): nothing it measured can pass',
+  aborted:
+    'the run was stopped before its end (signal, stop condition or emergency stop); only what ran was scored',
+  'not-scored': 'the SLO file has no objectives for this service, so nothing was judged (exit 0)',
   unscored: 'the result carries no verdict',
 };
 
 export function runLine(r: RunResult): string {
   const scale = r.timeScale !== 1 ? ` at time scale ${r.timeScale}` : '';
-  return `${r.status}${r.abort ? ` (${r.abort.reason})` : ''}, ${fmtDur(r.plan.durationMs)}${scale}, seed ${r.seed}, run ${r.runId}`;
+  const ran =
+    r.status === 'aborted' ? `${fmtDur(r.ranMs)} of ${fmtDur(r.plan.durationMs)}` : fmtDur(r.plan.durationMs);
+  return `${r.status}${r.abort ? ` (${r.abort.reason})` : ''}, ${ran}${scale}, seed ${r.seed}, run ${r.runId}`;
 }
 
 // ---- the verdict table -------------------------------------------------------------------------

@@ -8,8 +8,11 @@ import { z } from 'zod';
  * The results.json format version. Older versions are migrated on read (src/results/migrate.ts);
  * bump it when a reader of the previous version would misread the new one, and add a migration.
  *   1 → 2: per-second `failedHist` (latency of the failed requests only).
+ *   2 → 3: exact accounting: per-second `sent` counts the second's own arrivals (the achieved
+ *          rate moved to `achieved`), `notSent`, `droppedStall`, `phases` (attribution by
+ *          exposure); fault apply lag; verdict statuses `invalid`, `aborted`, `not-scored`.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const latency = z
   .object({
@@ -26,12 +29,49 @@ const counts = z.record(z.string(), z.number().int().nonnegative());
 
 export const secondSchema = z.object({
   t: z.number().int().nonnegative().describe('second since the load started'),
-  requested: z.number().int().nonnegative().describe('arrivals scheduled in this second'),
-  sent: z.number().int().nonnegative().describe('requests actually sent in this second (the achieved rate)'),
-  dropped: z.number().int().nonnegative().describe('arrivals dropped because the backlog was full'),
+  requested: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe('arrivals scheduled in this second; requested = sent + dropped + notSent'),
+  sent: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe(
+      "this second's arrivals that were sent, whenever they went out; sent = ok + failed + cancelled",
+    ),
+  achieved: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe(
+      'requests that went out during this second, whatever their intended second (the achieved rate)',
+    ),
+  dropped: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe('arrivals dropped: the backlog was full, or (droppedStall) the generator was stalled'),
+  droppedStall: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe(
+      'of dropped: arrivals already overdue by more than the stall bound when a stalled generator resumed',
+    ),
+  notSent: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe('arrivals still waiting for a connection when the load stopped'),
   ok: z.number().int().nonnegative(),
   failed: z.number().int().nonnegative(),
-  cancelled: z.number().int().nonnegative(),
+  cancelled: z
+    .number()
+    .int()
+    .nonnegative()
+    .describe('requests in flight when the load stopped, neither ok nor failed'),
   errors: counts.describe(
     'failed requests by kind: refused, reset, timeout, dns, tls, http_4xx, http_5xx, other',
   ),
@@ -50,8 +90,23 @@ export const secondSchema = z.object({
       reasons: z.array(z.string()),
     })
     .nullable(),
-  activeFaults: z.array(z.string()),
-  byFaults: z.record(z.string(), z.object({ sent: z.number(), ok: z.number(), failed: z.number() })),
+  activeFaults: z.array(z.string()).describe('faults in effect at some moment of this second (wall time)'),
+  byFaults: z
+    .record(z.string(), z.object({ sent: z.number(), ok: z.number(), failed: z.number() }))
+    .describe("outcomes by the faults each request was exposed to during its life ('' = none)"),
+  phases: z
+    .record(
+      z.enum(['baseline', 'fault', 'recovery']),
+      z.object({
+        ok: z.number().int().nonnegative(),
+        failed: z.number().int().nonnegative(),
+        dropped: z.number().int().nonnegative(),
+        hist: z.string().nullable(),
+      }),
+    )
+    .describe(
+      "this second's requests by the phase they are attributed to: fault when exposed to a fault at any moment of their life, baseline when they ended before the first fault began, recovery otherwise",
+    ),
   hist: z.string().nullable().describe('latency HdrHistogram (microseconds), compressed base64'),
   failedHist: z
     .string()
@@ -114,7 +169,11 @@ export const faultRecordSchema = z.object({
   status: z
     .enum(['scheduled', 'skipped', 'applied', 'reverted', 'revert-failed', 'apply-failed'])
     .describe('scheduled: the run ended before its start; skipped: its probability draw said no'),
+  applyStartedAtMs: z.number().nullable().describe('when its apply began (load clock)'),
   appliedAtMs: z.number().nullable(),
+  applyLagMs: z.number().nullable().describe('appliedAtMs − plannedStartMs'),
+  toleranceMs: z.number().describe('the apply lag beyond which the fault did not run as planned'),
+  late: z.boolean().describe('applied later than its tolerance: the experiment did not run as planned'),
   revertedAtMs: z.number().nullable(),
   revertedBy: z.enum(['schedule', 'runner-exit', 'guard', 'lease', 'emergency-stop']).nullable(),
   description: z.string(),
@@ -142,8 +201,14 @@ export const hostSampleSchema = z.object({
 });
 
 /** The verdict added by scoring (src/slo/score.ts); formulas in docs/slo-format.md. */
+export const VERDICT_STATUSES = ['pass', 'fail', 'inconclusive', 'invalid', 'aborted', 'not-scored'] as const;
+
 export const verdictSchema = z.object({
-  status: z.enum(['pass', 'fail', 'inconclusive']),
+  status: z
+    .enum(VERDICT_STATUSES)
+    .describe(
+      'pass: ran as planned and met every objective; fail: missed one; inconclusive: the baseline already missed; invalid: the experiment did not run as planned (a fault not applied, applied late, the generator stalled); aborted: stopped early (only what ran is scored); not-scored: the service has no objectives',
+    ),
   pass: z.boolean(),
   service: z.string(),
   score: z.number().min(0).max(100),
@@ -227,6 +292,7 @@ export const runResultSchema = z.object({
     .optional()
     .describe("ISO 8601: the load's t = 0, from which timeline seconds and fault times count"),
   endedAt: z.string(),
+  ranMs: z.number().nonnegative().describe('how long the load ran (less than the plan when aborted)'),
   status: z.enum(['completed', 'aborted', 'failed']),
   abort: z.object({ reason: z.string(), atMs: z.number() }).nullable(),
   plan: z.object({
@@ -250,6 +316,7 @@ export const runResultSchema = z.object({
     url: z.string(),
     connections: z.number(),
     timeoutMs: z.number(),
+    streamTimeoutMs: z.number(),
     engine: z.string(),
   }),
   totals: z.object({
@@ -258,7 +325,10 @@ export const runResultSchema = z.object({
     ok: z.number(),
     failed: z.number(),
     dropped: z.number(),
+    droppedStall: z.number(),
+    notSent: z.number(),
     cancelled: z.number(),
+    achieved: z.number(),
     errors: counts,
     latencyMs: latency.nullable(),
     serviceMs: latency.nullable(),

@@ -28,10 +28,29 @@ export function scenarioOptions<T>(y: Argv<T>) {
     });
 }
 
+/** Below this a scenario's times shrink past what timers, connections and faults can honour. */
+export const MIN_TIME_SCALE = 0.01;
+
 export function checkTimeScale(v: number): number {
-  if (!(Number.isFinite(v) && v > 0 && v <= 100)) {
-    throw new InputError(`--time-scale must be a number greater than 0 and at most 100, got ${v}`);
+  if (!(Number.isFinite(v) && v >= MIN_TIME_SCALE && v <= 100)) {
+    throw new InputError(`--time-scale must be a number from ${MIN_TIME_SCALE} to 100, got ${String(v)}`);
   }
+  return v;
+}
+
+/** `--min-score`: a number from 0 to 100 (yargs turns `abc` into NaN; that is refused, not ignored). */
+export function checkMinScore(v: number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!(Number.isFinite(v) && v >= 0 && v <= 100))
+    throw new InputError(`--min-score must be a number from 0 to 100, got ${String(v)}`);
+  return v;
+}
+
+/** A TCP port flag (`--prometheus`, `--dashboard`): a whole number from 0 (any free port) to 65535. */
+export function checkPort(flag: string, v: number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!(Number.isInteger(v) && v >= 0 && v <= 65535))
+    throw new InputError(`${flag} must be a port number from 0 to 65535, got ${String(v)}`);
   return v;
 }
 

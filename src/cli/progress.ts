@@ -33,10 +33,10 @@ export function attachProgress(run: RunHandle, out: NodeJS.WriteStream, everyS =
     }
   };
   const onLog = (l: string) => out.write(`${tty && last ? '\r\x1b[2K' : ''}${l}\n`);
-  run.on('progress', onProgress);
+  run.on('second', onProgress);
   run.on('log', onLog);
   return () => {
-    run.off('progress', onProgress);
+    run.off('second', onProgress);
     run.off('log', onLog);
     if (tty && last) out.write('\n');
   };

@@ -66,6 +66,9 @@ export async function startDemoChild(
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
+        // Close our end of the IPC channel first: an open channel keeps the child's event loop
+        // alive after it stopped its servers, and it would sit there until the SIGKILL below.
+        if (child.connected) child.disconnect();
         child.kill('SIGTERM');
         const t = setTimeout(() => killGroup(child, 'SIGKILL'), 5_000);
         await exited;

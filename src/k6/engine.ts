@@ -3,14 +3,17 @@
  * user installed (k6 is AGPL: chaoskit never bundles, downloads or builds it). chaoskit writes
  * the script (`chaos export k6`), runs `k6 run --out json=…`, applies and reverts the faults on
  * its own clock meanwhile, and turns k6's NDJSON into the same per-second timeline, so scoring
- * and reports work unchanged.
+ * and reports work unchanged. k6 reports nothing until it ends: stop conditions and the live view
+ * see no requests during a k6 run (the result says so).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Clock } from '../core/clock.ts';
 import { InputError } from '../errors.ts';
-import type { LoadOutcome } from '../load/http-engine.ts';
+import type { LoadEngine } from '../load/engine.ts';
+import type { LoadOutcome } from '../load/open-model.ts';
 import type { MetricsStore } from '../metrics/store.ts';
 import type { Scenario } from '../scenario/load.ts';
 import type { RunPlan } from '../scenario/plan.ts';
@@ -30,12 +33,14 @@ export function k6Preflight(env: NodeJS.ProcessEnv = process.env): string {
   return bin;
 }
 
-export class K6Load {
+export class K6Load implements LoadEngine {
   private t0 = 0;
   private child: ChildProcess | null = null;
   private stopped = false;
-  /** Warnings about the k6 output, for the result. */
-  readonly warnings: string[] = [];
+  private over = false;
+  private readonly notes: string[] = [
+    'engine k6: requests are known only when k6 ends, so stop conditions and live progress saw none during the run, and requests are not tagged with the faults active when sent',
+  ];
 
   constructor(
     private readonly o: {
@@ -44,17 +49,36 @@ export class K6Load {
       plan: RunPlan;
       baseUrl: string;
       store: MetricsStore;
+      clock: Clock;
       log: (l: string) => void;
     },
   ) {}
 
   now(): number {
-    return performance.now() - this.t0;
+    return this.o.clock.now() - this.t0;
   }
 
-  setFaultKey(): void {
-    // k6 runs in its own process: requests cannot be tagged with the faults active when sent.
-    // Attribution then comes from the fault windows alone (phases and activeFaults per second).
+  get arrivalsThroughMs(): number {
+    return this.over ? Number.POSITIVE_INFINITY : 0;
+  }
+
+  warmUp(): Promise<null> {
+    return Promise.resolve(null);
+  }
+
+  outstanding(): void {}
+
+  warnings(): string[] {
+    return this.notes;
+  }
+
+  /** k6 timestamps completions and may run past the plan. */
+  timelineMs(_planMs: number, ranMs: number): number {
+    return ranMs;
+  }
+
+  extras(): ReturnType<LoadEngine['extras']> {
+    return {};
   }
 
   stop(): void {
@@ -68,13 +92,11 @@ export class K6Load {
     const script = join(dir, `${this.o.scenario.spec.name}.k6.ts`);
     const out = join(dir, 'k6.ndjson');
     writeFileSync(script, exportK6(this.o.scenario, this.o.plan));
-    this.t0 = performance.now();
+    this.t0 = this.o.clock.now();
     const child = spawn(
       this.o.bin,
       ['run', '--quiet', '--out', `json=${out}`, '-e', `BASE_URL=${this.o.baseUrl}`, script],
-      {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
+      { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     this.child = child;
     let stderr = '';
@@ -93,15 +115,17 @@ export class K6Load {
       );
     }
     const parsed = parseK6Ndjson(text, out, this.o.store);
-    this.warnings.push(...parsed.warnings);
+    this.notes.push(...parsed.warnings);
+    this.over = true;
     const sent = this.o.store.timeline(parsed.seconds).reduce((n, s) => n + s.sent, 0);
     return {
       ended: this.stopped ? 'stopped' : 'completed',
-      durationMs: this.now(),
+      durationMs: Math.max(this.now(), parsed.seconds * 1000),
       sent,
       completed: sent,
       dropped: 0,
       cancelled: 0,
+      notSent: 0,
     };
   }
 }

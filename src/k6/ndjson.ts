@@ -67,7 +67,10 @@ export function parseK6Ndjson(text: string, file: string, into: MetricsStore = n
     const at = times[i]! - t0;
     maxSecond = Math.max(maxSecond, Math.floor(at / 1000));
     if (p.metric === 'dropped_iterations') {
-      for (let n = 0; n < p.data.value; n++) store.drop(at);
+      for (let n = 0; n < p.data.value; n++) {
+        store.arrival(at);
+        store.drop(at);
+      }
       return;
     }
     if (p.metric !== 'http_req_duration' && p.metric !== 'http_req_failed') return;
@@ -80,7 +83,7 @@ export function parseK6Ndjson(text: string, file: string, into: MetricsStore = n
       pending.delete(k);
       const sentAt = at - rec.durationMs;
       store.arrival(sentAt);
-      store.send(sentAt, sentAt, '');
+      store.send(sentAt, sentAt);
       const err = rec.failed
         ? rec.status >= 500
           ? 'http_5xx'
@@ -88,7 +91,7 @@ export function parseK6Ndjson(text: string, file: string, into: MetricsStore = n
             ? 'http_4xx'
             : 'other'
         : null;
-      store.result(sentAt, sentAt, at, rec.status, err, '');
+      store.result(sentAt, sentAt, at, rec.status, err);
     } else pending.set(k, rec);
   });
   if (pending.size > 0)

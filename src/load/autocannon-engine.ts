@@ -5,12 +5,16 @@
  * and after each step the runner may stop at the knee. Closed-model latency is service time:
  * there is no intended send time, so coordinated omission is possible by design (the result says so).
  */
-import { EventEmitter } from 'node:events';
+import type { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
+import type { Clock } from '../core/clock.ts';
+import { newHistogram, recordMs } from '../metrics/hist.ts';
 import type { MetricsStore } from '../metrics/store.ts';
 import type { RequestSpec } from '../scenario/schema.ts';
-import { classifyError } from './errors.ts';
-import type { LoadOutcome } from './http-engine.ts';
+import { capacityResult, capacityWarnings, type CapacityStep, type StepMeasure } from '../slo/capacity.ts';
+import type { LoadEngine } from './engine.ts';
+import { classifyError, classifyStatus } from './errors.ts';
+import type { LoadOutcome } from './open-model.ts';
 
 /** The part of autocannon's API used here (the package ships no types). */
 interface AcRequest {
@@ -25,7 +29,7 @@ const runAutocannon = createRequire(import.meta.url)('autocannon') as (
   cb: (err: Error | null) => void,
 ) => AcInstance;
 
-export interface CapacityStep {
+export interface StepPlan {
   connections: number;
   durationMs: number;
 }
@@ -33,11 +37,14 @@ export interface CapacityStep {
 export interface AutocannonLoadOptions {
   url: string;
   requests: readonly RequestSpec[];
-  steps: readonly CapacityStep[];
+  steps: readonly StepPlan[];
   timeoutMs: number;
   store: MetricsStore;
-  /** Called after each step with its window; return false to stop stepping up. */
-  afterStep?: (index: number, startMs: number, endMs: number) => boolean;
+  clock: Clock;
+  /** Judges a finished step; a step that did not pass stops stepping up when `stopAtKnee`. */
+  judge: (m: StepMeasure) => CapacityStep;
+  stopAtKnee: boolean;
+  log: (line: string) => void;
 }
 
 /** autocannon cycles through a request list: repeat each entry by its weight (reduced, capped at 100 entries). */
@@ -62,23 +69,47 @@ export function weightedSequence(requests: readonly RequestSpec[]): RequestSpec[
   return out;
 }
 
-export class AutocannonLoad extends EventEmitter {
+export class AutocannonLoad implements LoadEngine {
   private t0 = 0;
   private stopped = false;
   private current: AcInstance | null = null;
-  private faultKey = '';
-  private readonly counts = { sent: 0, completed: 0, dropped: 0, cancelled: 0 };
+  private step: StepMeasure | null = null;
+  private readonly steps: CapacityStep[] = [];
+  private readonly counts = { sent: 0, completed: 0, dropped: 0, cancelled: 0, notSent: 0 };
+  private over = false;
 
-  constructor(private readonly o: AutocannonLoadOptions) {
-    super();
-  }
+  constructor(private readonly o: AutocannonLoadOptions) {}
 
   now(): number {
-    return performance.now() - this.t0;
+    return this.o.clock.now() - this.t0;
   }
 
-  setFaultKey(key: string): void {
-    this.faultKey = key;
+  /**
+   * Closed model: a request is recorded when it ends, at its send time; none can still be in flight
+   * from before (now - timeout), so the seconds before that are complete.
+   */
+  get arrivalsThroughMs(): number {
+    return this.over ? Number.POSITIVE_INFINITY : this.now() - this.o.timeoutMs - 1000;
+  }
+
+  warmUp(): Promise<null> {
+    return Promise.resolve(null);
+  }
+
+  outstanding(): void {
+    // autocannon does not expose the requests it has in flight.
+  }
+
+  warnings(): string[] {
+    return capacityWarnings(this.steps);
+  }
+
+  timelineMs(planMs: number, ranMs: number): number {
+    return Math.min(planMs, ranMs);
+  }
+
+  extras(): ReturnType<LoadEngine['extras']> {
+    return { capacity: capacityResult(this.steps) };
   }
 
   stop(): void {
@@ -87,7 +118,7 @@ export class AutocannonLoad extends EventEmitter {
   }
 
   async start(): Promise<LoadOutcome> {
-    this.t0 = performance.now();
+    this.t0 = this.o.clock.now();
     const url = new URL(this.o.url);
     const base = url.pathname.replace(/\/$/, '');
     const requests: AcRequest[] = weightedSequence(this.o.requests).map((r) => ({
@@ -102,16 +133,51 @@ export class AutocannonLoad extends EventEmitter {
     for (let i = 0; i < this.o.steps.length && !this.stopped; i++) {
       const step = this.o.steps[i]!;
       const stepStart = this.now();
+      this.step = {
+        connections: step.connections,
+        startMs: stepStart,
+        endMs: stepStart,
+        ok: 0,
+        failed: 0,
+        hist: newHistogram(),
+      };
       await this.runStep(url.origin, requests, step);
       // Let the step use its whole window even if autocannon ended a little early.
       const rest = stepStart + step.durationMs - this.now();
-      if (rest > 0 && !this.stopped) await new Promise((r) => setTimeout(r, rest));
-      if (this.o.afterStep && !this.o.afterStep(i, stepStart, this.now())) break;
+      if (rest > 0 && !this.stopped) await new Promise<void>((r) => this.o.clock.setTimeout(r, rest));
+      this.step.endMs = this.now();
+      const judged = this.o.judge(this.step);
+      this.steps.push(judged);
+      this.o.log(
+        `capacity: ${judged.connections} connections → ${judged.throughput} req/s${judged.pass ? '' : `, missed ${judged.failed.join(', ')}`}`,
+      );
+      if (!judged.pass && this.o.stopAtKnee) break;
     }
+    this.over = true;
     return { ended: this.stopped ? 'stopped' : 'completed', durationMs: this.now(), ...this.counts };
   }
 
-  private runStep(origin: string, requests: AcRequest[], step: CapacityStep): Promise<void> {
+  /** One request ended: recorded at its send time (end minus its latency), arrival = send. */
+  private record(
+    sentMs: number,
+    endMs: number,
+    status: number,
+    kind: ReturnType<typeof classifyError> | null,
+  ): void {
+    const store = this.o.store;
+    this.counts.sent++;
+    this.counts.completed++;
+    store.arrival(sentMs);
+    store.send(sentMs, sentMs);
+    store.result(sentMs, sentMs, endMs, status, kind);
+    const m = this.step;
+    if (!m) return;
+    if (kind ?? classifyStatus(status)) m.failed++;
+    else m.ok++;
+    recordMs(m.hist, endMs - sentMs);
+  }
+
+  private runStep(origin: string, requests: AcRequest[], step: StepPlan): Promise<void> {
     return new Promise((resolve, reject) => {
       const inst = runAutocannon(
         {
@@ -126,29 +192,17 @@ export class AutocannonLoad extends EventEmitter {
       this.current = inst;
       inst.on('response', (_client: unknown, status: number, _bytes: number, responseTime: number) => {
         const end = this.now();
-        const sent = end - responseTime;
-        this.counts.sent++;
-        this.counts.completed++;
-        this.o.store.arrival(sent);
-        this.o.store.send(sent, sent, this.faultKey);
-        this.o.store.result(sent, sent, end, status, null, this.faultKey);
+        this.record(Math.max(0, end - responseTime), end, status, null);
       });
       inst.on('reqError', (err: Error) => {
         const end = this.now();
-        const sent = Math.max(0, end - this.o.timeoutMs);
-        this.counts.sent++;
-        this.counts.completed++;
         const kind = classifyError(err);
-        const when = kind === 'timeout' ? sent : end;
-        this.o.store.arrival(when);
-        this.o.store.send(when, when, this.faultKey);
-        this.o.store.result(
-          when,
-          when,
+        const timedOut = kind === 'timeout' || (kind === 'other' && /timeout/i.test(err.message));
+        this.record(
+          timedOut ? Math.max(0, end - this.o.timeoutMs) : end,
           end,
           0,
-          kind === 'other' && /timeout/i.test(err.message) ? 'timeout' : kind,
-          this.faultKey,
+          timedOut ? 'timeout' : kind,
         );
       });
     });

@@ -11,11 +11,10 @@
  *            cancelled at its first message: by then the call path is warm)
  */
 import * as grpc from '@grpc/grpc-js';
-import type { MetricsStore } from '../metrics/store.ts';
-import { grpcErrorKind } from './grpc-status.ts';
-import { OpenModelLoad, type OpenModelEvents, type WarmUpSender } from './open-model.ts';
-import type { Segment } from './patterns.ts';
 import type { Prng } from './prng.ts';
+import type { ErrorKind } from './errors.ts';
+import { grpcErrorKind } from './grpc-status.ts';
+import { InFlight, OpenModelLoad, type OpenModelOptions, type WarmUpSender } from './open-model.ts';
 import type { WarmUpAnswer } from './warm-up.ts';
 
 /** One compiled call profile of the mix. */
@@ -30,42 +29,37 @@ export interface GrpcCallSpec {
   metadata: Record<string, string>;
 }
 
-export interface GrpcLoadOptions {
+export interface GrpcLoadOptions extends Omit<OpenModelOptions, 'weights'> {
   /** `host:port`. */
   address: string;
   calls: readonly GrpcCallSpec[];
-  segment: Segment;
-  arrivals: 'even' | 'poisson';
-  /** Calls in flight at most; arrivals beyond wait in the backlog. */
-  concurrency: number;
   /** HTTP/2 connections the calls are spread over (round robin). */
   channels: number;
-  maxBacklog: number;
+  /** A unary call's deadline (gRPC's own: it ends as DEADLINE_EXCEEDED). */
   deadlineMs: number;
-  prng: Prng;
-  store: MetricsStore;
+  /** A server-streaming call's deadline. */
+  streamDeadlineMs: number;
 }
 
-export type GrpcLoadEvents = OpenModelEvents;
+/** gRPC enforces its own deadline; the scheduler's sweep only backs it up, a little later. */
+const SWEEP_GRACE_MS = 500;
 
 /** The channel-level call (grpc-js exports the type only through Channel.createCall). */
 type ChannelCall = ReturnType<grpc.Channel['createCall']>;
 
-class CallHandler implements grpc.InterceptingListener {
+class CallHandler extends InFlight implements grpc.InterceptingListener {
   call: ChannelCall | null = null;
   events = 0;
   lastEventMs = 0;
   constructor(
     private readonly load: GrpcLoad,
-    readonly intendedMs: number,
-    readonly sentMs: number,
-    readonly faultKey: string,
-    readonly profile: number,
     readonly streaming: boolean,
-  ) {}
+  ) {
+    super();
+  }
   onReceiveMetadata(): void {}
   onReceiveMessage(): void {
-    if (this.streaming) this.load.event(this);
+    if (this.streaming && !this.settled) this.load.event(this);
     this.call!.startRead();
   }
   onReceiveStatus(status: grpc.StatusObject): void {
@@ -102,7 +96,7 @@ export class GrpcLoad extends OpenModelLoad {
   private nextChannel = 0;
 
   constructor(private readonly o: GrpcLoadOptions) {
-    super({ ...o, drainTimeoutMs: o.deadlineMs + 1000, weights: o.calls.map((c) => c.weight) });
+    super({ ...o, weights: o.calls.map((c) => c.weight) });
     this.calls = o.calls;
     const creds = grpc.credentials.createInsecure();
     this.channels = Array.from(
@@ -120,20 +114,28 @@ export class GrpcLoad extends OpenModelLoad {
     o.store.profiles.define(o.calls.map((c) => c.name));
   }
 
-  protected dispatch(intendedMs: number, nowMs: number): void {
-    const i = this.pick();
-    const spec = this.calls[i]!;
-    const h = new CallHandler(this, intendedMs, nowMs, this.faultKey, i, spec.serverStreaming);
-    this.live.add(h);
-    this.o.store.send(intendedMs, nowMs, this.faultKey);
-    this.o.store.profiles.sent(i);
-    this.startCall(i, h, this.bodyPrng);
+  private deadlineOf(profile: number): number {
+    return this.calls[profile]!.serverStreaming ? this.o.streamDeadlineMs : this.o.deadlineMs;
+  }
+
+  protected timeoutFor(profile: number): number {
+    return this.deadlineOf(profile) + SWEEP_GRACE_MS;
+  }
+
+  protected create(profile: number): InFlight {
+    return new CallHandler(this, this.calls[profile]!.serverStreaming);
+  }
+
+  protected dispatch(h: InFlight): void {
+    const c = h as CallHandler;
+    this.live.add(c);
+    this.startCall(c.profile, c, this.bodyPrng);
   }
 
   private startCall(i: number, listener: CallHandler | WarmUpCall, prng: Prng): void {
     const spec = this.calls[i]!;
     const ch = this.channels[this.nextChannel++ % this.channels.length]!;
-    const call = ch.createCall(spec.path, Date.now() + this.o.deadlineMs, null, null, null);
+    const call = ch.createCall(spec.path, Date.now() + this.deadlineOf(i), null, null, null);
     listener.call = call;
     call.start(this.metadata[i]!.clone(), listener);
     call.sendMessageWithContext({}, spec.encode(prng));
@@ -144,7 +146,7 @@ export class GrpcLoad extends OpenModelLoad {
   /** A message of a server stream arrived. */
   event(h: CallHandler): void {
     const at = this.now();
-    const streams = this.o.store.streams;
+    const streams = this.store.streams;
     if (h.events === 0) streams.first(h.intendedMs, at);
     streams.event(at, h.events === 0 ? null : at - h.lastEventMs);
     h.events++;
@@ -153,21 +155,24 @@ export class GrpcLoad extends OpenModelLoad {
 
   /** Called by a handler when its call ends with a status. */
   finish(h: CallHandler, code: number): void {
-    if (!this.live.delete(h)) return;
-    const end = this.now();
-    const store = this.o.store;
-    const cancelled = this.stopping && code === grpc.status.CANCELLED;
-    if (!cancelled) {
-      const kind = grpcErrorKind(code);
-      store.result(h.intendedMs, h.sentMs, end, 0, kind, h.faultKey);
-      store.profiles.result(h.profile, end - h.intendedMs, kind === null);
-      if (h.streaming && (kind === null || h.events > 0)) store.streams.end(end, kind !== null);
-    }
-    this.ended(h.intendedMs, end, cancelled);
+    this.live.delete(h);
+    this.complete(h, 0, grpcErrorKind(code));
+  }
+
+  protected override onSettled(h: InFlight, endMs: number, kind: ErrorKind | null): void {
+    const c = h as CallHandler;
+    if (c.streaming && (kind === null || c.events > 0)) this.store.streams.end(endMs, kind !== null);
+  }
+
+  protected abort(h: InFlight): void {
+    const c = h as CallHandler;
+    this.live.delete(c);
+    c.call?.cancelWithStatus(grpc.status.DEADLINE_EXCEEDED, 'chaoskit: deadline');
   }
 
   protected abortAll(): void {
     for (const h of [...this.live]) h.call?.cancelWithStatus(grpc.status.CANCELLED, 'chaoskit: load stopped');
+    this.live.clear();
   }
 
   protected release(): void {

@@ -1,41 +1,9 @@
-/** The runner's side of the gRPC engine: build the load from a loaded scenario, check the target. */
-import { dirname } from 'node:path';
+/** The runner's side of the gRPC engine: check the target before anything starts. */
 import { InputError } from '../errors.ts';
-import type { MetricsStore } from '../metrics/store.ts';
 import { checkHealth } from '../probes/grpc-health.ts';
-import type { Scenario } from '../scenario/load.ts';
 import type { Target } from '../scenario/schema.ts';
 import * as grpc from '@grpc/grpc-js';
-import { compileGrpcCalls } from './grpc-calls.ts';
-import { GrpcLoad, grpcReachable } from './grpc-engine.ts';
-import type { Segment } from './patterns.ts';
-import type { Prng } from './prng.ts';
-
-export function grpcLoadFor(
-  s: Scenario,
-  address: string,
-  segment: Segment,
-  arrivals: 'even' | 'poisson',
-  prng: Prng,
-  store: MetricsStore,
-): GrpcLoad {
-  const spec = s.spec.load.grpc;
-  if (!spec) throw new InputError(`${s.file}: engine grpc needs load.grpc`);
-  const { calls, problems } = compileGrpcCalls(spec, dirname(s.file));
-  if (problems.length > 0) throw new InputError(`${s.file}: ${problems.map((p) => p.message).join('; ')}`); // the loader checked these
-  return new GrpcLoad({
-    address,
-    calls,
-    segment,
-    arrivals,
-    concurrency: s.spec.load.connections,
-    channels: spec.channels,
-    maxBacklog: s.spec.load.maxBacklog,
-    deadlineMs: spec.deadline ?? s.spec.load.timeout,
-    prng,
-    store,
-  });
-}
+import { grpcReachable } from './grpc-engine.ts';
 
 /** The grpc load target accepts connections (and answers SERVING, when the target names a health service). */
 export async function grpcPreflight(

@@ -1,35 +1,32 @@
 /**
  * The open-model HTTP engine: the shared scheduler (src/load/open-model.ts) sending on undici's
  * `Pool.dispatch` with one handler object per request and no promise. Latency is measured from the
- * intended time (no coordinated omission).
+ * intended time (no coordinated omission); `timeout` is a total deadline from send to last byte
+ * (`streamTimeout` for server-sent event streams), enforced by the scheduler's sweep.
  *
- *   scheduler ──dispatch(intended)──> Pool.dispatch(RequestHandler | SseHandler) ──> MetricsStore
+ *   scheduler ──dispatch(h)──> Pool.dispatch(RequestHandler | SseHandler) ──> scheduler.complete()
+ *   deadline ──> scheduler records a timeout ──> abort(h): undici's abort for that request
  *   warm-up: the mix's first non-stream request, through the same pool, recorded nowhere
  */
 import { Pool, type Dispatcher } from 'undici';
-import type { MetricsStore } from '../metrics/store.ts';
 import type { RequestSpec } from '../scenario/schema.ts';
-import { classifyError } from './errors.ts';
+import { classifyError, type ErrorKind } from './errors.ts';
 import type { RequestPayload } from './http-bodies.ts';
-import { OpenModelLoad, type OpenModelEvents, type WarmUpSender } from './open-model.ts';
+import { HttpInFlight } from './http-inflight.ts';
+import { InFlight, OpenModelLoad, type OpenModelOptions, type WarmUpSender } from './open-model.ts';
 import { SseHandler } from './sse.ts';
-import type { Segment } from './patterns.ts';
 import type { Prng } from './prng.ts';
 import type { WarmUpAnswer } from './warm-up.ts';
 
 export type { LoadOutcome } from './open-model.ts';
-export type HttpLoadEvents = OpenModelEvents;
 
-export interface HttpLoadOptions {
+export interface HttpLoadOptions extends Omit<OpenModelOptions, 'weights' | 'concurrency'> {
   url: string;
   requests: readonly RequestSpec[];
-  segment: Segment;
-  arrivals: 'even' | 'poisson';
   connections: number;
-  maxBacklog: number;
   timeoutMs: number;
-  prng: Prng;
-  store: MetricsStore;
+  /** Total deadline of a server-sent event stream (`stream: sse`). */
+  streamTimeoutMs: number;
   /** Templated paths and bodies (src/load/http-bodies.ts), by request index; fixed ones when absent. */
   payloads?: readonly RequestPayload[];
 }
@@ -38,16 +35,10 @@ export interface HttpLoadOptions {
  * undici's core dispatch handler (the callback API that Pool.dispatch calls directly; the newer
  * controller API is only wired through interceptors and costs a wrapper object per request).
  */
-class RequestHandler {
-  status = 0;
-  constructor(
-    private readonly load: HttpLoad,
-    readonly intendedMs: number,
-    readonly sentMs: number,
-    readonly faultKey: string,
-    readonly profile: number,
-  ) {}
-  onConnect(): void {}
+class RequestHandler extends HttpInFlight {
+  constructor(private readonly load: HttpLoad) {
+    super();
+  }
   onHeaders(statusCode: number): boolean {
     this.status = statusCode;
     return true;
@@ -56,10 +47,10 @@ class RequestHandler {
     return true;
   }
   onComplete(): void {
-    this.load.finish(this, null);
+    this.load.ended(this, this.status, null);
   }
   onError(err: Error): void {
-    this.load.finish(this, err);
+    this.load.ended(this, 0, classifyError(err));
   }
 }
 
@@ -91,30 +82,25 @@ export class HttpLoad extends OpenModelLoad {
   private readonly bodyPrng: Prng;
 
   constructor(private readonly o: HttpLoadOptions) {
-    super({
-      ...o,
-      concurrency: o.connections,
-      drainTimeoutMs: o.timeoutMs + 1000,
-      weights: o.requests.map((r) => r.weight),
-    });
+    super({ ...o, concurrency: o.connections, weights: o.requests.map((r) => r.weight) });
     const url = new URL(o.url);
     const base = url.pathname.replace(/\/$/, '');
     this.origin = url.origin;
     this.pool = this.newPool();
-    this.dispatchOpts = o.requests.map((r) => ({
-      origin: url.origin,
-      method: r.method as Dispatcher.HttpMethod,
-      path: base + r.path,
-      headers: {
-        ...r.headers,
-        ...(r.body !== undefined && !hasHeader(r.headers, 'content-type')
-          ? { 'content-type': 'application/json' }
-          : {}),
-      },
-      ...(r.body !== undefined ? { body: r.body } : {}),
-    }));
-    o.payloads?.forEach((p, i) => {
-      if (p.body !== undefined) this.dispatchOpts[i]!.body = p.body;
+    this.dispatchOpts = o.requests.map((r, i) => {
+      const body = o.payloads?.[i]?.body ?? r.body;
+      return {
+        origin: url.origin,
+        method: r.method as Dispatcher.HttpMethod,
+        path: base + r.path,
+        headers: {
+          ...r.headers,
+          ...(body !== undefined && !hasHeader(r.headers, 'content-type')
+            ? { 'content-type': 'application/json' }
+            : {}),
+        },
+        ...(body !== undefined ? { body } : {}),
+      };
     });
     this.base = base;
     this.bodyPrng = o.prng.fork('bodies');
@@ -123,16 +109,19 @@ export class HttpLoad extends OpenModelLoad {
     }
   }
 
-  protected dispatch(intendedMs: number, nowMs: number): void {
-    const i = this.pick();
-    const spec = this.o.requests[i]!;
-    const h =
-      spec.stream === 'sse'
-        ? new SseHandler(this, this.o.store.streams, intendedMs, nowMs, this.faultKey, i, spec.streamEnd)
-        : new RequestHandler(this, intendedMs, nowMs, this.faultKey, i);
-    this.o.store.send(intendedMs, nowMs, this.faultKey);
-    this.o.store.profiles.sent(i);
-    this.pool.dispatch(this.optsFor(i, this.bodyPrng), h as Dispatcher.DispatchHandler);
+  protected timeoutFor(profile: number): number {
+    return this.o.requests[profile]!.stream === 'sse' ? this.o.streamTimeoutMs : this.o.timeoutMs;
+  }
+
+  protected create(profile: number): InFlight {
+    const spec = this.o.requests[profile]!;
+    return spec.stream === 'sse'
+      ? new SseHandler(this, this.o.store.streams, spec.streamEnd)
+      : new RequestHandler(this);
+  }
+
+  protected dispatch(h: InFlight): void {
+    this.pool.dispatch(this.optsFor(h.profile, this.bodyPrng), h as unknown as Dispatcher.DispatchHandler);
   }
 
   private optsFor(i: number, prng: Prng): Dispatcher.DispatchOptions {
@@ -143,22 +132,17 @@ export class HttpLoad extends OpenModelLoad {
     return { ...opts, path: this.base + r.path, ...(r.body !== undefined ? { body: r.body } : {}) };
   }
 
-  /** Called by a handler when its request ends, with or without an error. */
-  finish(h: RequestHandler | SseHandler, err: Error | null): void {
-    const end = this.now();
-    // Destroying the pool (stop) fails every request in flight: those are cancelled, not failed.
-    const cancelled = this.stopping && err !== null;
-    if (!cancelled) {
-      const kind = err ? classifyError(err) : h instanceof SseHandler ? h.cutKind : null;
-      this.o.store.result(h.intendedMs, h.sentMs, end, err ? 0 : h.status, kind, h.faultKey);
-      this.o.store.profiles.result(
-        h.profile,
-        end - h.intendedMs,
-        kind === null && h.status > 0 && h.status < 400,
-      );
-      if (h instanceof SseHandler) h.recordEnd(end, kind);
-    }
-    this.ended(h.intendedMs, end, cancelled);
+  /** A handler's request ended (a response, or an error with its kind). */
+  ended(h: HttpInFlight, status: number, kind: ErrorKind | null): void {
+    this.complete(h, status, kind ?? (h instanceof SseHandler ? h.cutKind : null));
+  }
+
+  protected override onSettled(h: InFlight, endMs: number, kind: ErrorKind | null): void {
+    if (h instanceof SseHandler) h.recordEnd(endMs, kind);
+  }
+
+  protected abort(h: InFlight): void {
+    (h as HttpInFlight).abortNow();
   }
 
   protected abortAll(): void {
@@ -187,11 +171,13 @@ export class HttpLoad extends OpenModelLoad {
   }
 
   private newPool(): Pool {
+    // The scheduler enforces the deadlines; undici's own timers are only a backstop.
+    const backstop = Math.max(this.o.timeoutMs, this.o.streamTimeoutMs) + 1000;
     const pool = new Pool(this.origin, {
       connections: this.o.connections,
       pipelining: 1,
-      headersTimeout: this.o.timeoutMs,
-      bodyTimeout: this.o.timeoutMs,
+      headersTimeout: backstop,
+      bodyTimeout: backstop,
       connectTimeout: this.o.timeoutMs,
       keepAliveTimeout: 10_000,
     });

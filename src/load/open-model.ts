@@ -1,19 +1,27 @@
 /**
- * The open-model scheduler that every open-model engine (HTTP, gRPC) shares. Arrivals come from
- * the plan's rate(t) and go out at their intended times whether or not earlier requests have
- * answered; the engine only knows how to send one request and how to end them all.
+ * The open-model scheduler that every open-model engine (HTTP, gRPC, the simulated one in tests)
+ * shares. Arrivals come from the plan's rate(t) and go out at their intended times whether or not
+ * earlier requests have answered; the engine only knows how to send one request and how to abort
+ * it. Every outcome is recorded here, so the accounting rules live in one place.
  *
- *   Arrivals ──due──> in flight < concurrency? ──yes──> engine.dispatch(intended, now)
- *                          │ no                          ... engine.ended(...) ──> next from the backlog
- *                          └──> backlog (bounded ring) ──full──> dropped
- *   last arrival ──> drain (bounded by drainTimeoutMs) ──> done
- *   stop() ──> backlog cancelled, engine.abortAll() (its in-flight requests end as cancelled) ──> done
+ *   Arrivals ──due──> overdue by more than the stall bound? ──> dropped (generator stall)
+ *                     in flight < concurrency? ──yes──> engine.dispatch(intended, now) ──> in flight
+ *                          │ no                                                           │
+ *                          └──> backlog (bounded ring) ──full──> dropped                  │
+ *   in flight ──engine.complete(h, status, kind)──> ok | failed ──> next from the backlog ◄┘
+ *             ──deadline passed (sweep)──────────> failed as timeout, engine.abort(h)
+ *   last arrival ──> drain (bounded) ──> done
+ *   stop() ──> backlog: not sent; in flight: cancelled; engine.abortAll() ──> done at once
  *
+ * In-flight requests sit in doubly linked lists, one per timeout (requests with one timeout end
+ * their deadlines in send order), so completion is O(1) and the sweep only looks at list heads.
  * Before start(), warmUp() sends the engine's unrecorded warm-up (src/load/warm-up.ts).
  */
-import { EventEmitter } from 'node:events';
+import type { Clock, TimerHandle } from '../core/clock.ts';
+import type { LoadEngine } from './engine.ts';
 import type { MetricsStore } from '../metrics/store.ts';
 import { Arrivals } from './arrivals.ts';
+import type { ErrorKind } from './errors.ts';
 import type { Segment } from './patterns.ts';
 import type { Prng } from './prng.ts';
 import {
@@ -32,12 +40,9 @@ export interface LoadOutcome {
   completed: number;
   dropped: number;
   cancelled: number;
+  notSent: number;
   /** The warm-up before t = 0 (engines that have one; null when it did not run). */
   warmUp?: WarmUpReport | null;
-}
-
-export interface OpenModelEvents {
-  tick: [nowMs: number];
 }
 
 export interface OpenModelOptions {
@@ -46,65 +51,120 @@ export interface OpenModelOptions {
   /** Requests in flight at most; arrivals beyond wait in the backlog. */
   concurrency: number;
   maxBacklog: number;
-  /** After the last arrival, how long in-flight requests may take before they are stopped. */
-  drainTimeoutMs: number;
   /** Weights of the request mix, in order; pick() draws an index from them. */
   weights: readonly number[];
   prng: Prng;
   store: MetricsStore;
+  clock: Clock;
+  /** An arrival overdue by more than this when the loop reaches it was not sent by a stalled generator. */
+  stallBoundMs?: number;
 }
 
 /** What an engine sends during the warm-up, or why it sends nothing. */
 export type WarmUpSender = Pick<WarmUpDriver, 'send' | 'abandon'> | string;
 
-export abstract class OpenModelLoad extends EventEmitter<OpenModelEvents> {
+/** Bookkeeping of one request in flight; engines' handler objects extend it. */
+export class InFlight {
+  intendedMs = 0;
+  sentMs = 0;
+  /** When the request fails as a timeout whatever happens (send + the engine's timeout for it). */
+  deadlineMs = 0;
+  profile = 0;
+  settled = false;
+  prev: InFlight | null = null;
+  next: InFlight | null = null;
+  list: InFlightList | null = null;
+}
+
+class InFlightList {
+  head: InFlight | null = null;
+  tail: InFlight | null = null;
+  push(h: InFlight): void {
+    h.list = this;
+    h.prev = this.tail;
+    h.next = null;
+    if (this.tail) this.tail.next = h;
+    else this.head = h;
+    this.tail = h;
+  }
+  unlink(h: InFlight): void {
+    if (h.list !== this) return;
+    if (h.prev) h.prev.next = h.next;
+    else this.head = h.next;
+    if (h.next) h.next.prev = h.prev;
+    else this.tail = h.prev;
+    h.prev = h.next = null;
+    h.list = null;
+  }
+}
+
+/** The deadline sweep's period: a request ends at most this long after its deadline. */
+const SWEEP_MS = 25;
+export const DEFAULT_STALL_BOUND_MS = 1000;
+
+export abstract class OpenModelLoad implements LoadEngine {
   private readonly arrivals: Arrivals;
   private readonly cumWeights: Float64Array;
   private readonly backlog: Float64Array;
   private bHead = 0;
   private bLen = 0;
   private inflight = 0;
+  private readonly lists = new Map<number, InFlightList>();
   private nextAt: number;
   private t0 = 0;
-  private timer: NodeJS.Timeout | NodeJS.Immediate | null = null;
+  private timer: TimerHandle | null = null;
+  private sweepTimer: TimerHandle | null = null;
+  private drainTimer: TimerHandle | null = null;
   private draining = false;
   private stoppedEarly = false;
-  private settled = false;
+  private started = false;
+  private settledAll = false;
   private resolveDone!: (o: LoadOutcome) => void;
-  private readonly counts = { sent: 0, completed: 0, dropped: 0, cancelled: 0 };
+  private readonly counts = { sent: 0, completed: 0, dropped: 0, cancelled: 0, notSent: 0 };
   private warmUpReport: WarmUpReport | null = null;
+  /** Arrivals up to this time (load clock) have been processed. */
+  private throughMs = 0;
   protected stopping = false;
-  /** The set of active faults outcomes of requests sent now are attributed to. */
-  protected faultKey = '';
+  protected readonly clock: Clock;
+  protected readonly store: MetricsStore;
   readonly done: Promise<LoadOutcome>;
 
   constructor(private readonly m: OpenModelOptions) {
-    super();
     let acc = 0;
     this.cumWeights = Float64Array.from(m.weights.map((w) => (acc += w)));
     this.arrivals = new Arrivals(m.segment, m.arrivals, m.prng.fork('arrivals'));
     this.backlog = new Float64Array(Math.max(1, m.maxBacklog));
     this.nextAt = this.arrivals.next();
+    this.clock = m.clock;
+    this.store = m.store;
     this.done = new Promise((r) => (this.resolveDone = r));
   }
 
-  /** Sends one request now (the scheduler has counted it in flight); it must end in ended(). */
-  protected abstract dispatch(intendedMs: number, nowMs: number): void;
-  /** stop(): end every request in flight; each still reports through ended(). */
+  /** A handler for one request of `profile` (its bookkeeping fields are set by the scheduler). */
+  protected abstract create(profile: number): InFlight;
+  /** Sends the request now; it must end through complete() (possibly synchronously). */
+  protected abstract dispatch(h: InFlight): void;
+  /** The request's time is up (its deadline, or stop()): let go of it; its outcome is recorded already. */
+  protected abstract abort(h: InFlight): void;
+  /** stop(): drop every connection (each request in flight was already recorded as cancelled). */
   protected abstract abortAll(): void;
   /** The load is over: let go of connections (`stopped`: abortAll() already ran). */
   protected abstract release(stopped: boolean): void;
   /** The engine's warm-up requests, or why it has none. */
   protected abstract warmUpSender(): WarmUpSender;
+  /** Milliseconds a request of this profile may take from send to its last byte. */
+  protected abstract timeoutFor(profile: number): number;
+  /** Hears every request's end once its outcome is known (`kind` null: ok); not for cancelled ones. */
+  protected onSettled(_h: InFlight, _endMs: number, _kind: ErrorKind | null): void {}
 
   /** Milliseconds since the load started. */
   now(): number {
-    return performance.now() - this.t0;
+    return this.clock.now() - this.t0;
   }
 
-  /** Outcomes of requests sent from now on are attributed to this set of active faults. */
-  setFaultKey(key: string): void {
-    this.faultKey = key;
+  /** Arrivals due up to this time have all been recorded (a second before it is complete in `requested`). */
+  get arrivalsThroughMs(): number {
+    return this.settledAll ? Number.POSITIVE_INFINITY : this.throughMs;
   }
 
   /**
@@ -129,39 +189,84 @@ export abstract class OpenModelLoad extends EventEmitter<OpenModelEvents> {
   }
 
   start(): Promise<LoadOutcome> {
-    this.t0 = performance.now();
+    this.t0 = this.clock.now();
+    this.started = true;
+    if (this.stopping) {
+      this.maybeDone();
+      return this.done;
+    }
     this.loop();
+    this.armSweep();
     return this.done;
   }
 
-  /** Stops at once: no more arrivals; backlog and in-flight requests are cancelled. */
+  /** Stops at once: no more arrivals; the backlog is not sent, requests in flight are cancelled. */
   stop(): void {
     if (this.stopping) return;
     this.stopping = true;
     if (!this.draining) this.stoppedEarly = true;
-    if (this.timer) {
-      clearTimeout(this.timer as NodeJS.Timeout);
-      clearImmediate(this.timer as NodeJS.Immediate);
-      this.timer = null;
-    }
+    this.clock.clearTimeout(this.timer);
+    this.clock.clearTimeout(this.sweepTimer);
+    this.clock.clearTimeout(this.drainTimer);
+    this.timer = this.sweepTimer = this.drainTimer = null;
     for (; this.bLen > 0; this.bLen--) {
-      this.m.store.cancel(this.backlog[this.bHead]!);
+      this.store.notSent(this.backlog[this.bHead]!);
       this.bHead = (this.bHead + 1) % this.backlog.length;
-      this.counts.cancelled++;
+      this.counts.notSent++;
+    }
+    for (const list of this.lists.values()) {
+      for (let h = list.head; h;) {
+        const next = h.next;
+        list.unlink(h);
+        h.settled = true;
+        this.inflight--;
+        this.counts.cancelled++;
+        this.store.cancel(h.intendedMs);
+        h = next;
+      }
     }
     this.abortAll();
     this.maybeDone();
+  }
+
+  /** Visits every arrival without an outcome: waiting in the backlog, or in flight. */
+  outstanding(visit: (intendedMs: number, sentMs: number | null) => void): void {
+    for (let i = 0; i < this.bLen; i++) visit(this.backlog[(this.bHead + i) % this.backlog.length]!, null);
+    for (const list of this.lists.values())
+      for (let h = list.head; h; h = h.next) visit(h.intendedMs, h.sentMs);
+  }
+
+  get inFlight(): number {
+    return this.inflight;
+  }
+
+  warnings(): string[] {
+    return [];
+  }
+
+  timelineMs(planMs: number, ranMs: number): number {
+    return Math.min(planMs, ranMs);
+  }
+
+  extras(): ReturnType<LoadEngine['extras']> {
+    return {};
   }
 
   private readonly loop = (): void => {
     this.timer = null;
     if (this.stopping) return;
     const now = this.now();
-    const store = this.m.store;
+    const store = this.store;
+    const stallBound = this.m.stallBoundMs ?? DEFAULT_STALL_BOUND_MS;
     while (this.nextAt <= now) {
       const intended = this.nextAt;
       store.arrival(intended);
-      if (this.inflight < this.m.concurrency) this.send(intended, now);
+      if (now - intended > stallBound) {
+        // The generator itself was stopped (SIGSTOP, a frozen VM): these were never sent on time,
+        // and sending them all now would be a burst nobody planned, blamed on the target.
+        store.drop(intended, true);
+        this.counts.dropped++;
+      } else if (this.inflight < this.m.concurrency) this.send(intended, now);
       else if (this.bLen < this.m.maxBacklog) {
         this.backlog[(this.bHead + this.bLen++) % this.backlog.length] = intended;
       } else {
@@ -170,9 +275,10 @@ export abstract class OpenModelLoad extends EventEmitter<OpenModelEvents> {
       }
       this.nextAt = this.arrivals.next();
     }
+    this.throughMs = Math.min(now, this.m.segment.durationMs);
     store.gauge(now, this.bLen, this.inflight);
-    this.emit('tick', now);
     if (!Number.isFinite(this.nextAt)) {
+      this.throughMs = this.m.segment.durationMs;
       this.beginDrain();
       return;
     }
@@ -181,22 +287,29 @@ export abstract class OpenModelLoad extends EventEmitter<OpenModelEvents> {
     // 1 ms sleep too, sent late with its own intended time: spinning instead took a whole core at
     // any rate above ~700/s and flagged every second as saturated (docs/benchmarks.md). Only an
     // arrival about to fall due is worth a turn of the event loop.
-    this.timer =
-      wait > 1.5
-        ? setTimeout(this.loop, Math.floor(wait - 1))
-        : wait > 0.05
-          ? setTimeout(this.loop, 1)
-          : setImmediate(this.loop);
+    this.timer = this.clock.setTimeout(this.loop, wait > 1.5 ? Math.floor(wait - 1) : wait > 0.05 ? 1 : 0);
   };
 
   private send(intendedMs: number, nowMs: number): void {
+    const profile = this.pick();
     this.inflight++;
     this.counts.sent++;
-    this.dispatch(intendedMs, nowMs);
+    this.store.send(intendedMs, nowMs);
+    this.store.profiles.sent(profile);
+    const timeout = this.timeoutFor(profile);
+    let list = this.lists.get(timeout);
+    if (!list) this.lists.set(timeout, (list = new InFlightList()));
+    const h = this.create(profile);
+    h.intendedMs = intendedMs;
+    h.sentMs = nowMs;
+    h.profile = profile;
+    h.deadlineMs = nowMs + timeout;
+    list.push(h);
+    this.dispatch(h);
   }
 
   /** A request of the mix, by weight. */
-  protected pick(): number {
+  private pick(): number {
     const w = this.cumWeights;
     if (w.length === 1) return 0;
     const x = this.m.prng.next() * w[w.length - 1]!;
@@ -206,15 +319,24 @@ export abstract class OpenModelLoad extends EventEmitter<OpenModelEvents> {
   }
 
   /**
-   * The engine calls this once per dispatched request, after recording its outcome (unless
-   * `cancelled`: it was ended by stop(), and counts as cancelled). Frees its slot for the backlog.
+   * The engine calls this once per request when it ends: `status` the response's (0: none), `kind`
+   * the error kind if it failed. A request that ends after its deadline is a timeout, whatever it
+   * answered. Calls after the request was settled (by its deadline or stop()) are ignored.
    */
-  protected ended(intendedMs: number, endMs: number, cancelled: boolean): void {
+  protected complete(h: InFlight, status: number, kind: ErrorKind | null): void {
+    if (h.settled) return;
+    const end = this.now();
+    this.settle(h, end, end > h.deadlineMs ? 'timeout' : kind, status);
+  }
+
+  private settle(h: InFlight, endMs: number, kind: ErrorKind | null, status: number): void {
+    h.settled = true;
+    h.list?.unlink(h);
     this.inflight--;
-    if (cancelled) {
-      this.m.store.cancel(intendedMs);
-      this.counts.cancelled++;
-    } else this.counts.completed++;
+    this.counts.completed++;
+    this.store.result(h.intendedMs, h.sentMs, endMs, kind === 'timeout' ? 0 : status, kind);
+    this.store.profiles.result(h.profile, endMs - h.intendedMs, kind === null && !(status >= 400));
+    this.onSettled(h, endMs, kind);
     if (this.bLen > 0 && !this.stopping) {
       const intended = this.backlog[this.bHead]!;
       this.bHead = (this.bHead + 1) % this.backlog.length;
@@ -224,20 +346,45 @@ export abstract class OpenModelLoad extends EventEmitter<OpenModelEvents> {
     this.maybeDone();
   }
 
-  /** After the last arrival: wait for in-flight and backlog to drain, bounded by drainTimeoutMs. */
+  /** Requests past their deadline fail as timeouts now (the engine is told to let go of them). */
+  private readonly sweep = (): void => {
+    this.sweepTimer = null;
+    if (this.stopping) return;
+    const now = this.now();
+    for (const list of this.lists.values()) {
+      for (let h = list.head; h && h.deadlineMs <= now; h = list.head) {
+        this.settle(h, now, 'timeout', 0);
+        this.abort(h);
+      }
+    }
+    this.armSweep();
+  };
+
+  private armSweep(): void {
+    if (this.stopping || this.settledAll) return;
+    this.sweepTimer = this.clock.setTimeout(this.sweep, SWEEP_MS);
+  }
+
+  /** After the last arrival: in flight and backlog drain by their deadlines, bounded all the same. */
   private beginDrain(): void {
     this.draining = true;
     this.maybeDone();
-    if (!this.settled) setTimeout(() => this.stop(), this.m.drainTimeoutMs).unref();
+    if (this.settledAll) return;
+    let longest = 0;
+    for (const t of this.lists.keys()) longest = Math.max(longest, t);
+    // Every request in flight ends by its deadline; the backlog behind them gets one more timeout.
+    this.drainTimer = this.clock.setTimeout(() => this.stop(), 2 * longest + 1000);
   }
 
   private maybeDone(): void {
-    if (this.settled) return;
+    if (this.settledAll || !this.started) return;
     const done = this.stopping
       ? this.inflight === 0
       : this.draining && this.inflight === 0 && this.bLen === 0;
     if (!done) return;
-    this.settled = true;
+    this.settledAll = true;
+    this.clock.clearTimeout(this.sweepTimer);
+    this.clock.clearTimeout(this.drainTimer);
     this.release(this.stopping);
     this.resolveDone({
       ended: this.stoppedEarly ? 'stopped' : 'completed',

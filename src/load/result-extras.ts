@@ -4,6 +4,7 @@ import type { ProbeResult } from '../probes/runner.ts';
 import type { SteadyStateRecord } from '../probes/steady-state.ts';
 import type { FaultRecord, RunResult } from '../result.ts';
 import type { RunPlan } from '../scenario/plan.ts';
+import { SKIPPED_UNAVAILABLE } from '../slo/validity.ts';
 
 export function addStreamingResults(
   result: RunResult,
@@ -33,13 +34,17 @@ export function unavailableFaultRecords(
       plannedStartMs: f.startMs,
       plannedEndMs: f.endMs,
       status: 'skipped' as const,
+      applyStartedAtMs: null,
       appliedAtMs: null,
+      applyLagMs: null,
+      toleranceMs: 0,
+      late: false,
       revertedAtMs: null,
       revertedBy: null,
       description: '',
       error: null,
       manualRevert: null,
-      observations: [`skipped (--skip-unavailable): ${unavailable.get(f.index)}`],
+      observations: [`${SKIPPED_UNAVAILABLE}: ${unavailable.get(f.index)}`],
       params: f.params,
     }));
 }

@@ -8,19 +8,19 @@
  *
  * Only a 2xx text/event-stream answer is a stream; any other answer is an ordinary response.
  */
-import type { ErrorKind } from './errors.ts';
+import { classifyError, type ErrorKind } from './errors.ts';
+import { HttpInFlight } from './http-inflight.ts';
 import type { StreamRecorder } from './stream-metrics.ts';
 
 /** What the handler needs from its engine. */
 export interface SseOwner {
   now(): number;
-  finish(h: SseHandler, err: Error | null): void;
+  ended(h: HttpInFlight, status: number, kind: ErrorKind | null): void;
 }
 
 const LF2 = /\r?\n\r?\n/;
 
-export class SseHandler {
-  status = 0;
+export class SseHandler extends HttpInFlight {
   events = 0;
   lastEventMs = 0;
   /** Set when the stream ended without its end marker: the request fails with this kind. */
@@ -33,14 +33,10 @@ export class SseHandler {
   constructor(
     private readonly owner: SseOwner,
     private readonly streams: StreamRecorder,
-    readonly intendedMs: number,
-    readonly sentMs: number,
-    readonly faultKey: string,
-    readonly profile: number,
     private readonly streamEnd: string | undefined,
-  ) {}
-
-  onConnect(): void {}
+  ) {
+    super();
+  }
 
   onHeaders(statusCode: number): boolean {
     this.status = statusCode;
@@ -59,11 +55,11 @@ export class SseHandler {
   onComplete(): void {
     if (this.streaming && !isCommentOnly(this.rest)) this.event(this.rest);
     if (this.streaming && this.streamEnd !== undefined && !this.ended) this.cutKind = 'stream_cut';
-    this.owner.finish(this, null);
+    this.owner.ended(this, this.status, null);
   }
 
   onError(err: Error): void {
-    this.owner.finish(this, err);
+    this.owner.ended(this, 0, classifyError(err));
   }
 
   /** The request's outcome is known (not called for a cancelled one): count the stream's end. */
@@ -72,7 +68,7 @@ export class SseHandler {
   }
 
   private event(raw: string): void {
-    if (this.ended) return;
+    if (this.ended || this.settled) return;
     if (this.streamEnd !== undefined && isEnd(raw, this.streamEnd)) {
       this.ended = true; // the end marker is not a content event
       return;

@@ -9,6 +9,8 @@ import type { Progress, RunHandle } from '../run.ts';
 
 export interface LiveMetrics {
   readonly url: string | null;
+  /** Starts following a run (its `second` events). */
+  attach(run: RunHandle): void;
   stop(): Promise<void>;
 }
 
@@ -19,10 +21,11 @@ export interface LiveMetricsOptions {
   pushEveryMs?: number;
 }
 
-export async function startLiveMetrics(run: RunHandle, o: LiveMetricsOptions): Promise<LiveMetrics> {
+/** Binds the metrics server (before the run starts, so a taken port fails first); attach() a run after. */
+export async function startLiveMetricsServer(o: LiveMetricsOptions): Promise<LiveMetrics> {
   const registry = new Registry();
-  const labels = { scenario: run.scenario.spec.name, run: run.runId };
-  registry.setDefaultLabels(labels);
+  let run: RunHandle | null = null;
+  let labels: Record<string, string> = {};
   const g = (name: string, help: string, labelNames: string[] = []) =>
     new Gauge({ name, help, labelNames, registers: [registry] });
   const requested = g('chaoskit_requested_rate', 'arrivals scheduled in the last second');
@@ -56,7 +59,6 @@ export async function startLiveMetrics(run: RunHandle, o: LiveMetricsOptions): P
     for (const f of p.activeFaults) seenFaults.add(f);
     for (const f of seenFaults) active.set({ fault: f }, p.activeFaults.includes(f) ? 1 : 0);
   };
-  run.on('progress', onProgress);
 
   let server: http.Server | null = null;
   let url: string | null = null;
@@ -82,6 +84,7 @@ export async function startLiveMetrics(run: RunHandle, o: LiveMetricsOptions): P
   let pushTimer: NodeJS.Timeout | null = null;
   const gateway = o.pushgateway ? new Pushgateway(o.pushgateway, { timeout: 3000 }, registry) : null;
   const push = async () => {
+    if (!run) return;
     try {
       await gateway?.pushAdd({ jobName: 'chaoskit', groupings: labels });
     } catch (err) {
@@ -92,8 +95,14 @@ export async function startLiveMetrics(run: RunHandle, o: LiveMetricsOptions): P
 
   return {
     url,
+    attach(r) {
+      run = r;
+      labels = { scenario: r.scenario.spec.name, run: r.runId };
+      registry.setDefaultLabels(labels);
+      r.on('second', onProgress);
+    },
     stop: async () => {
-      run.off('progress', onProgress);
+      run?.off('second', onProgress);
       if (pushTimer) clearInterval(pushTimer);
       if (gateway) await push();
       if (server) {

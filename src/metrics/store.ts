@@ -1,13 +1,27 @@
 /**
- * MetricsStore: one bucket per second of the run, keyed by the *intended* send second.
- * Histograms stay live only while requests of that second can still complete; then the bucket
- * is finalised into a small summary plus an encoded histogram, so memory does not grow with
- * run length.
+ * MetricsStore: one bucket per second of the run, keyed by the *intended* send second, with exact
+ * accounting: every arrival ends in exactly one outcome in the second it was meant to be sent,
+ * however late that outcome comes.
+ *
+ *   arrival ──> dropped (backlog full │ generator stall) │ not sent (waiting when the load stopped)
+ *           └─> sent ──> ok │ failed (by kind) │ cancelled (in flight when the load stopped)
+ *
+ *   per second and in totals:  requested = sent + dropped + notSent
+ *                              sent      = ok + failed + cancelled
+ *
+ * A second stays open while any of its arrivals has no outcome yet; it is finalised (summaries
+ * computed, histograms encoded and freed) once it is over and every arrival in it has ended, so
+ * memory is bounded by what is in flight. Each outcome is also attributed to a phase by
+ * exposure (src/run/exposure.ts): the faults active at any moment of the request's life.
  */
 import { classifyStatus, type ErrorKind } from '../load/errors.ts';
 import { ProfileRecorder } from '../load/profiles.ts';
 import { StreamRecorder, type StreamSecond } from '../load/stream-metrics.ts';
+import { InternalError } from '../errors.ts';
 import { encode, newHistogram, recordMs, summarize, type Histogram, type LatencySummary } from './hist.ts';
+
+export type PhaseName = 'baseline' | 'fault' | 'recovery';
+export const PHASE_NAMES: readonly PhaseName[] = ['baseline', 'fault', 'recovery'];
 
 export interface GeneratorStats {
   cpuPct: number;
@@ -23,14 +37,42 @@ export interface FaultSetCounts {
   failed: number;
 }
 
+/** One phase's share of one second: outcomes of the requests attributed to it. */
+export interface PhaseSecond {
+  ok: number;
+  failed: number;
+  /** Arrivals dropped because the backlog was full (unserved demand: a bad event). */
+  dropped: number;
+  /** Latency HdrHistogram (µs) of this phase's ok + failed requests, compressed base64. */
+  hist: string | null;
+}
+
+/** Which faults a request was exposed to, and so its phase. */
+export interface Exposure {
+  /** For a request alive over [fromMs, toMs]: the ids of the faults active at any moment of it ('' = none). */
+  key(fromMs: number, toMs: number): string;
+  /** Phase of a request with that exposure that ended at `endMs`. */
+  phase(key: string, endMs: number): PhaseName;
+}
+
+/** Until faults exist, every request is a baseline request. */
+export const NO_FAULTS: Exposure = { key: () => '', phase: () => 'baseline' };
+
 export interface SecondStats {
   t: number;
   requested: number;
+  /** Requests of this second's arrivals that were sent (whenever they went out). */
   sent: number;
+  /** Requests that went out during this second, whatever their intended second: the achieved rate. */
+  achieved: number;
   dropped: number;
+  /** Of `dropped`: arrivals already older than the stall bound when a stalled generator resumed. */
+  droppedStall: number;
+  /** Arrivals still waiting for a connection when the load stopped. */
+  notSent: number;
   ok: number;
   failed: number;
-  /** Requests stopped by the run's end or an abort, neither ok nor failed. */
+  /** Requests in flight when the load stopped (an abort or the drain bound), neither ok nor failed. */
   cancelled: number;
   errors: Partial<Record<ErrorKind, number>>;
   status: Record<string, number>;
@@ -40,22 +82,31 @@ export interface SecondStats {
   backlogMax: number;
   inflightMax: number;
   generator: GeneratorStats | null;
-  /** Ids of faults active at some point in this second. */
+  /** Ids of faults active at some point in this second (by wall time, for charts). */
   activeFaults: string[];
-  /** Outcomes per set of active faults at send time ('' = no fault). */
+  /** Outcomes by the set of faults each request was exposed to ('' = none). */
   byFaults: Record<string, FaultSetCounts>;
-  /** Latency histogram (µs, HdrHistogram compressed base64), for exact merging. */
+  /** This second's requests by the phase they are attributed to (exposure). */
+  phases: Partial<Record<PhaseName, PhaseSecond>>;
   hist: string | null;
-  /** Latency histogram (µs) of the failed requests only: a subset of `hist`. */
   failedHist: string | null;
-  /** Streaming responses (SSE, gRPC server streams) in this second; absent when none. */
   stream?: StreamSecond;
+}
+
+class PhaseAcc {
+  ok = 0;
+  failed = 0;
+  dropped = 0;
+  hist: Histogram | null = null;
 }
 
 class Bucket {
   requested = 0;
   sent = 0;
+  achieved = 0;
   dropped = 0;
+  droppedStall = 0;
+  notSent = 0;
   ok = 0;
   failed = 0;
   cancelled = 0;
@@ -70,12 +121,37 @@ class Bucket {
   generator: GeneratorStats | null = null;
   activeFaults = new Set<string>();
   byFaults: Record<string, FaultSetCounts> = {};
+  phases: Partial<Record<PhaseName, PhaseAcc>> = {};
   final: SecondStats | null = null;
+
+  /** Arrivals of this second without an outcome yet. */
+  get pending(): number {
+    return this.requested - this.dropped - this.notSent - this.ok - this.failed - this.cancelled;
+  }
 }
+
+/** Outcomes since the last live look (by the time they ended, not by intended second). */
+export interface LiveWindow {
+  ok: number;
+  failed: number;
+  dropped: number;
+  arrivals: number;
+  achieved: number;
+  errors: Partial<Record<ErrorKind, number>>;
+  latency: Histogram;
+}
+
+function emptyWindow(): LiveWindow {
+  return { ok: 0, failed: 0, dropped: 0, arrivals: 0, achieved: 0, errors: {}, latency: newHistogram() };
+}
+
+/** Accounting violations are bugs: loud in tests (CHAOSKIT_STRICT_ACCOUNTING=1), warnings otherwise. */
+const STRICT = process.env.CHAOSKIT_STRICT_ACCOUNTING === '1';
 
 export class MetricsStore {
   private readonly buckets: Bucket[] = [];
-  private finalizedUpTo = 0;
+  /** Seconds below this index are all finalised. */
+  private firstOpen = 0;
   /** Cumulative histograms over the whole run. */
   readonly totalLatency = newHistogram();
   readonly totalService = newHistogram();
@@ -83,6 +159,28 @@ export class MetricsStore {
   readonly streams = new StreamRecorder();
   /** Per-profile (named request) outcomes over the run. */
   readonly profiles = new ProfileRecorder();
+  /** Accounting problems found when finalising (empty unless there is a bug). */
+  readonly violations: string[] = [];
+  private exposure: Exposure = NO_FAULTS;
+  private window: LiveWindow = emptyWindow();
+  private spare: LiveWindow = emptyWindow();
+
+  /** What ended (or was dropped, or arrived) since the last call; the live view of the present. */
+  takeWindow(): LiveWindow {
+    const w = this.window;
+    this.window = this.spare;
+    this.window.ok = this.window.failed = this.window.dropped = this.window.arrivals = 0;
+    this.window.achieved = 0;
+    this.window.errors = {};
+    this.window.latency.reset();
+    this.spare = w;
+    return w;
+  }
+
+  /** Where requests learn their exposure to faults (the runner's fault windows). */
+  setExposure(e: Exposure): void {
+    this.exposure = e;
+  }
 
   private at(ms: number): Bucket {
     const i = ms < 0 ? 0 : Math.floor(ms / 1000);
@@ -91,56 +189,87 @@ export class MetricsStore {
       for (let j = this.buckets.length; j <= i; j++) this.buckets[j] = new Bucket();
       b = this.buckets[i]!;
     }
+    if (b.final) this.reopened(i);
     return b;
+  }
+
+  private reopened(i: number): void {
+    const msg = `second ${i} received an outcome after it was finalised`;
+    if (STRICT) throw new InternalError(`accounting: ${msg}`);
+    this.violations.push(msg);
+  }
+
+  private phase(b: Bucket, key: string, endMs: number): PhaseAcc {
+    const p = this.exposure.phase(key, endMs);
+    return (b.phases[p] ??= new PhaseAcc());
   }
 
   arrival(intendedMs: number): void {
     this.at(intendedMs).requested++;
+    this.window.arrivals++;
   }
 
-  drop(intendedMs: number): void {
-    this.at(intendedMs).dropped++;
+  /** An arrival that found the backlog full (or, `stall`, that was overdue when a stalled generator resumed). */
+  drop(intendedMs: number, stall = false): void {
+    const b = this.at(intendedMs);
+    b.dropped++;
+    this.window.dropped++;
+    if (stall) {
+      b.droppedStall++;
+      return;
+    }
+    // Unserved demand counts against the phase it was due in.
+    const key = this.exposure.key(intendedMs, intendedMs);
+    this.phase(b, key, intendedMs).dropped++;
   }
 
-  send(intendedMs: number, sentMs: number, faultKey: string): void {
+  /** An arrival still waiting in the backlog when the load stopped. */
+  notSent(intendedMs: number): void {
+    this.at(intendedMs).notSent++;
+  }
+
+  send(intendedMs: number, sentMs: number): void {
+    this.at(intendedMs).sent++;
     const b = this.at(sentMs);
-    b.sent++;
-    b.lag ??= newHistogram();
-    recordMs(b.lag, sentMs - intendedMs);
-    const fb = this.at(intendedMs);
-    (fb.byFaults[faultKey] ??= { sent: 0, ok: 0, failed: 0 }).sent++;
+    b.achieved++;
+    this.window.achieved++;
+    recordMs((b.lag ??= newHistogram()), sentMs - intendedMs);
   }
 
   /** A response or an error. `status` is 0 when there was no response. */
-  result(
-    intendedMs: number,
-    sentMs: number,
-    endMs: number,
-    status: number,
-    err: ErrorKind | null,
-    faultKey: string,
-  ): void {
+  result(intendedMs: number, sentMs: number, endMs: number, status: number, err: ErrorKind | null): void {
     const b = this.at(intendedMs);
     const kind = err ?? classifyStatus(status);
     if (status) b.status[status] = (b.status[status] ?? 0) + 1;
-    const fs = (b.byFaults[faultKey] ??= { sent: 0, ok: 0, failed: 0 });
+    const key = this.exposure.key(intendedMs, endMs);
+    const fs = (b.byFaults[key] ??= { sent: 0, ok: 0, failed: 0 });
+    fs.sent++;
+    const ph = this.phase(b, key, endMs);
     if (kind) {
       b.failed++;
       fs.failed++;
+      ph.failed++;
       b.errors[kind] = (b.errors[kind] ?? 0) + 1;
+      this.window.failed++;
+      this.window.errors[kind] = (this.window.errors[kind] ?? 0) + 1;
     } else {
       b.ok++;
       fs.ok++;
+      ph.ok++;
+      this.window.ok++;
     }
     // Latency from the intended send time counts every outcome: a timeout is a very slow answer.
     const latency = endMs - intendedMs;
     recordMs((b.latency ??= newHistogram()), latency);
+    recordMs((ph.hist ??= newHistogram()), latency);
     if (kind) recordMs((b.failedLatency ??= newHistogram()), latency);
     recordMs((b.service ??= newHistogram()), endMs - sentMs);
     recordMs(this.totalLatency, latency);
     recordMs(this.totalService, endMs - sentMs);
+    recordMs(this.window.latency, latency);
   }
 
+  /** A request in flight when the load stopped. */
   cancel(intendedMs: number): void {
     this.at(intendedMs).cancelled++;
   }
@@ -152,30 +281,71 @@ export class MetricsStore {
   }
 
   generator(second: number, g: GeneratorStats): void {
-    this.at(second * 1000).generator = g;
+    const b = this.buckets[second];
+    if (b?.final) b.final.generator = g;
+    else this.at(second * 1000).generator = g;
   }
 
   faultActive(second: number, ids: Iterable<string>): void {
-    const b = this.at(second * 1000);
+    const b = this.buckets[second] ?? this.at(second * 1000);
+    if (b.final) {
+      b.final.activeFaults = [...new Set([...b.final.activeFaults, ...ids])].sort();
+      return;
+    }
     for (const id of ids) b.activeFaults.add(id);
   }
 
-  /** Finalises every second that ends before `ms`; their histograms are encoded and freed. */
-  finalizeBefore(ms: number): void {
-    const upTo = Math.min(this.buckets.length, Math.floor(ms / 1000));
-    for (let i = this.finalizedUpTo; i < upTo; i++) this.finalize(i);
-    if (upTo > this.finalizedUpTo) this.finalizedUpTo = upTo;
+  /** Arrivals of second `t` without an outcome yet (0 once finalised). */
+  pending(t: number): number {
+    const b = this.buckets[t];
+    return b && !b.final ? b.pending : 0;
+  }
+
+  /**
+   * Finalises every second that is over (its arrivals all came due before `arrivalsThroughMs`) and
+   * whose arrivals have all ended; returns the ones finalised now, in order.
+   */
+  finalizeReady(arrivalsThroughMs: number): SecondStats[] {
+    const out: SecondStats[] = [];
+    const upTo = Math.min(this.buckets.length, Math.floor(arrivalsThroughMs / 1000));
+    let allBelow = true;
+    for (let i = this.firstOpen; i < upTo; i++) {
+      const b = this.buckets[i]!;
+      if (b.final) {
+        if (allBelow) this.firstOpen = i + 1;
+        continue;
+      }
+      if (b.pending > 0) {
+        allBelow = false;
+        continue;
+      }
+      out.push(this.finalize(i));
+      if (allBelow) this.firstOpen = i + 1;
+    }
+    return out;
+  }
+
+  isFinal(t: number): boolean {
+    return this.buckets[t]?.final != null;
   }
 
   private finalize(i: number): SecondStats {
-    const b = this.at(i * 1000);
+    const b = this.buckets[i] ?? this.at(i * 1000);
     if (b.final) return b.final;
+    this.check(i, b);
     const lag = b.lag;
+    const phases: SecondStats['phases'] = {};
+    for (const [name, p] of Object.entries(b.phases) as [PhaseName, PhaseAcc][]) {
+      phases[name] = { ok: p.ok, failed: p.failed, dropped: p.dropped, hist: p.hist ? encode(p.hist) : null };
+    }
     b.final = {
       t: i,
       requested: b.requested,
       sent: b.sent,
+      achieved: b.achieved,
       dropped: b.dropped,
+      droppedStall: b.droppedStall,
+      notSent: b.notSent,
       ok: b.ok,
       failed: b.failed,
       cancelled: b.cancelled,
@@ -192,58 +362,42 @@ export class MetricsStore {
       generator: b.generator,
       activeFaults: [...b.activeFaults].sort(),
       byFaults: b.byFaults,
+      phases,
       hist: b.latency ? encode(b.latency) : null,
       failedHist: b.failedLatency ? encode(b.failedLatency) : null,
     };
     const stream = this.streams.second(i);
     if (stream) b.final.stream = stream;
     b.latency = b.failedLatency = b.service = b.lag = null;
+    b.phases = {};
     return b.final;
   }
 
-  /** A live look at one second (progress, stop conditions), without finalising it. */
-  peek(second: number): {
-    requested: number;
-    sent: number;
-    ok: number;
-    failed: number;
-    dropped: number;
-    errors: Partial<Record<ErrorKind, number>>;
-    p99Ms: number | null;
-    latencyMs: LatencySummary | null;
-  } {
-    const b = this.buckets[second];
-    if (!b)
-      return {
-        requested: 0,
-        sent: 0,
-        ok: 0,
-        failed: 0,
-        dropped: 0,
-        errors: {},
-        p99Ms: null,
-        latencyMs: null,
-      };
-    const latencyMs = b.final ? b.final.latencyMs : b.latency ? summarize(b.latency) : null;
-    const src = b.final ?? b;
-    return {
-      requested: src.requested,
-      sent: src.sent,
-      ok: src.ok,
-      failed: src.failed,
-      dropped: src.dropped,
-      errors: { ...src.errors },
-      p99Ms: latencyMs?.p99 ?? null,
-      latencyMs,
-    };
+  /** The accounting invariants of one second. */
+  private check(i: number, b: Bucket): void {
+    const problems: string[] = [];
+    if (b.requested !== b.sent + b.dropped + b.notSent)
+      problems.push(
+        `requested ${b.requested} ≠ sent ${b.sent} + dropped ${b.dropped} + not sent ${b.notSent}`,
+      );
+    if (b.sent !== b.ok + b.failed + b.cancelled)
+      problems.push(`sent ${b.sent} ≠ ok ${b.ok} + failed ${b.failed} + cancelled ${b.cancelled}`);
+    if (problems.length === 0) return;
+    const msg = `second ${i}: ${problems.join('; ')}`;
+    if (STRICT) throw new InternalError(`accounting: ${msg}`);
+    this.violations.push(msg);
   }
 
-  /** Every second up to `seconds` (the run's length), finalising what is left. */
+  /**
+   * Every second up to `seconds` (or further, if arrivals were recorded later), finalising what is
+   * left: the load is over, so whatever is still pending can no longer end (an engine that lost
+   * track of a request is a bug the invariants report).
+   */
   timeline(seconds: number): SecondStats[] {
     const n = Math.max(seconds, this.buckets.length);
     const out: SecondStats[] = [];
     for (let i = 0; i < n; i++) out.push(this.finalize(i));
-    this.finalizedUpTo = n;
+    this.firstOpen = n;
     return out;
   }
 }

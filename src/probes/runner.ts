@@ -112,11 +112,16 @@ export class ProbeRunner {
     return { held: true, why: `every probe passed in each of the last ${rounds} second(s)` };
   }
 
-  /** Stops probing; waits for checks in flight; returns every probe's samples. */
-  async stop(): Promise<ProbeResult[]> {
+  /** Stops probing; waits (at most `maxWaitMs`) for checks in flight; returns every probe's samples. */
+  async stop(maxWaitMs = Number.POSITIVE_INFINITY): Promise<ProbeResult[]> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    await Promise.all([...this.pending]);
+    let t: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.pending]),
+      ...(Number.isFinite(maxWaitMs) ? [new Promise((r) => (t = setTimeout(r, maxWaitMs)))] : []),
+    ]);
+    clearTimeout(t);
     for (const l of this.live) l.channel?.close();
     return this.live.map((l) => ({
       name: l.name,

@@ -2,6 +2,7 @@
  * `steadyState: { require: true, for: 3s }`: before the first fault, every probe must have passed
  * in each of the last `for` seconds. If not, no fault is applied and the verdict is inconclusive.
  */
+import type { Clock } from '../core/clock.ts';
 import type { RunResult } from '../result.ts';
 import type { SteadyStateSpec } from './schema.ts';
 import type { ProbeRunner } from './runner.ts';
@@ -17,6 +18,7 @@ export function gateFaults(
   probes: ProbeRunner,
   firstFaultMs: number | null,
   timeScale: number,
+  clock: Clock,
   now: () => number,
   startFaults: () => void,
   log: (line: string) => void,
@@ -36,7 +38,7 @@ export function gateFaults(
   if (firstFaultMs === null) return { record, cancel() {} };
   record.reason = 'not checked: the run ended before the first fault';
   const rounds = Math.max(1, Math.ceil(forMs / 1000));
-  const timer = setTimeout(
+  const timer = clock.setTimeout(
     () => {
       const v = probes.held(rounds);
       record.held = v.held;
@@ -47,10 +49,10 @@ export function gateFaults(
     },
     Math.max(0, firstFaultMs - 100 - now()),
   );
-  return { record, cancel: () => clearTimeout(timer) };
+  return { record, cancel: () => clock.clearTimeout(timer) };
 }
 
-/** A run whose steady state did not hold: faults never applied are marked skipped, the verdict inconclusive. */
+/** A run whose steady state did not hold: faults never applied are marked skipped (score() then says inconclusive). */
 export function applySteadyState(result: RunResult): void {
   const ss = result.steadyState;
   if (!ss || ss.held !== false) return;
@@ -58,14 +60,5 @@ export function applySteadyState(result: RunResult): void {
     if (f.status !== 'scheduled') continue;
     f.status = 'skipped';
     f.observations.push(`not applied: ${ss.reason}`);
-  }
-  const v = result.verdict;
-  if (v) {
-    result.verdict = {
-      ...v,
-      status: 'inconclusive',
-      pass: false,
-      reasons: [...v.reasons, `steady state: ${ss.reason}; no fault was applied`],
-    };
   }
 }

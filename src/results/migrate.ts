@@ -29,7 +29,70 @@ const MIGRATIONS: Record<number, Migration> = {
         : doc.timeline,
     }),
   },
+  2: {
+    note: 'exact accounting and attribution by exposure came in version 3: per-second sent is rebuilt from the outcomes, phases are judged by second as before, fault apply lag is estimated from appliedAtMs',
+    up: (doc) => {
+      const totals = (doc.totals ?? {}) as Json;
+      const tl = Array.isArray(doc.timeline) ? (doc.timeline as unknown[]) : [];
+      const seconds = tl.map((s) => (s !== null && typeof s === 'object' ? second2to3(s as Json) : s));
+      const sum = (k: string) =>
+        seconds.reduce<number>(
+          (a, s) => a + (typeof (s as Json)[k] === 'number' ? ((s as Json)[k] as number) : 0),
+          0,
+        );
+      const plan = (doc.plan ?? {}) as Json;
+      const load = (doc.load ?? {}) as Json;
+      const verdict = doc.verdict as Json | undefined;
+      return {
+        ...doc,
+        schemaVersion: 3,
+        ranMs: typeof plan.durationMs === 'number' ? plan.durationMs : tl.length * 1000,
+        load: { streamTimeoutMs: load.timeoutMs ?? 0, ...load },
+        totals: {
+          ...totals,
+          achieved: totals.sent,
+          sent: sum('sent'),
+          notSent: sum('notSent'),
+          droppedStall: 0,
+        },
+        timeline: seconds,
+        faults: Array.isArray(doc.faults)
+          ? doc.faults.map((f: unknown) => (f !== null && typeof f === 'object' ? fault2to3(f as Json) : f))
+          : doc.faults,
+        ...(verdict ? { verdict } : {}),
+      };
+    },
+  },
 };
+
+/** 2 → 3, one second: the achieved rate moves to `achieved`; `sent` becomes the outcomes it had. */
+function second2to3(s: Json): Json {
+  const n = (k: string) => (typeof s[k] === 'number' ? (s[k] as number) : 0);
+  const sent = n('ok') + n('failed') + n('cancelled');
+  return {
+    ...s,
+    achieved: n('sent'),
+    sent,
+    droppedStall: 0,
+    // Version 2 counted the backlog cancelled at a stop as `cancelled`: what is not explained by
+    // outcomes stays unexplained rather than guessed.
+    notSent: Math.max(0, n('requested') - sent - n('dropped')),
+    phases: {},
+  };
+}
+
+function fault2to3(f: Json): Json {
+  const start = typeof f.plannedStartMs === 'number' ? f.plannedStartMs : 0;
+  const end = typeof f.plannedEndMs === 'number' ? f.plannedEndMs : start;
+  const at = typeof f.appliedAtMs === 'number' ? f.appliedAtMs : null;
+  return {
+    applyStartedAtMs: null,
+    applyLagMs: at === null ? null : Math.max(0, at - start),
+    toleranceMs: Math.max(1000, 0.1 * (end - start)),
+    late: false,
+    ...f,
+  };
+}
 
 const MIGRATED = 'migrated from results schema version';
 

@@ -1,25 +1,34 @@
 /**
- * Runs the plan's fault windows against the environment's targets.
+ * Runs the plan's fault windows against the environment's targets, on the run's clock.
  *
- *   start ─prepare (reads only)─> ledger: intent+recipe ─apply─> ledger: applied
- *   end / stopAll ─revert (recipe, retried)─> ledger: reverted | revert-failed
+ *   window start ─prepare (reads only)─> ledger: intent+recipe ─apply─> ledger: applied
+ *   window end / stopAll ─revert (recipe, retried)─> ledger: reverted | revert-failed
  *
- * Every fault has a record in the result: when it was applied and reverted, and by which layer.
- * Leases on proxy toxics are renewed while the run lives; a dead runner's toxics expire.
+ * Every fault has a record in the result: when it was meant to start, when its apply began and
+ * finished (the lag), when it was reverted and by which layer. The exposure windows the
+ * measurements use open when an apply begins and close when its revert has finished. Leases on
+ * proxy toxics are renewed while the run lives; a dead runner's toxics expire.
  */
 import { faultDef } from '../../faults/index.ts';
+import { every, type Clock, type TimerHandle } from '../core/clock.ts';
 import type { Prng } from '../load/prng.ts';
 import type { FaultRecord } from '../result.ts';
+import type { FaultWindows } from '../run/exposure.ts';
 import type { EnvironmentFile } from '../scenario/schema.ts';
 import type { PlannedFault } from '../scenario/plan.ts';
 import { renewProxyLease } from '../targets/proxy.ts';
 import { manualRevertFor } from '../targets/revert.ts';
-import { ownershipMark, type RevertRecipe } from '../targets/types.ts';
-import type { Ledger, RevertLayer } from './ledger.ts';
+import { ownershipMark, type ApplyContext, type Prepared, type RevertRecipe } from '../targets/types.ts';
+import type { Ledger, LedgerEvent, RevertLayer } from './ledger.ts';
 import { revertWithRetry } from './revert.ts';
 
 export const LEASE_MS = 10_000;
 const RENEW_EVERY_MS = 2_000;
+
+/** A fault applied later than this after its planned start did not run as planned. */
+export function lateToleranceMs(f: Pick<PlannedFault, 'startMs' | 'endMs' | 'toleranceMs'>): number {
+  return f.toleranceMs ?? Math.max(1000, 0.1 * (f.endMs - f.startMs));
+}
 
 interface Live {
   planned: PlannedFault;
@@ -27,7 +36,7 @@ interface Live {
   recipe: RevertRecipe | null;
   /** The apply in flight, if any: a revert waits for it. */
   applying: Promise<void> | null;
-  timers: NodeJS.Timeout[];
+  timers: TimerHandle[];
 }
 
 export interface FaultRunnerOptions {
@@ -36,18 +45,26 @@ export interface FaultRunnerOptions {
   runId: string;
   ledger: Ledger;
   prng: Prng;
+  clock: Clock;
   /** Milliseconds since the load started. */
   now: () => number;
+  windows: FaultWindows;
   log: (line: string) => void;
-  /** Called whenever the set of active faults changes. */
-  onChange: (activeIds: string[]) => void;
+  onApplied?: (record: FaultRecord) => void;
+  onReverted?: (record: FaultRecord) => void;
   leaseMs?: number;
+  /** Prepares a fault (the fault type's driver when absent; tests inject fakes). */
+  prepare?: (f: PlannedFault, ctx: ApplyContext) => Promise<Prepared>;
+  /** Reverts from a recipe (the real drivers when absent; tests inject fakes). */
+  revert?: (recipe: RevertRecipe, onNote: (note: string) => void) => Promise<'reverted' | 'already-gone'>;
 }
 
 export class FaultRunner {
   private readonly live: Live[];
-  private renewTimer: NodeJS.Timeout | null = null;
+  private renewer: { stop(): void } | null = null;
   private stopped = false;
+  /** Ledger records that could not be made durable (disk full, read-only): the run exits 4. */
+  readonly ledgerFailures: string[] = [];
 
   constructor(private readonly o: FaultRunnerOptions) {
     this.live = o.faults.map((f) => ({
@@ -62,7 +79,11 @@ export class FaultRunner {
         plannedStartMs: f.startMs,
         plannedEndMs: f.endMs,
         status: 'scheduled',
+        applyStartedAtMs: null,
         appliedAtMs: null,
+        applyLagMs: null,
+        toleranceMs: lateToleranceMs(f),
+        late: false,
         revertedAtMs: null,
         revertedBy: null,
         description: '',
@@ -85,13 +106,13 @@ export class FaultRunner {
         l.record.observations.push(`skipped by its probability (${l.planned.probability})`);
         continue;
       }
+      const fork = prng.fork(l.planned.id);
       const at = (ms: number, fn: () => void) =>
-        l.timers.push(setTimeout(fn, Math.max(0, ms - this.o.now())));
-      at(l.planned.startMs, () => void this.apply(l, prng.fork(l.planned.id)));
+        l.timers.push(this.o.clock.setTimeout(fn, Math.max(0, ms - this.o.now())));
+      at(l.planned.startMs, () => void this.apply(l, fork));
       at(l.planned.endMs, () => void this.revert(l, 'schedule'));
     }
-    this.renewTimer = setInterval(() => void this.renewLeases(), RENEW_EVERY_MS);
-    this.renewTimer.unref();
+    this.renewer = every(this.o.clock, RENEW_EVERY_MS, () => void this.renewLeases());
   }
 
   activeIds(): string[] {
@@ -102,39 +123,51 @@ export class FaultRunner {
     return this.live.map((l) => ({ ...l.record, observations: [...l.record.observations] }));
   }
 
+  private append(e: LedgerEvent): boolean {
+    try {
+      this.o.ledger.append(e);
+      return true;
+    } catch (err) {
+      const msg = `ledger record "${e.event}" for ${e.faultId} could not be written: ${(err as Error).message}`;
+      this.ledgerFailures.push(msg);
+      this.o.log(msg);
+      return false;
+    }
+  }
+
   private async apply(l: Live, prng: Prng): Promise<void> {
     if (this.stopped) return;
     const f = l.planned;
     const def = faultDef(f.type);
     const target = this.o.env.targets[f.target];
-    if (!def || !target || !def.on[target.kind]) throw new Error(`fault ${f.id} was not validated`); // loader guarantees
-    const prepare = def.on[target.kind]!;
+    if (!def || !target || (!def.on[target.kind] && !this.o.prepare))
+      throw new Error(`fault ${f.id} was not validated`); // loader guarantees
+    const prepare = this.o.prepare
+      ? (ctx: ApplyContext) => this.o.prepare!(f, ctx)
+      : (ctx: ApplyContext) => def.on[target.kind]!(ctx, f.parsed);
     const run = async () => {
       try {
-        const params = def.params.parse(f.params);
-        const prepared = await prepare(
-          {
-            targetName: f.target,
-            target,
-            faultId: f.id,
-            runId: this.o.runId,
-            mark: ownershipMark(this.o.runId, f.id),
-            leaseMs: this.o.leaseMs ?? LEASE_MS,
-            durationMs: f.endMs - f.startMs,
-            prng,
-            pick: {
-              ...(f.count !== undefined ? { count: f.count } : {}),
-              ...(f.percent !== undefined ? { percent: f.percent } : {}),
-            },
-            log: this.o.log,
-            targets: this.o.env.targets,
+        const prepared = await prepare({
+          targetName: f.target,
+          target,
+          faultId: f.id,
+          runId: this.o.runId,
+          mark: ownershipMark(this.o.runId, f.id),
+          leaseMs: this.o.leaseMs ?? LEASE_MS,
+          durationMs: f.endMs - f.startMs,
+          prng,
+          pick: {
+            ...(f.count !== undefined ? { count: f.count } : {}),
+            ...(f.percent !== undefined ? { percent: f.percent } : {}),
           },
-          params,
-        );
+          log: this.o.log,
+          targets: this.o.env.targets,
+        });
         l.recipe = prepared.recipe;
         l.record.description = prepared.description;
         l.record.manualRevert = prepared.manualRevert;
-        this.o.ledger.append({
+        // No durable intent, no apply: a fault nobody could revert after a crash is never made.
+        const durable = this.append({
           event: 'intent',
           runId: this.o.runId,
           faultId: f.id,
@@ -144,16 +177,40 @@ export class FaultRunner {
           description: prepared.description,
           manualRevert: prepared.manualRevert,
         });
+        if (!durable) throw new Error('its ledger intent could not be written, so it was not applied');
+        if (this.stopped) {
+          l.recipe = null;
+          this.append({
+            event: 'reverted',
+            runId: this.o.runId,
+            faultId: f.id,
+            by: 'runner-exit',
+            outcome: 'already-gone',
+          });
+          return;
+        }
+        const startedAt = this.o.now();
+        l.record.applyStartedAtMs = Math.round(startedAt);
+        this.o.windows.open(f.id, startedAt);
         const applied = await prepared.apply();
-        this.o.ledger.append({ event: 'applied', runId: this.o.runId, faultId: f.id });
+        this.append({ event: 'applied', runId: this.o.runId, faultId: f.id });
+        const now = this.o.now();
         l.record.status = 'applied';
-        l.record.appliedAtMs = Math.round(this.o.now());
+        l.record.appliedAtMs = Math.round(now);
+        l.record.applyLagMs = Math.max(0, Math.round(now - f.startMs));
+        if (l.record.applyLagMs > l.record.toleranceMs) {
+          l.record.late = true;
+          l.record.observations.push(
+            `applied ${l.record.applyLagMs}ms after its planned start (tolerance ${Math.round(l.record.toleranceMs)}ms)`,
+          );
+        }
         this.o.log(`fault ${f.id} applied: ${prepared.description}`);
         applied.observation?.then((o) => o && l.record.observations.push(o)).catch(() => {});
-        this.changed();
+        this.o.onApplied?.({ ...l.record });
       } catch (err) {
         l.record.status = 'apply-failed';
         l.record.error = `apply failed: ${(err as Error).message}`;
+        this.o.windows.close(f.id, this.o.now());
         this.o.log(`fault ${f.id} could not be applied: ${(err as Error).message}`);
       }
     };
@@ -165,7 +222,7 @@ export class FaultRunner {
   }
 
   private async revert(l: Live, by: RevertLayer): Promise<void> {
-    for (const t of l.timers) clearTimeout(t);
+    for (const t of l.timers) this.o.clock.clearTimeout(t);
     if (l.applying) await l.applying;
     const st = l.record.status;
     if (
@@ -175,10 +232,24 @@ export class FaultRunner {
     )
       return;
     const recipe = l.recipe;
+    const guard = this.revertedElsewhere(l);
+    if (guard) {
+      // A stalled runner resumed: its guard (or an emergency stop) reverted this fault meanwhile.
+      l.record.status = 'reverted';
+      l.record.revertedAtMs = guard.atMs;
+      l.record.revertedBy = guard.by;
+      l.record.observations.push(`reverted by ${guard.by} while this runner was not responding`);
+      this.o.windows.close(l.planned.id, guard.atMs ?? this.o.now());
+      this.o.onReverted?.({ ...l.record });
+      return;
+    }
     try {
       const notes: string[] = [];
-      const outcome = await revertWithRetry(recipe, 3, 200, (note) => notes.push(note));
-      this.o.ledger.append({ event: 'reverted', runId: this.o.runId, faultId: l.planned.id, by, outcome });
+      const outcome = this.o.revert
+        ? await this.o.revert(recipe, (n) => notes.push(n))
+        : await revertWithRetry(recipe, 3, 200, (note) => notes.push(note));
+      this.o.windows.close(l.planned.id, this.o.now());
+      this.append({ event: 'reverted', runId: this.o.runId, faultId: l.planned.id, by, outcome });
       if (st !== 'apply-failed') {
         l.record.status = 'reverted';
         l.record.revertedAtMs = Math.round(this.o.now());
@@ -187,10 +258,11 @@ export class FaultRunner {
         else if (outcome === 'already-gone')
           l.record.observations.push('already gone when reverted (another layer removed it)');
         this.o.log(`fault ${l.planned.id} reverted (${by})`);
+        this.o.onReverted?.({ ...l.record });
       }
     } catch (err) {
       const error = (err as Error).message;
-      this.o.ledger.append({ event: 'revert-failed', runId: this.o.runId, faultId: l.planned.id, by, error });
+      this.append({ event: 'revert-failed', runId: this.o.runId, faultId: l.planned.id, by, error });
       l.record.status = 'revert-failed';
       l.record.error = `revert failed: ${error}`;
       l.record.manualRevert = manualRevertFor(recipe);
@@ -198,30 +270,47 @@ export class FaultRunner {
         `fault ${l.planned.id} could NOT be reverted: ${error}\n  run by hand: ${l.record.manualRevert}`,
       );
     }
-    this.changed();
+  }
+
+  /** Another layer's `reverted` record for this fault, written after this run's intent. */
+  private revertedElsewhere(l: Live): { by: RevertLayer; atMs: number | null } | null {
+    let entries;
+    try {
+      entries = this.o.ledger.read();
+    } catch {
+      return null;
+    }
+    let seenIntent = false;
+    let found: { by: RevertLayer; atMs: number | null } | null = null;
+    for (const e of entries) {
+      if (e.runId !== this.o.runId || e.faultId !== l.planned.id) continue;
+      if (e.event === 'intent') {
+        seenIntent = true;
+        found = null;
+      } else if (seenIntent && e.event === 'reverted' && (e.by === 'guard' || e.by === 'emergency-stop'))
+        found = { by: e.by, atMs: null };
+    }
+    return found;
   }
 
   /** No fault starts from now on (an abort); reverting what is applied is stopAll's job. */
   cancelPending(): void {
     this.stopped = true;
-    for (const l of this.live) if (l.record.status === 'scheduled') for (const t of l.timers) clearTimeout(t);
+    for (const l of this.live)
+      if (l.record.status === 'scheduled') for (const t of l.timers) this.o.clock.clearTimeout(t);
   }
 
   /** Reverts everything still in effect, newest first; cancels what has not started. */
   async stopAll(by: RevertLayer): Promise<void> {
     this.stopped = true;
-    if (this.renewTimer) clearInterval(this.renewTimer);
-    for (const l of this.live) for (const t of l.timers) clearTimeout(t);
+    this.renewer?.stop();
+    for (const l of this.live) for (const t of l.timers) this.o.clock.clearTimeout(t);
     const order = [...this.live].reverse();
     for (const l of order) await this.revert(l, by);
   }
 
   failedReverts(): FaultRecord[] {
     return this.live.filter((l) => l.record.status === 'revert-failed').map((l) => l.record);
-  }
-
-  private changed(): void {
-    this.o.onChange(this.activeIds());
   }
 
   private async renewLeases(): Promise<void> {

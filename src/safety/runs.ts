@@ -14,6 +14,8 @@ export interface RunInfo {
   guardPid: number | null;
   scenario: string;
   startedAt: string;
+  /** Set when the run began to stop (it is reverting and writing its results): wait for it. */
+  stopping?: { at: string; reason: string };
 }
 
 export const HEARTBEAT_MS = 1000;

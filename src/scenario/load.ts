@@ -334,6 +334,15 @@ export function planScenario(s: Scenario, o: PlanCheckOptions): RunPlan {
       }
     });
   }
+  if (plan.durationMs < MIN_SCALED_LOAD_MS && problems.length === 0) {
+    problems.push({
+      path: ['load', 'pattern'],
+      message: `at time scale ${o.timeScale} the load would last ${plan.durationMs}ms; at least ${MIN_SCALED_LOAD_MS / 1000}s is needed to measure anything (use a larger --time-scale)`,
+    });
+  }
   if (problems.length > 0) failWith(s.source, 'scenario', problems);
   return plan;
 }
+
+/** A load shorter than this measures nothing worth scoring. */
+export const MIN_SCALED_LOAD_MS = 1000;

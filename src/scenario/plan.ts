@@ -2,6 +2,7 @@
  * plan(): scenario → RunPlan, pure. Never reads the clock, never mutates its input.
  * The plan is plain data (JSON-serialisable); `planSegment(plan)` rebuilds rate(t) from it.
  */
+import { faultDef } from '../../faults/index.ts';
 import { phaseDurationMs, segmentOf, sequence, type Segment } from '../load/patterns.ts';
 import { FAULT_COMMON_KEYS, type Phase, type ScenarioFile } from './schema.ts';
 import { parseAt, type AtExpr } from './at.ts';
@@ -30,7 +31,12 @@ export interface PlannedFault {
   probability: number;
   count?: number;
   percent?: number;
+  /** How late the apply may land and still count as planned (absent: the default rule). */
+  toleranceMs?: number;
+  /** The type-specific parameters as written (for results and reports). */
   params: Record<string, unknown>;
+  /** The same parameters parsed by the fault type's schema (what the driver gets). */
+  parsed: unknown;
 }
 
 export interface RunPlan {
@@ -104,10 +110,13 @@ export function plan(scenario: ScenarioFile, opts: PlanOptions): { plan: RunPlan
       });
       return;
     }
-    const { type, target, probability, count, percent } = f;
+    const { type, target, probability, count, percent, tolerance } = f;
     const params = Object.fromEntries(
       Object.entries(f).filter(([k]) => !(FAULT_COMMON_KEYS as readonly string[]).includes(k)),
     );
+    // Parsed once here; the loader has already reported any problem with its location.
+    const parsedR = faultDef(type)?.params.safeParse(params);
+    const parsed: unknown = parsedR?.success ? parsedR.data : params;
     for (let k = 0; k < repeat; k++) {
       const startMs = start + k * every;
       const endMs = startMs + dur;
@@ -115,6 +124,14 @@ export function plan(scenario: ScenarioFile, opts: PlanOptions): { plan: RunPlan
         problems.push({
           path: ['faults', index, k === 0 ? 'duration' : 'repeat'],
           message: `the fault would run from ${fmt(startMs / timeScale)} to ${fmt(endMs / timeScale)}, outside the load (0s to ${fmt(durationMs / timeScale)})`,
+        });
+        return;
+      }
+      if (endMs >= durationMs - 1e-6) {
+        // A fault that ends with the load leaves no time to see whether the system recovered.
+        problems.push({
+          path: ['faults', index, k === 0 ? 'duration' : 'repeat'],
+          message: `the fault would end at ${fmt(endMs / timeScale)}, when the load ends: end it earlier (or lengthen the load) so recovery can be measured`,
         });
         return;
       }
@@ -129,7 +146,9 @@ export function plan(scenario: ScenarioFile, opts: PlanOptions): { plan: RunPlan
         probability: probability ?? 1,
         ...(count !== undefined ? { count } : {}),
         ...(percent !== undefined ? { percent } : {}),
+        ...(tolerance !== undefined ? { toleranceMs: tolerance * timeScale } : {}),
         params,
+        parsed,
       });
     }
   });

@@ -8,6 +8,9 @@ import { grpcSpec, grpcTarget } from '../load/grpc-schema.ts';
 import { probeSpec, steadyStateSpec } from '../probes/schema.ts';
 
 export const MAX_RATE_WITHOUT_FORCE = 50_000;
+export const MAX_BACKLOG = 1_000_000;
+/** The load engines (the registry in src/run/engines.ts is typed against this list). */
+export const ENGINES = ['http', 'grpc', 'autocannon', 'k6'] as const;
 
 const phaseName = z.string().min(1).optional();
 
@@ -109,8 +112,16 @@ export const loadSpec = z.strictObject({
   /** Concurrent connections; arrivals beyond them wait in the backlog. */
   connections: z.number().int().positive().default(64),
   /** Arrivals waiting for a connection beyond this many are dropped (and counted). */
-  maxBacklog: z.number().int().nonnegative().default(10_000),
+  maxBacklog: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(MAX_BACKLOG, `at most ${MAX_BACKLOG.toLocaleString('en')} arrivals may wait (each holds memory)`)
+    .default(10_000),
+  /** Total deadline of a request, from send to its last byte; later is a timeout failure. */
   timeout: duration().default(5_000),
+  /** Total deadline of a streamed answer (`stream: sse`, gRPC server streams): LLM answers take long. */
+  streamTimeout: duration().default(120_000),
   arrivals: z.enum(['even', 'poisson']).default('even'),
   /**
    * Before t = 0, send about 2 s worth of the first second's rate (at least one per connection, at
@@ -134,6 +145,8 @@ export const faultCommon = z.looseObject({
   probability: percent.optional(),
   count: z.number().int().positive().optional(),
   percent: percent.optional(),
+  /** How late the apply may land after `at` and still count as planned (default: 10% of the window, at least 1s). */
+  tolerance: duration().optional(),
 });
 export const FAULT_COMMON_KEYS = [
   'type',
@@ -145,6 +158,7 @@ export const FAULT_COMMON_KEYS = [
   'probability',
   'count',
   'percent',
+  'tolerance',
 ] as const;
 
 export const abortCondition = z.strictObject({
@@ -156,7 +170,7 @@ export const scenarioSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lower-case name of letters, digits and dashes'),
   description: z.string().default(''),
   environment: z.string().min(1).default('demo'),
-  engine: z.enum(['http', 'autocannon', 'grpc', 'k6']).default('http'),
+  engine: z.enum(ENGINES).default('http'),
   seed: z.number().int().nonnegative().optional(),
   load: loadSpec,
   faults: z.array(faultCommon).default([]),

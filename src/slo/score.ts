@@ -4,12 +4,25 @@
  * Formulas, weights and bands are documented in docs/slo-format.md.
  */
 import { mergeEncoded, type Histogram } from '../metrics/hist.ts';
+import { PHASE_NAMES, type PhaseName } from '../metrics/store.ts';
 import type { ObjectiveResult, RecoveryResult, RunResult, TimelineSecond, Verdict } from '../result.ts';
+import { formatDuration } from '../units.ts';
 import type { Objective, ServiceObjectives } from './objectives.ts';
 import { compare } from './threshold.ts';
+import { invalidReasons } from './validity.ts';
 
-export type PhaseName = 'baseline' | 'fault' | 'recovery';
-export const PHASES: readonly PhaseName[] = ['baseline', 'fault', 'recovery'];
+export type { PhaseName };
+export const PHASES: readonly PhaseName[] = PHASE_NAMES;
+
+/**
+ * Time scale keeps its meaning: recovery objectives and holds shrink with `--time-scale`, but never
+ * below the time a real restart or reconnection needs (documented in docs/slo-format.md).
+ */
+export const RECOVERY_FLOOR_MS = 5_000;
+export const HOLD_FLOOR_MS = 2_000;
+export function scaledFloor(ms: number, timeScale: number, floorMs: number): number {
+  return Math.max(ms * timeScale, Math.min(ms, floorMs));
+}
 
 /** Below this many requests a phase's or window's figures are flagged low-confidence. */
 export const MIN_CONFIDENT_REQUESTS = 100;
@@ -28,12 +41,17 @@ export type { ObjectiveResult, RecoveryResult, Verdict };
 // ---- phases ----------------------------------------------------------------------------------
 
 export function faultWindows(r: RunResult): { id: string; startMs: number; endMs: number }[] {
+  const endOfRun = r.ranMs ?? r.plan.durationMs;
   return r.faults
     .filter((f) => f.appliedAtMs !== null)
-    .map((f) => ({ id: f.id, startMs: f.appliedAtMs!, endMs: f.revertedAtMs ?? r.plan.durationMs }));
+    .map((f) => ({
+      id: f.id,
+      startMs: f.applyStartedAtMs ?? f.appliedAtMs!,
+      endMs: f.revertedAtMs ?? endOfRun,
+    }));
 }
 
-/** Labels each second: overlapping a fault window → fault; before the first → baseline; else recovery. */
+/** Labels each second by wall time: overlapping a fault window → fault; before the first → baseline; else recovery. */
 export function phaseOfSeconds(r: RunResult): PhaseName[] {
   const wins = faultWindows(r);
   const first = Math.min(...wins.map((w) => w.startMs));
@@ -45,23 +63,68 @@ export function phaseOfSeconds(r: RunResult): PhaseName[] {
   });
 }
 
+/** A second's share of one phase, shaped like a second (objectives measure either). */
+interface Slice {
+  t: number;
+  ok: number;
+  failed: number;
+  dropped: number;
+  hist: string | null;
+}
+
+/**
+ * Each phase's requests as per-second slices. Requests are attributed by exposure (the faults in
+ * effect at any moment of their life: src/run/exposure.ts); results of schema version 2 carry no
+ * attribution, and are judged by second as they were then.
+ */
+export function phaseSlices(r: RunResult): Record<PhaseName, Slice[]> {
+  const out: Record<PhaseName, Slice[]> = { baseline: [], fault: [], recovery: [] };
+  const attributed = r.timeline.some((s) => s.phases && Object.keys(s.phases).length > 0);
+  if (attributed) {
+    for (const s of r.timeline)
+      for (const p of PHASES) {
+        const x = s.phases[p];
+        if (x) out[p].push({ t: s.t, ok: x.ok, failed: x.failed, dropped: x.dropped, hist: x.hist });
+      }
+    return out;
+  }
+  const labels = phaseOfSeconds(r);
+  r.timeline.forEach((s, i) =>
+    out[labels[i]!].push({
+      t: s.t,
+      ok: s.ok,
+      failed: s.failed,
+      dropped: s.dropped - (s.droppedStall ?? 0),
+      hist: s.hist,
+    }),
+  );
+  return out;
+}
+
 // ---- aggregates ------------------------------------------------------------------------------
 
 interface Agg {
   ok: number;
-  failed: number;
+  /** Failed requests plus dropped arrivals (demand the system did not serve): the bad events. */
+  bad: number;
   total: number;
   hist: Histogram;
 }
 
-function aggregate(seconds: readonly TimelineSecond[]): Agg {
+/** Anything with per-second counts: a timeline second or a phase slice. */
+type Counts = Pick<Slice, 'ok' | 'failed' | 'hist'> & { dropped?: number; droppedStall?: number };
+
+/** Dropped arrivals are bad events; those a stalled generator never sent are not the target's. */
+const droppedOf = (s: Counts) => (s.dropped ?? 0) - (s.droppedStall ?? 0);
+
+function aggregate(seconds: readonly Counts[]): Agg {
   let ok = 0,
-    failed = 0;
+    bad = 0;
   for (const s of seconds) {
     ok += s.ok;
-    failed += s.failed;
+    bad += s.failed + droppedOf(s);
   }
-  return { ok, failed, total: ok + failed, hist: mergeEncoded(seconds.map((s) => s.hist ?? undefined)) };
+  return { ok, bad, total: ok + bad, hist: mergeEncoded(seconds.map((s) => s.hist ?? undefined)) };
 }
 
 const availabilityOf = (a: { ok: number; total: number }) => (a.total === 0 ? null : a.ok / a.total);
@@ -101,7 +164,7 @@ const fmtPct = (v: number) => `${+(v * 100).toFixed(3)}%`;
 const fmtMs = (v: number) => `${+v.toFixed(v < 10 ? 2 : 0)}ms`;
 
 /** Evaluates one objective over a run of consecutive seconds. */
-function measure(o: Objective, secs: readonly TimelineSecond[], timeScale = 1): Measured {
+function measure(o: Objective, secs: readonly Counts[], timeScale = 1): Measured {
   const a = aggregate(secs);
   const res = (
     value: number | null,
@@ -119,7 +182,7 @@ function measure(o: Objective, secs: readonly TimelineSecond[], timeScale = 1): 
     case 'availability':
       return res(availabilityOf(a), (v) => v >= o.min, `≥ ${fmtPct(o.min)}`, fmtPct);
     case 'error-rate':
-      return res(a.total ? a.failed / a.total : null, (v) => v <= o.max, `≤ ${fmtPct(o.max)}`, fmtPct);
+      return res(a.total ? a.bad / a.total : null, (v) => v <= o.max, `≤ ${fmtPct(o.max)}`, fmtPct);
     case 'latency':
       return res(latencyStat(a.hist, o.stat), (v) => v <= o.maxMs, `≤ ${fmtMs(o.maxMs)}`, fmtMs);
     case 'latency-fraction': {
@@ -133,8 +196,8 @@ function measure(o: Objective, secs: readonly TimelineSecond[], timeScale = 1): 
       );
     }
     case 'timeslices': {
-      const slices = secs.filter((s) => s.ok + s.failed > 0);
-      const good = slices.filter((s) => s.ok / (s.ok + s.failed) >= o.sliceMin).length;
+      const slices = secs.filter((s) => s.ok + s.failed + droppedOf(s) > 0);
+      const good = slices.filter((s) => s.ok / (s.ok + s.failed + droppedOf(s)) >= o.sliceMin).length;
       return res(
         slices.length ? good / slices.length : null,
         (v) => v >= o.min,
@@ -145,9 +208,9 @@ function measure(o: Objective, secs: readonly TimelineSecond[], timeScale = 1): 
     case 'threshold': {
       const t = o.threshold;
       const stat = t.stat;
-      const value = (ss: readonly TimelineSecond[]): number | null => {
+      const value = (ss: readonly Counts[]): number | null => {
         const g = aggregate(ss);
-        if (stat.kind === 'rate') return g.total ? g.failed / g.total : null;
+        if (stat.kind === 'rate') return g.total ? g.bad / g.total : null;
         return latencyStat(g.hist, stat.kind === 'percentile' ? stat.p : stat.kind);
       };
       const fmt = stat.kind === 'rate' ? fmtPct : fmtMs;
@@ -174,7 +237,7 @@ function measure(o: Objective, secs: readonly TimelineSecond[], timeScale = 1): 
 /** Whether a stretch of seconds meets every objective (capacity probes judge each step with it). */
 export function meetsObjectives(
   so: ServiceObjectives,
-  secs: readonly TimelineSecond[],
+  secs: readonly Counts[],
 ): { pass: boolean; failed: string[] } {
   const failed: string[] = [];
   for (const o of so.objectives) {
@@ -193,13 +256,12 @@ export interface ScoreOptions {
 
 export function score(r: RunResult, so: ServiceObjectives, opts: ScoreOptions = {}): Verdict {
   const ts = opts.timeScale ?? r.timeScale;
-  const labels = phaseOfSeconds(r);
-  const secsOf = (p: PhaseName) => r.timeline.filter((_, i) => labels[i] === p);
+  const slices = phaseSlices(r);
   const reasons: string[] = [];
 
   const objectives: ObjectiveResult[] = [];
   for (const phase of PHASES) {
-    const secs = secsOf(phase);
+    const secs = slices[phase];
     if (secs.length === 0) continue;
     for (const o of so.objectives) {
       const m = measure(o, secs, ts);
@@ -222,10 +284,11 @@ export function score(r: RunResult, so: ServiceObjectives, opts: ScoreOptions = 
   }
 
   // Degradation relative to the baseline's availability.
-  const base = aggregate(secsOf('baseline'));
+  const base = aggregate(slices.baseline);
   const baselineAvailability = availabilityOf(base) ?? 1;
+  const labels = phaseOfSeconds(r);
   const q = r.timeline.map((s) => {
-    const t = s.ok + s.failed;
+    const t = s.ok + s.failed + droppedOf(s);
     return t === 0 ? null : Math.min(1, baselineAvailability > 0 ? s.ok / t / baselineAvailability : 1);
   });
   let robustness = 1;
@@ -240,7 +303,8 @@ export function score(r: RunResult, so: ServiceObjectives, opts: ScoreOptions = 
     lossS += 1 - v;
   });
 
-  const recovery = recoveryTimes(r, so, ts);
+  const scored = so.objectives.length > 0 || so.recoveryMs !== null || so.budget !== null;
+  const recovery = scored ? recoveryTimes(r, so, ts) : [];
   const budget = budgetOf(r, so);
 
   const subscores = {
@@ -262,28 +326,57 @@ export function score(r: RunResult, so: ServiceObjectives, opts: ScoreOptions = 
     wsum > 0 ? acc / wsum : judged.length ? (100 * judged.filter((o) => o.pass).length) / judged.length : 100;
   const scoreValue = Math.round(total * 10) / 10;
 
-  const baselineMiss = objectives.filter((o) => o.phase === 'baseline' && o.pass === false);
-  const gatingMiss = objectives.filter((o) => o.gating && o.phase !== 'baseline' && o.pass === false);
+  // Without faults the baseline is the experiment: its misses fail the run instead of making it inconclusive.
+  const noFaults = r.faults.length === 0;
+  const baselineMiss = noFaults ? [] : objectives.filter((o) => o.phase === 'baseline' && o.pass === false);
+  const gatingMiss = objectives.filter(
+    (o) => o.gating && (noFaults || o.phase !== 'baseline') && o.pass === false,
+  );
   for (const o of baselineMiss)
     reasons.push(
       `baseline already misses ${o.name} (${o.actual} vs ${o.target}): the system was not healthy before any fault`,
     );
   for (const o of gatingMiss) reasons.push(`${o.phase}: ${o.name} missed (${o.actual} vs ${o.target})`);
   for (const x of recovery.filter((x) => x.pass === false)) {
+    const got = x.ttrMs === null ? 'did not recover' : `recovered in ${formatDuration(x.ttrMs)}`;
     reasons.push(
-      `${x.fault}: ${x.ttrMs === null ? 'did not recover' : `recovered in ${Math.round(x.ttrMs)}ms`}, objective ${x.objectiveMs}ms`,
+      `${x.fault}: ${got}${x.objectiveMs === null ? '' : `, objective ${formatDuration(x.objectiveMs)}`}${x.note ? ` (${x.note})` : ''}`,
     );
   }
   if (budget?.pass === false)
     reasons.push(
       `error budget: burned ${fmtPct(budget.burned)} of the period's budget, allowed ${fmtPct(budget.maxSpend!)}`,
     );
-  if (so.objectives.length === 0)
-    reasons.push(`no SLO objectives for service ${so.service}: nothing was scored against targets`);
 
-  const inconclusive = baselineMiss.length > 0;
+  const invalid = invalidReasons(r);
+  reasons.push(...invalid);
+  if (!scored)
+    reasons.push(
+      `not scored: the SLO file has no objectives for service ${so.service}, so nothing was judged against targets`,
+    );
+  if (judged.length === 0 && scored && r.status !== 'aborted')
+    reasons.push('nothing could be judged: no request ended in any phase');
+  if (r.status === 'aborted')
+    reasons.unshift(
+      `aborted after ${formatDuration(r.ranMs ?? 0)} of ${formatDuration(r.plan.durationMs)} (${r.abort?.reason ?? 'stopped'}): only what ran was scored`,
+    );
+
+  const unsteady = r.steadyState?.held === false;
+  if (unsteady) reasons.push(`steady state: ${r.steadyState!.reason}; no fault was applied`);
+  const inconclusive = unsteady || baselineMiss.length > 0 || (scored && judged.length === 0);
   const fail = gatingMiss.length > 0 || recovery.some((x) => x.pass === false) || budget?.pass === false;
-  const status = inconclusive ? 'inconclusive' : fail ? 'fail' : 'pass';
+  const status: Verdict['status'] =
+    r.status === 'aborted'
+      ? 'aborted'
+      : invalid.length > 0
+        ? 'invalid'
+        : !scored
+          ? 'not-scored'
+          : inconclusive
+            ? 'inconclusive'
+            : fail
+              ? 'fail'
+              : 'pass';
   return {
     status,
     pass: status === 'pass',
@@ -294,8 +387,8 @@ export function score(r: RunResult, so: ServiceObjectives, opts: ScoreOptions = 
     weights: WEIGHTS,
     phases: PHASES.map((name) => ({
       name,
-      seconds: r.timeline.filter((_, i) => labels[i] === name).map((s) => s.t),
-      requests: aggregate(secsOf(name)).total,
+      seconds: slices[name].filter((x) => x.ok + x.failed + x.dropped > 0).map((x) => x.t),
+      requests: aggregate(slices[name]).total,
     })),
     objectives,
     recovery,
@@ -317,16 +410,17 @@ function recoveryScore(x: RecoveryResult): number {
  * Without objectives, a second is healthy when nothing failed in it.
  */
 function healthySecond(s: TimelineSecond, so: ServiceObjectives): boolean {
-  if (s.ok + s.failed === 0) return true;
+  if (s.ok + s.failed + droppedOf(s) === 0) return true;
   const perSecond = so.objectives.filter((o) => !(o.kind === 'threshold' && o.threshold.windowMs));
-  if (perSecond.length === 0) return s.failed === 0;
+  if (perSecond.length === 0) return s.failed + droppedOf(s) === 0;
   return perSecond.every((o) => measure(o.kind === 'timeslices' ? { ...o, min: 1 } : o, [s]).pass !== false);
 }
 
 /** Time-to-recover: from a fault's end to the first second from which the SLI holds for holdFor. */
 export function recoveryTimes(r: RunResult, so: ServiceObjectives, timeScale: number): RecoveryResult[] {
-  const hold = Math.max(1, Math.round((so.holdForMs * timeScale) / 1000));
-  const objectiveMs = so.recoveryMs === null ? null : so.recoveryMs * timeScale;
+  const hold = Math.max(1, Math.round(scaledFloor(so.holdForMs, timeScale, HOLD_FLOOR_MS) / 1000));
+  const objectiveMs =
+    so.recoveryMs === null ? null : scaledFloor(so.recoveryMs, timeScale, RECOVERY_FLOOR_MS);
   const good = r.timeline.map((s) => healthySecond(s, so));
   return faultWindows(r).map((w) => {
     const from = Math.ceil(w.endMs / 1000);
@@ -344,13 +438,22 @@ export function recoveryTimes(r: RunResult, so: ServiceObjectives, timeScale: nu
         break;
       }
     }
+    const endedWithRun = from >= r.timeline.length || (ttr === null && note !== null);
     if (from >= r.timeline.length) note = 'the fault ended with the run: no time left to recover';
+    // An aborted run, or one too short to confirm recovery, has no verdict on it: not a failure.
+    const unjudgeable = ttr === null && (r.status === 'aborted' || endedWithRun);
     return {
       fault: w.id,
       endMs: w.endMs,
       ttrMs: ttr,
       objectiveMs,
-      pass: objectiveMs === null ? (ttr === null ? false : null) : ttr !== null && ttr <= objectiveMs,
+      pass: unjudgeable
+        ? null
+        : objectiveMs === null
+          ? ttr === null
+            ? false
+            : null
+          : ttr !== null && ttr <= objectiveMs,
       note,
     };
   });
@@ -359,8 +462,8 @@ export function recoveryTimes(r: RunResult, so: ServiceObjectives, timeScale: nu
 function budgetOf(r: RunResult, so: ServiceObjectives): Verdict['budget'] {
   if (so.allowedBad === null || so.allowedBad <= 0) return null;
   const tl = r.timeline;
-  const total = tl.reduce((n, s) => n + s.ok + s.failed, 0);
-  const bad = tl.reduce((n, s) => n + s.failed, 0);
+  const total = tl.reduce((n, s) => n + s.ok + s.failed + droppedOf(s), 0);
+  const bad = tl.reduce((n, s) => n + s.failed + droppedOf(s), 0);
   const runS = Math.max(1, tl.length);
   const periodMs = so.budget?.periodMs ?? 30 * 86_400_000;
   const expected = (total / runS) * (periodMs / 1000);
@@ -368,8 +471,8 @@ function budgetOf(r: RunResult, so: ServiceObjectives): Verdict['budget'] {
   let peak = 0;
   for (let i = 0; i < tl.length; i++) {
     const win = tl.slice(Math.max(0, i - BURN_WINDOW_S + 1), i + 1);
-    const t = win.reduce((n, s) => n + s.ok + s.failed, 0);
-    const b = win.reduce((n, s) => n + s.failed, 0);
+    const t = win.reduce((n, s) => n + s.ok + s.failed + droppedOf(s), 0);
+    const b = win.reduce((n, s) => n + s.failed + droppedOf(s), 0);
     if (t > 0) peak = Math.max(peak, b / t / so.allowedBad);
   }
   const maxSpend = so.budget?.maxSpend ?? null;

@@ -1,7 +1,8 @@
 /**
  * Stop conditions (`abort:` in a scenario): `error-rate > 50%`, `p99 > 2s`, `availability < 90%`,
- * `dropped > 100`. Checked once a second on the last second's measurements; when one has held
- * for its `for:` duration, the run reverts every fault, stops the load and exits 3.
+ * `dropped > 100`. Checked once a second on the live view (src/run/live.ts): what ended in the last
+ * second plus what is still waiting or in flight, so a hung target is seen while it hangs. When
+ * one has held for its `for:` duration, the run reverts every fault, stops the load and exits 3.
  */
 import { parseDurationMs, parsePercent } from '../units.ts';
 import { compare, type ThresholdOp } from './threshold.ts';
@@ -76,7 +77,9 @@ export class StopWatch {
     for (let i = 0; i < this.conditions.length; i++) {
       const c = this.conditions[i]!;
       const v = valueOf(c, s);
-      this.heldS[i] = v !== null && compare(v, c.op, c.value) ? this.heldS[i]! + 1 : 0;
+      // No evidence (nothing ended, nothing waiting) neither holds nor breaks a condition.
+      if (v === null) continue;
+      this.heldS[i] = compare(v, c.op, c.value) ? this.heldS[i]! + 1 : 0;
       const needS = Math.max(1, Math.ceil((c.forMs * this.timeScale) / 1000));
       if (this.heldS[i]! >= needS) return c;
     }

@@ -3,7 +3,15 @@ import { join, resolve } from 'node:path';
 import { REPORTER_NAMES, type ReporterName } from '../../../reporters/names.ts';
 import { AbortedError, ExitCode, InputError, RevertError } from '../../errors.ts';
 import type { RunResult } from '../../result.ts';
-import { checkSeed, checkTimeScale, loadOptions, scenarioOptions } from '../options.ts';
+import {
+  checkMinScore,
+  checkPort,
+  checkSeed,
+  checkTimeScale,
+  loadOptions,
+  scenarioOptions,
+} from '../options.ts';
+import { formatDuration } from '../../units.ts';
 import type { Command } from './index.ts';
 
 export const runCommand: Command = (cli, setCode) =>
@@ -59,16 +67,21 @@ export const runCommand: Command = (cli, setCode) =>
           describe: 'push live metrics to this Prometheus Pushgateway URL during the run',
         }),
     async (args) => {
-      // Loaded here, not at start-up: every other command (a guard, an emergency stop) starts faster.
-      const [{ loadScenario, planScenario }, { runScenario }, { render, writeReports }] = await Promise.all([
-        import('../../scenario/load.ts'),
-        import('../../run.ts'),
-        import('../../../reporters/index.ts'),
-      ]);
-      const { describePlan } = await import('../chart.ts');
-      const { attachProgress } = await import('../progress.ts');
+      // Every flag is checked before anything is loaded or started.
       const timeScale = checkTimeScale(args.timeScale);
       const seed = checkSeed(args.seed);
+      const minScore = checkMinScore(args.minScore);
+      const promPort = checkPort('--prometheus', args.prometheus);
+      if (args.pushgateway !== undefined) checkUrl('--pushgateway', args.pushgateway);
+      // Loaded here, not at start-up: every other command (a guard, an emergency stop) starts faster.
+      const [{ loadScenario, planScenario }, { runScenario, LEDGER_WARNING }, { render, writeReports }] =
+        await Promise.all([
+          import('../../scenario/load.ts'),
+          import('../../run.ts'),
+          import('../../../reporters/index.ts'),
+        ]);
+      const { describePlan } = await import('../chart.ts');
+      const { attachProgress } = await import('../progress.ts');
       const scenario = loadScenario(args.scenario, loadOptions(args));
       if (args.dryRun) {
         const plan = planScenario(scenario, {
@@ -81,6 +94,20 @@ export const runCommand: Command = (cli, setCode) =>
       }
       const outDir = args.out ? resolve(args.out) : undefined;
       if (outDir) ensureWritable(outDir);
+      // Live metrics bind before anything starts: a taken port is exit 2 with nothing started.
+      const live =
+        promPort !== undefined || args.pushgateway
+          ? await (
+              await import('../../metrics/prometheus.ts')
+            )
+              .startLiveMetricsServer({
+                ...(promPort !== undefined ? { port: promPort } : {}),
+                ...(args.pushgateway ? { pushgateway: args.pushgateway } : {}),
+              })
+              .catch((err: Error) => {
+                throw new InputError(`--prometheus ${promPort}: ${err.message}`);
+              })
+          : null;
       const run = runScenario(scenario, {
         ...(seed !== undefined ? { seed } : {}),
         timeScale,
@@ -89,30 +116,17 @@ export const runCommand: Command = (cli, setCode) =>
         ...(args.warmUp ? {} : { warmUp: false }),
         ...(args.engine ? { engine: args.engine } : {}),
       });
+      live?.attach(run);
       const detach = args.quiet ? () => {} : attachProgress(run, process.stderr);
-      const live =
-        args.prometheus !== undefined || args.pushgateway
-          ? await (
-              await import('../../metrics/prometheus.ts')
-            )
-              .startLiveMetrics(run, {
-                ...(args.prometheus !== undefined ? { port: args.prometheus } : {}),
-                ...(args.pushgateway ? { pushgateway: args.pushgateway } : {}),
-              })
-              .catch((err: Error) => {
-                run.abort('could not start live metrics');
-                throw new InputError(`--prometheus ${args.prometheus}: ${err.message}`);
-              })
-          : null;
       if (live?.url) process.stderr.write(`live metrics on ${live.url}\n`);
       const onSignal = (sig: NodeJS.Signals) => {
         const reason = run.externalStopReason() ?? `signal ${sig}`;
         process.stderr.write(`\n${reason}: stopping the load and reverting every fault…\n`);
         run.abort(reason);
       };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
-      run.once('started', () => process.stderr.write(`running ${scenario.spec.name} (run ${run.runId})\n`));
+      const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+      for (const sig of signals) process.on(sig, onSignal);
+      run.once('started', (i) => process.stderr.write(`running ${scenario.spec.name} (run ${i.runId})\n`));
       try {
         const result = await run.result;
         detach();
@@ -132,25 +146,50 @@ export const runCommand: Command = (cli, setCode) =>
               '\nor run `chaos emergency-stop` once the target is reachable again.',
           );
         }
+        const ledger = result.warnings.filter((w) => w.startsWith(LEDGER_WARNING));
+        if (ledger.length > 0)
+          throw new RevertError(
+            `the fault ledger could not be written, so a crash now could leave a fault nobody knows to revert:\n  ${ledger.join('\n  ')}\nfree space in the state directory, then run \`chaos status\`.`,
+          );
         if (result.status === 'aborted') {
           throw new AbortedError(
-            `run aborted (${result.abort?.reason}); every fault was reverted${outDir ? '; partial results written' : ''}`,
+            `run aborted after ${formatDuration(result.ranMs)} (${result.abort?.reason}); every fault was reverted${outDir ? '; partial results written' : ''}`,
           );
         }
-        setCode(verdictExitCode(result, args.minScore));
+        setCode(verdictExitCode(result, minScore));
       } finally {
-        await live?.stop();
         detach();
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        for (const sig of signals) process.off(sig, onSignal);
+        // The demo system and live metrics stop after the result is out; bounded, they never hold the exit.
+        await Promise.race([Promise.all([run.closed, live?.stop()]), sleep(CLOSE_WAIT_MS)]);
       }
     },
   );
 
-/** 0 when every objective was met; 1 for a failed or inconclusive verdict or a score below --min-score. */
+/** How long the exit waits for the demo system and live metrics to stop. */
+const CLOSE_WAIT_MS = 3_000;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+function checkUrl(flag: string, v: string): void {
+  try {
+    const u = new URL(v);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http');
+  } catch {
+    throw new InputError(`${flag} must be an http:// or https:// URL, got ${JSON.stringify(v)}`);
+  }
+}
+
+/**
+ * 0 when every objective was met (or, `not-scored`, there were none to meet: said on stderr);
+ * 1 for a failed, inconclusive or invalid verdict, or a score below --min-score.
+ */
 export function verdictExitCode(result: RunResult, minScore: number | undefined): number {
   const v = result.verdict;
   if (!v) return ExitCode.ok;
+  if (v.status === 'not-scored') {
+    process.stderr.write(`verdict: not scored — ${v.reasons.join('; ')}\n`);
+    return ExitCode.ok;
+  }
   if (v.status !== 'pass') {
     process.stderr.write(`verdict: ${v.status}${v.reasons.length ? ` — ${v.reasons.join('; ')}` : ''}\n`);
     return ExitCode.sloMissed;

@@ -1,0 +1,97 @@
+/**
+ * What a run tells its listeners (the progress line, live metrics, the dashboard, a library user):
+ * typed events, delivered through a guarded emit. A listener that throws is reported once and
+ * can never break the run, skip a revert or lose a result.
+ */
+import { EventEmitter } from 'node:events';
+import type { ErrorKind } from '../load/errors.ts';
+import type { LatencySummary } from '../metrics/hist.ts';
+import type { SecondStats } from '../metrics/store.ts';
+import type { FaultRecord, RunResult } from '../result.ts';
+import type { RunPlan } from '../scenario/plan.ts';
+
+/** The live view, once a second: what is happening now, requests still in flight included. */
+export interface Progress {
+  elapsedMs: number;
+  durationMs: number;
+  /** The second of the load that just ended. */
+  second: number;
+  /** Arrivals that came due in the last second. */
+  requestedRate: number;
+  /** Requests that went out in the last second. */
+  achievedRate: number;
+  /** Requests that ended in the last second. */
+  ok: number;
+  failed: number;
+  dropped: number;
+  /** Latency of what ended in the last second, plus the age of every request still waiting. */
+  p99Ms: number | null;
+  latencyMs: LatencySummary | null;
+  /** Requests waiting or in flight now. */
+  outstanding: number;
+  /** Failed requests of the last second by kind. */
+  errors: Partial<Record<ErrorKind, number>>;
+  totalSent: number;
+  totalFailed: number;
+  activeFaults: string[];
+  saturated: boolean;
+}
+
+export interface StartedInfo {
+  runId: string;
+  plan: RunPlan;
+  /** Wall-clock time of the load's t = 0. */
+  loadStartedAt: string;
+}
+
+export interface RunEvents {
+  /** The load's clock started (after set-up and warm-up). */
+  started: [StartedInfo];
+  /** Once a second: the live view. */
+  second: [Progress];
+  /** A second of the timeline is final (all its requests ended); may come out of order. */
+  secondFinal: [SecondStats];
+  faultApplied: [FaultRecord];
+  faultReverted: [FaultRecord];
+  /** Something the result will also say (in `warnings`), as soon as it is known. */
+  warning: [string];
+  /** What the runner is doing (starting the demo, the warm-up, a fault applied), for humans. */
+  log: [string];
+  /** The run was asked to stop (signal, stop condition, emergency stop); it is reverting and stopping. */
+  stopping: [{ reason: string }];
+  /** The result is complete, scored and about to be returned. */
+  finished: [RunResult];
+}
+
+/** An EventEmitter whose emit() never throws: a failing listener is reported once and skipped. */
+export class GuardedEmitter<E extends Record<keyof E, unknown[]>> extends EventEmitter<E> {
+  private readonly reported = new Set<unknown>();
+
+  constructor(private readonly onListenerError: (err: unknown, event: string) => void) {
+    super();
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override emit<K>(event: K | keyof E, ...args: any[]): boolean {
+    const listeners = this.rawListeners(event as never) as unknown as ((...a: unknown[]) => unknown)[];
+    for (const l of listeners) {
+      try {
+        const r = l.apply(this, args);
+        if (r instanceof Promise) r.catch((err: unknown) => this.report(l, err, String(event)));
+      } catch (err) {
+        this.report(l, err, String(event));
+      }
+    }
+    return listeners.length > 0;
+  }
+
+  private report(l: unknown, err: unknown, event: string): void {
+    if (this.reported.has(l)) return;
+    this.reported.add(l);
+    try {
+      this.onListenerError(err, event);
+    } catch {
+      // reporting must not throw either
+    }
+  }
+}
