@@ -8,6 +8,7 @@
  * core 0. On two cores the proxy must share with someone: sharing with the target charges the
  * proxy's cost to the proxied side only, which is what the ratio should show.
  */
+import { realClock } from '../src/core/clock.ts';
 import autocannon from 'autocannon';
 import { HttpLoad } from '../src/load/http-engine.ts';
 import { segmentOf } from '../src/load/patterns.ts';
@@ -49,8 +50,10 @@ async function serviceP50(url: string, rate: number, durationMs: number): Promis
     connections: 16,
     maxBacklog: 1000,
     timeoutMs: 5000,
+    streamTimeoutMs: 5000,
     prng: createPrng(1),
     store,
+    clock: realClock,
   });
   await load.warmUp();
   await load.start();

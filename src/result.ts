@@ -95,7 +95,7 @@ export const secondSchema = z.object({
     .record(z.string(), z.object({ sent: z.number(), ok: z.number(), failed: z.number() }))
     .describe("outcomes by the faults each request was exposed to during its life ('' = none)"),
   phases: z
-    .record(
+    .partialRecord(
       z.enum(['baseline', 'fault', 'recovery']),
       z.object({
         ok: z.number().int().nonnegative(),

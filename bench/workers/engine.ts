@@ -8,6 +8,7 @@
  *   - latency from the intended send time over the whole run.
  * Started pinned to the generator core by bench/lib/common.ts runWorker().
  */
+import { realClock } from '../../src/core/clock.ts';
 import { HttpLoad } from '../../src/load/http-engine.ts';
 import { segmentOf } from '../../src/load/patterns.ts';
 import { sequence } from '../../src/load/patterns.ts';
@@ -76,8 +77,8 @@ class BenchStore extends MetricsStore {
   windowOk = 0;
   readonly errors: Record<string, number> = {};
 
-  override send(intendedMs: number, sentMs: number, faultKey: string): void {
-    super.send(intendedMs, sentMs, faultKey);
+  override send(intendedMs: number, sentMs: number): void {
+    super.send(intendedMs, sentMs);
     recordMs(this.lag, sentMs - intendedMs);
     if (this.lagBySecond)
       recordMs((this.lagBySecond[Math.floor(sentMs / 1000)] ??= newHistogram()), sentMs - intendedMs);
@@ -89,9 +90,8 @@ class BenchStore extends MetricsStore {
     endMs: number,
     status: number,
     err: ErrorKind | null,
-    faultKey: string,
   ): void {
-    super.result(intendedMs, sentMs, endMs, status, err, faultKey);
+    super.result(intendedMs, sentMs, endMs, status, err);
     if (err) this.errors[err] = (this.errors[err] ?? 0) + 1;
     if (endMs >= this.windowStart && endMs < this.windowEnd) {
       this.windowCompleted++;
@@ -114,8 +114,10 @@ const load = new HttpLoad({
   connections: args.connections,
   maxBacklog: args.maxBacklog,
   timeoutMs: args.timeoutMs,
+  streamTimeoutMs: args.timeoutMs,
   prng: createPrng(args.seed ?? 1).fork('requests'),
   store,
+  clock: realClock,
 });
 
 if (args.warmUp !== false) await load.warmUp();
@@ -125,12 +127,11 @@ const monitor = startSelfMonitor();
 const generator: GeneratorStats[] = [];
 let second = 0;
 const ticker = setInterval(() => {
-  const now = load.now();
-  store.peek(second);
+  store.takeWindow();
   const gen = monitor.sample();
   generator.push(gen);
   store.generator(second, gen);
-  store.finalizeBefore(now - args.timeoutMs - 1000);
+  store.finalizeReady(load.arrivalsThroughMs);
   second++;
 }, 1000);
 
@@ -151,7 +152,7 @@ const seconds = Math.ceil(segment.durationMs / 1000);
 const timeline: EngineSecond[] = store.timeline(seconds).map((s) => ({
   t: s.t,
   requested: s.requested,
-  sent: s.sent,
+  sent: s.achieved,
   ok: s.ok,
   failed: s.failed,
   dropped: s.dropped,

@@ -4,6 +4,7 @@
  * the window. mode `ttfe`: server-streaming calls at a low rate; the time-to-first-event summary.
  * mode `sse`: the same through the HTTP engine against the target's server-sent-event twin.
  */
+import { realClock } from '../../src/core/clock.ts';
 import { INFERENCE_PROTO, INFERENCE_SERVICE } from '../../src/demo/inference.ts';
 import type { ErrorKind } from '../../src/load/errors.ts';
 import { GrpcLoad } from '../../src/load/grpc-engine.ts';
@@ -36,9 +37,8 @@ class CountingStore extends MetricsStore {
     endMs: number,
     status: number,
     err: ErrorKind | null,
-    faultKey: string,
   ): void {
-    super.result(intendedMs, sentMs, endMs, status, err, faultKey);
+    super.result(intendedMs, sentMs, endMs, status, err);
     if (err) errors++;
     else if (endMs >= a.window[0] && endMs < a.window[1]) windowOk++;
   }
@@ -68,8 +68,10 @@ const load = new GrpcLoad({
   channels: 1,
   maxBacklog: 10_000,
   deadlineMs: 10_000,
+  streamDeadlineMs: 10_000,
   prng: createPrng(1),
   store,
+  clock: realClock,
 });
 const sse = new HttpLoad({
   url: a.url,
@@ -88,8 +90,10 @@ const sse = new HttpLoad({
   connections: a.concurrency,
   maxBacklog: 10_000,
   timeoutMs: 10_000,
+  streamTimeoutMs: 10_000,
   prng: createPrng(1),
   store,
+  clock: realClock,
 });
 // As `chaos run` drives an engine: its warm-up first (an SSE-only mix has none).
 const engine = a.mode === 'sse' ? sse : load;

@@ -276,7 +276,8 @@ export abstract class OpenModelLoad implements LoadEngine {
       this.nextAt = this.arrivals.next();
     }
     this.throughMs = Math.min(now, this.m.segment.durationMs);
-    store.gauge(now, this.bLen, this.inflight);
+    // A gauge is kept inside the plan: a loop turn just past the end opens no second of its own.
+    store.gauge(Math.min(now, this.m.segment.durationMs - 1), this.bLen, this.inflight);
     if (!Number.isFinite(this.nextAt)) {
       this.throughMs = this.m.segment.durationMs;
       this.beginDrain();

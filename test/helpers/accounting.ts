@@ -17,3 +17,24 @@ export function expectAccounting(r: RunResult): void {
   }
   expect(r.warnings.filter((w) => w.startsWith('accounting:'))).toEqual([]);
 }
+
+/** The same invariants on a store's timeline (engine tests without a runner). */
+export function expectStoreAccounting(
+  tl: readonly {
+    t: number;
+    requested: number;
+    sent: number;
+    dropped: number;
+    notSent: number;
+    ok: number;
+    failed: number;
+    cancelled: number;
+  }[],
+): void {
+  for (const s of tl) {
+    expect(s.requested, `second ${s.t}: requested = sent + dropped + notSent`).toBe(
+      s.sent + s.dropped + s.notSent,
+    );
+    expect(s.sent, `second ${s.t}: sent = ok + failed + cancelled`).toBe(s.ok + s.failed + s.cancelled);
+  }
+}

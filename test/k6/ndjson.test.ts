@@ -51,9 +51,10 @@ describe('k6 NDJSON output → timeline', () => {
     const r = parseK6Ndjson(lines.join('\n') + '\n', 'k6.json');
     expect(r.points).toBe(10);
     const tl = r.store.timeline(r.seconds);
+    // A dropped iteration was demand too: requested = sent + dropped.
     expect(tl.map((s) => [s.requested, s.ok, s.failed, s.dropped])).toEqual([
       [2, 2, 0, 0],
-      [1, 0, 1, 2],
+      [3, 0, 1, 2],
     ]);
     expect(tl[1]!.errors).toEqual({ http_5xx: 1 });
     expect(tl[1]!.status).toEqual({ '503': 1 });

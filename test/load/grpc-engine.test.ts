@@ -1,3 +1,4 @@
+import { realClock } from '../../src/core/clock.ts';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GrpcLoad } from '../../src/load/grpc-engine.ts';
@@ -207,8 +208,10 @@ describe('open-model gRPC engine against real loopback servers', () => {
       channels: 2,
       maxBacklog: 1000,
       deadlineMs: 5000,
+      streamDeadlineMs: 5000,
       prng: createPrng(1),
       store,
+      clock: realClock,
     });
     const done = load.start();
     setTimeout(() => load.stop(), 500);
@@ -216,9 +219,12 @@ describe('open-model gRPC engine against real loopback servers', () => {
     expect(o.ended).toBe('stopped');
     expect(o.durationMs).toBeLessThan(1500);
     expect(o.completed).toBe(0);
-    expect(o.cancelled).toBe(25); // 8 in flight + 17 in the backlog
+    // 8 in flight are cancelled; 17 waiting in the backlog were never sent.
+    expect(o.cancelled).toBe(8);
+    expect(o.notSent).toBe(17);
     const tl = store.timeline(1);
     expect(tl[0]!.failed).toBe(0);
-    expect(tl[0]!.cancelled).toBe(25);
+    expect(tl[0]!.cancelled).toBe(8);
+    expect(tl[0]!.notSent).toBe(17);
   });
 });

@@ -1,3 +1,4 @@
+import { realClock } from '../../src/core/clock.ts';
 /** A real grpc-js server on loopback implementing the demo's Inference service with test behaviour. */
 import * as grpc from '@grpc/grpc-js';
 import { INFERENCE_PROTO, INFERENCE_SERVICE } from '../../src/demo/inference.ts';
@@ -112,8 +113,10 @@ export async function runGrpc(
     channels: 1,
     maxBacklog: 1000,
     deadlineMs: 2000,
+    streamDeadlineMs: o.deadlineMs ?? 2000,
     prng: createPrng(1),
     store,
+    clock: realClock,
     ...o,
   });
   const outcome = await load.start();

@@ -1,3 +1,4 @@
+import { realClock } from '../../src/core/clock.ts';
 /**
  * The gRPC engine's warm-up before t = 0 (the shared open-model scheduler's warmUp() with the
  * engine's own calls), against a real loopback grpc-js server.
@@ -28,8 +29,10 @@ function engine(address: string, calls: GrpcCallSpec[], rate = 40) {
     channels: 2,
     maxBacklog: 1000,
     deadlineMs: 2000,
+    streamDeadlineMs: 60_000,
     prng: createPrng(1),
     store,
+    clock: realClock,
   });
   return { load, store };
 }
@@ -46,7 +49,7 @@ describe('gRPC engine warm-up', () => {
     expect(report).toMatchObject({ requests: 30, failed: 0, cutShort: null });
     expect(s.requests).toHaveLength(30);
     expect(new Set(s.requests.map((r) => r.prompt))).toEqual(new Set(['warm']));
-    expect(store.peek(0)).toMatchObject({ requested: 0, sent: 0, ok: 0 });
+    expect(store.takeWindow()).toMatchObject({ arrivals: 0, achieved: 0, ok: 0 });
     expect(store.profiles.summary()).toMatchObject({ first: { sent: 0 }, second: { sent: 0 } });
 
     const outcome = await load.start();

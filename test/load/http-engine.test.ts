@@ -3,6 +3,8 @@ import { HttpLoad, type HttpLoadOptions } from '../../src/load/http-engine.ts';
 import { segmentOf } from '../../src/load/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
 import { MetricsStore, type SecondStats } from '../../src/metrics/store.ts';
+import { realClock } from '../../src/core/clock.ts';
+import { expectStoreAccounting } from '../helpers/accounting.ts';
 import type { RequestSpec } from '../../src/scenario/schema.ts';
 import { closedPort, httpServer, resettingServer, type TestServer } from '../helpers/servers.ts';
 
@@ -22,12 +24,15 @@ async function run(o: Partial<HttpLoadOptions> & { url: string; rate: number; du
     connections: 16,
     maxBacklog: 1000,
     timeoutMs: 2000,
+    streamTimeoutMs: 60_000,
     prng: createPrng(1),
     store,
+    clock: realClock,
     ...o,
   });
   const outcome = await load.start();
   const tl = store.timeline(Math.ceil(o.durationMs / 1000));
+  expectStoreAccounting(tl);
   const sum = (f: (s: SecondStats) => number) => tl.reduce((n, s) => n + f(s), 0);
   const errors: Record<string, number> = {};
   for (const s of tl) for (const [k, v] of Object.entries(s.errors)) errors[k] = (errors[k] ?? 0) + (v ?? 0);
@@ -40,7 +45,9 @@ describe('open-model HTTP engine against real loopback servers', () => {
     servers.push(s);
     const r = await run({ url: s.url, rate: 200, durationMs: 2000 });
     expect(r.outcome.ended).toBe('completed');
-    expect(r.tl.map((x) => x.requested)).toEqual([200, 200]);
+    // A request that went out a hair after the plan's end opens a second of sends, not of arrivals.
+    expect(r.tl.map((x) => x.requested).slice(0, 2)).toEqual([200, 200]);
+    expect(r.tl.slice(2).every((x) => x.requested === 0)).toBe(true);
     expect(r.sum((x) => x.sent)).toBe(400);
     expect(r.sum((x) => x.ok)).toBe(400);
     expect(r.tl[0]!.status).toEqual({ '200': 200 });
@@ -162,8 +169,10 @@ describe('open-model HTTP engine against real loopback servers', () => {
       connections: 100,
       maxBacklog: 100,
       timeoutMs: 10_000,
+      streamTimeoutMs: 10_000,
       prng: createPrng(1),
       store,
+      clock: realClock,
     });
     const done = load.start();
     await new Promise((r) => setTimeout(r, 300));
@@ -174,6 +183,30 @@ describe('open-model HTTP engine against real loopback servers', () => {
     expect(out.ended).toBe('stopped');
     expect(out.cancelled).toBeGreaterThanOrEqual(25);
     expect(out.completed).toBe(0);
+    expectStoreAccounting(store.timeline(1));
+  });
+
+  it('load.timeout is a total deadline: an answer that trickles past it is a timeout at the deadline', async () => {
+    // 200 status at once, then a byte every 200 ms for 4 s: never idle long enough for an idle timer.
+    const s = await httpServer((_req, res) => {
+      res.writeHead(200);
+      let n = 0;
+      const t = setInterval(() => {
+        res.write('x');
+        if (++n === 20) {
+          clearInterval(t);
+          res.end();
+        }
+      }, 200);
+      res.on('close', () => clearInterval(t));
+    });
+    servers.push(s);
+    const r = await run({ url: s.url, rate: 10, durationMs: 1000, timeoutMs: 1000 });
+    expect(r.errors).toEqual({ timeout: 10 });
+    expect(r.sum((x) => x.ok)).toBe(0);
+    const lat = r.tl[0]!.latencyMs!;
+    expect(lat.p50).toBeGreaterThanOrEqual(990);
+    expect(lat.max).toBeLessThan(1500); // ended at the deadline (plus the sweep), not after 4 s
   });
 
   it('the same seed replays the same Poisson arrivals', async () => {

@@ -1,3 +1,4 @@
+import { realClock } from '../../src/core/clock.ts';
 import type http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startInference, type InferenceService } from '../../src/demo/inference.ts';
@@ -54,8 +55,10 @@ async function run(url: string, requests: RequestSpec[], rate: number, durationM
     connections: 16,
     maxBacklog: 1000,
     timeoutMs: 2000,
+    streamTimeoutMs: 60_000,
     prng: createPrng(7),
     store,
+    clock: realClock,
     payloads: compileRequestBodies(requests, '/').payloads,
   });
   const outcome = await load.start();

@@ -1,3 +1,4 @@
+import { realClock } from '../../src/core/clock.ts';
 /**
  * The HTTP engine's warm-up before t = 0 and its scheduling loop, against real loopback servers.
  * Time bounds are generous (a shared 2-core machine); each one still fails by a wide margin if
@@ -30,8 +31,10 @@ function engine(o: Partial<HttpLoadOptions> & { url: string; rate?: number; dura
     connections: 8,
     maxBacklog: 1000,
     timeoutMs: 2000,
+    streamTimeoutMs: 60_000,
     prng: createPrng(1),
     store,
+    clock: realClock,
     ...o,
   });
   return { load, store };
@@ -81,7 +84,8 @@ describe('HTTP engine warm-up', () => {
     expect(new Set(seen.urls)).toEqual(new Set(['GET /base/first']));
     // `connections` at a time, so the pool opened all 8.
     expect(seen.sockets.size).toBe(8);
-    expect(store.peek(0)).toMatchObject({ requested: 0, sent: 0, ok: 0, failed: 0 });
+    expect(store.pending(0)).toBe(0);
+    expect(store.takeWindow()).toMatchObject({ arrivals: 0, achieved: 0, ok: 0, failed: 0 });
     expect(store.totalLatency.totalCount).toBe(0);
 
     const outcome = await load.start();

@@ -8,12 +8,16 @@ describe('MetricsStore', () => {
     const store = new MetricsStore();
     for (let i = 0; i < 8; i++) {
       store.arrival(i * 100);
-      store.send(i * 100, i * 100, '');
+      store.send(i * 100, i * 100);
       // Three 503s that took 900 ms, five 200s that took 10 ms; one refused connection at 2 ms.
-      store.result(i * 100, i * 100, i * 100 + (i < 3 ? 900 : 10), i < 3 ? 503 : 200, null, '');
+      store.result(i * 100, i * 100, i * 100 + (i < 3 ? 900 : 10), i < 3 ? 503 : 200, null);
     }
-    store.result(950, 950, 952, 0, 'refused', '');
-    store.result(1500, 1500, 1510, 200, null, '');
+    store.arrival(950);
+    store.send(950, 950);
+    store.result(950, 950, 952, 0, 'refused');
+    store.arrival(1500);
+    store.send(1500, 1500);
+    store.result(1500, 1500, 1510, 200, null);
     const [s0, s1] = store.timeline(2);
     expect(s0!.failed).toBe(4);
     const failed = decode(s0!.failedHist!);

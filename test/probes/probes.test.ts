@@ -1,3 +1,4 @@
+import { realClock } from '../../src/core/clock.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProbeRunner } from '../../src/probes/runner.ts';
 import { applySteadyState, gateFaults } from '../../src/probes/steady-state.ts';
@@ -144,6 +145,7 @@ describe('steady-state probes', () => {
         p,
         600,
         1,
+        realClock,
         now,
         () => (started = true),
         (l) => logs.push(l),
@@ -163,7 +165,7 @@ describe('steady-state probes', () => {
         applySteadyState(result);
         expect(result.faults[0]!.status).toBe('skipped');
         expect(result.faults[0]!.observations[0]).toMatch(/^not applied: the steady state did not hold/);
-        expect(result.verdict).toMatchObject({ status: 'inconclusive', pass: false });
+        // score() reads steadyState.held and makes the verdict inconclusive (test/slo/score.test.ts).
       }
     }
   });
@@ -176,6 +178,7 @@ describe('steady-state probes', () => {
       p,
       5000,
       1,
+      realClock,
       () => 0,
       () => (started = true),
       () => {},

@@ -7,6 +7,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileS
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { reporterNames, reporters, writeReports } from '../../reporters/index.ts';
+import { STATUS_EMOJI } from '../../reporters/shared.ts';
 import { runResultSchema, type RunResult } from '../../src/result.ts';
 import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
 import { demoEnv, runCli } from '../helpers/cli.ts';
@@ -81,7 +82,7 @@ describe('reporters render a real run', () => {
   it('markdown: status line, verdict table, TTR, faults, score formula with weights', () => {
     const v = result.verdict!;
     const md = reporters.markdown.render(result);
-    const emoji = { pass: '✅', fail: '❌', inconclusive: '⚠️' }[v.status];
+    const emoji = STATUS_EMOJI[v.status];
     expect(md.split('\n')[0]).toBe(
       `## ${emoji} spike-with-partition: ${v.status.toUpperCase()} — score ${v.score} / 100 (${v.grade})`,
     );

@@ -24,11 +24,12 @@ describe('migrateResult', () => {
     expect(r.schemaVersion).toBe(SCHEMA_VERSION);
     expect(r.timeline.every((s) => s.failedHist === null)).toBe(true);
     expect(r.warnings.at(-1)).toMatch(
-      /^migrated from results schema version 1 to 2: per-second latency of failed requests/,
+      /^migrated from results schema version 1 to 3: per-second latency of failed requests/,
     );
     // Everything measured is kept as it was.
-    const old = v1 as { totals: unknown; timeline: { hist: unknown }[]; verdict: unknown };
-    expect(r.totals).toEqual(old.totals);
+    const old = v1 as { totals: Record<string, unknown>; timeline: { hist: unknown }[]; verdict: unknown };
+    // Version 3's accounting fields are added (sent rebuilt from outcomes; the old sent was the achieved rate).
+    expect(r.totals).toEqual({ ...old.totals, achieved: old.totals.sent, droppedStall: 0, notSent: 0 });
     expect(r.verdict).toEqual(old.verdict);
     expect(r.timeline.map((s) => s.hist)).toEqual(old.timeline.map((s) => s.hist));
     // The input is not modified.

@@ -13,7 +13,7 @@ import { loadScenario } from '../../src/scenario/load.ts';
 import { verdictExitCode } from '../../src/cli/commands/run.ts';
 import { tempDir } from '../helpers/files.ts';
 import { SimClock } from '../helpers/sim-clock.ts';
-import { simEngine, simFaults, type Fate, type TargetModel } from '../helpers/sim-engine.ts';
+import { simEngine, simFaults, type TargetModel } from '../helpers/sim-engine.ts';
 import { expectAccounting } from '../helpers/accounting.ts';
 
 const SLO = `services:
