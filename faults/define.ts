@@ -27,6 +27,8 @@ export interface FaultDef<S extends z.ZodType = z.ZodType> {
   params: S;
   on: Partial<Record<TargetKind, ApplyFn<z.output<S>>>>;
   preflight?: PreflightFn<z.output<S>>;
+  /** When the fault shows only under some traffic: said in the run's warnings whenever it is used. */
+  caveat?: string;
 }
 
 export function defineFault<S extends z.ZodType>(def: FaultDef<S>): FaultDef<S> {

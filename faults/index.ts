@@ -6,6 +6,7 @@ import { diskFill } from './disk-fill.ts';
 import { gpuMemoryPressure } from './gpu-memory-pressure.ts';
 import { gpuStress } from './gpu-stress.ts';
 import { memoryPressure } from './memory-pressure.ts';
+import { httpDelay } from './http-delay.ts';
 import { httpError } from './http-error.ts';
 import { grpcDelay } from './grpc-delay.ts';
 import { grpcError } from './grpc-error.ts';
@@ -34,6 +35,7 @@ export const faults = {
   slicer,
   'limit-data': limitData,
   'http-error': httpError,
+  'http-delay': httpDelay,
   'grpc-error': grpcError,
   'grpc-delay': grpcDelay,
   crash,

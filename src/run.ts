@@ -16,6 +16,7 @@
  * Time comes from a Clock (src/core/clock.ts): lifecycle tests run in simulated time.
  */
 import { randomBytes } from 'node:crypto';
+import { faultDef } from '../faults/index.ts';
 import { realClock, every, type Clock } from './core/clock.ts';
 import { AbortedError, InternalError } from './errors.ts';
 import { startDemoChild, type DemoChild } from './demo/child.ts';
@@ -223,6 +224,10 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
         'fault preflight',
       );
       for (const [i, why] of unavailable) warn(`faults[${i}] ${SKIPPED_UNAVAILABLE}: ${why}`);
+      for (const type of new Set(plan.faults.map((f) => f.type))) {
+        const caveat = faultDef(type)?.caveat;
+        if (caveat) warn(caveat);
+      }
       if (s.environment.spec.demo && !this.opts.createEngine) {
         log('starting the demo system');
         const starting = startDemoChild(env);

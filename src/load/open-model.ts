@@ -100,6 +100,7 @@ class InFlightList {
 
 /** The deadline sweep's period: a request ends at most this long after its deadline. */
 const SWEEP_MS = 25;
+const DUE_EPS_MS = 0.05;
 export const DEFAULT_STALL_BOUND_MS = 1000;
 
 export abstract class OpenModelLoad implements LoadEngine {
@@ -258,7 +259,8 @@ export abstract class OpenModelLoad implements LoadEngine {
     const now = this.now();
     const store = this.store;
     const stallBound = this.m.stallBoundMs ?? DEFAULT_STALL_BOUND_MS;
-    while (this.nextAt <= now) {
+    // An arrival due within the next 50 µs goes now: a turn of the loop costs more than that.
+    while (this.nextAt <= now + DUE_EPS_MS) {
       const intended = this.nextAt;
       store.arrival(intended);
       if (now - intended > stallBound) {
@@ -284,11 +286,10 @@ export abstract class OpenModelLoad implements LoadEngine {
       return;
     }
     const wait = this.nextAt - this.now();
-    // Timers fire ~1 ms late: sleep to just before a far arrival. A near one (under 1.5 ms) gets a
+    // Timers fire ~1 ms late: sleep to just before a far arrival. A near one (under 2 ms) gets a
     // 1 ms sleep too, sent late with its own intended time: spinning instead took a whole core at
-    // any rate above ~700/s and flagged every second as saturated (docs/benchmarks.md). Only an
-    // arrival about to fall due is worth a turn of the event loop.
-    this.timer = this.clock.setTimeout(this.loop, wait > 1.5 ? Math.floor(wait - 1) : wait > 0.05 ? 1 : 0);
+    // any rate above ~700/s and flagged every second as saturated (docs/benchmarks.md).
+    this.timer = this.clock.setTimeout(this.loop, wait > 2 ? Math.floor(wait - 1) : 1);
   };
 
   private send(intendedMs: number, nowMs: number): void {

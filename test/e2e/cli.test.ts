@@ -96,10 +96,18 @@ describe('chaos CLI end to end', () => {
     );
   });
 
-  it('bad flags are usage errors', async () => {
-    expect((await runCli(['run', 'spike-with-partition', '--time-scale', '0'])).stderr).toContain(
-      '--time-scale must be a number greater than 0',
-    );
+  it('bad flags are usage errors (exit 2 before anything starts), never ignored', async () => {
+    const bad = async (args: string[], message: string) => {
+      const r = await runCli(['run', 'spike-with-partition', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toBe(`chaos: ${message}\n`);
+    };
+    await bad(['--time-scale', '0'], '--time-scale must be a number from 0.01 to 100, got 0');
+    await bad(['--time-scale', '1e-9'], '--time-scale must be a number from 0.01 to 100, got 1e-9');
+    await bad(['--min-score', 'abc'], '--min-score must be a number from 0 to 100, got NaN');
+    await bad(['--min-score', '101'], '--min-score must be a number from 0 to 100, got 101');
+    await bad(['--prometheus', 'abc'], '--prometheus must be a port number from 0 to 65535, got NaN');
+    await bad(['--pushgateway', 'nope'], '--pushgateway must be an http:// or https:// URL, got "nope"');
     expect((await runCli(['run', 'no-such-scenario'])).stderr).toMatch(
       /no-such-scenario\.yaml: cannot read the scenario: no such file/,
     );

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { reporters } from '../../reporters/index.ts';
-import type { RunResult } from '../../src/result.ts';
+import { SCHEMA_VERSION, type RunResult } from '../../src/result.ts';
 import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
 import { runCli, startCli } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/files.ts';
@@ -53,7 +53,8 @@ describe('chaos report', { timeout: 90_000 }, () => {
 
   it('a broken results.json is invalid input (exit 2) with file:line:col and the field path', async () => {
     const badJson = save('bad.json', '{\n  "schemaVersion": 1,\n  "runId": "x",\n}\n');
-    const v3 = save('v3.json', JSON.stringify({ ...result, schemaVersion: 3 }, null, 2));
+    const newer = SCHEMA_VERSION + 1;
+    const v3 = save('v3.json', JSON.stringify({ ...result, schemaVersion: newer }, null, 2));
     const broken = structuredClone(result) as unknown as {
       timeline: { ok: unknown }[];
       faults: { status: string }[];
@@ -76,7 +77,7 @@ describe('chaos report', { timeout: 90_000 }, () => {
     }
     expect(r1!.stderr).toBe(`chaos: ${badJson}:4:1: the results file is not valid JSON: unexpected "}"\n`);
     expect(r2!.stderr).toContain(
-      `${v3}:2:20: schemaVersion: schemaVersion 3 was written by a newer chaoskit; chaoskit 0.1.0 reads schema versions 1 to 2: upgrade chaoskit to read it`,
+      `${v3}:2:20: schemaVersion: schemaVersion ${newer} was written by a newer chaoskit; chaoskit 0.1.0 reads schema versions 1 to ${SCHEMA_VERSION}: upgrade chaoskit to read it`,
     );
     expect(r3!.stderr).toContain('invalid results file (2 problems)');
     expect(r3!.stderr).toMatch(
@@ -107,7 +108,7 @@ describe('chaos report', { timeout: 90_000 }, () => {
     ]);
     expect(md.code, md.stderr).toBe(0);
     expect(md.stdout).toContain('spike-with-partition');
-    expect(md.stdout).toContain('migrated from results schema version 1 to 2');
+    expect(md.stdout).toContain(`migrated from results schema version 1 to ${SCHEMA_VERSION}`);
     expect(md.stdout).toContain('results.json schema 2');
     expect(nd.code, nd.stderr).toBe(0);
     const lines = readFileSync(join(out, 'samples.ndjson'), 'utf8').split('\n').filter(Boolean);
@@ -212,11 +213,13 @@ describe('chaos compare', { timeout: 90_000 }, () => {
     const again = join(dir, 'v1-rerendered.json');
     const re = await runCli(['report', v1, '--format', 'json', '--out', again]);
     expect(re.code, re.stderr).toBe(0);
-    expect((JSON.parse(readFileSync(again, 'utf8')) as RunResult).schemaVersion).toBe(2);
+    expect((JSON.parse(readFileSync(again, 'utf8')) as RunResult).schemaVersion).toBe(SCHEMA_VERSION);
     const r = await runCli(['compare', v1, again]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^compare spike-with-partition: no regression\n/);
-    expect(r.stderr).toContain(`chaos compare: ${v1}: migrated from results schema version 1 to 2`);
+    expect(r.stderr).toContain(
+      `chaos compare: ${v1}: migrated from results schema version 1 to ${SCHEMA_VERSION}`,
+    );
   });
 
   it('bad tolerances and bad files are invalid input (exit 2)', async () => {

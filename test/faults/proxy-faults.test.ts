@@ -227,6 +227,22 @@ describe('proxy faults through the real driver', () => {
     await revertAndCheck(p);
   });
 
+  it('http-delay holds matching requests for the delay; other paths pass at once', async () => {
+    const p = await applyFault('http-delay', { delay: '400ms', path: '/items' });
+    expect((await toxics())[0]).toMatchObject({
+      type: 'http_delay',
+      attributes: { delay: 400, path: '/items' },
+    });
+    const slow = await get('/items/1');
+    expect(slow.status).toBe(200);
+    expect(slow.ms).toBeGreaterThanOrEqual(390);
+    const other = await get('/other');
+    expect(other.status).toBe(200);
+    expect(other.ms).toBeLessThan(300);
+    await revertAndCheck(p);
+    expect((await get('/items/1')).ms).toBeLessThan(300);
+  });
+
   it('bandwidth limits throughput to about the rate', async () => {
     const p = await applyFault('bandwidth', { rate: '50KB/s' });
     expect((await toxics())[0]).toMatchObject({ type: 'bandwidth', attributes: { rate: 50 } });
@@ -337,6 +353,7 @@ const PARAMS: Record<string, { params: Record<string, unknown>; toxic: string }>
   slicer: { params: { averageSize: 64, delay: '1ms' }, toxic: 'slicer' },
   'limit-data': { params: { bytes: '1MB' }, toxic: 'limit_data' },
   'http-error': { params: { status: 502, fraction: 0.5 }, toxic: 'http_error' },
+  'http-delay': { params: { delay: '50ms', fraction: 0.5 }, toxic: 'http_delay' },
   'grpc-error': { params: { status: 'UNAVAILABLE', fraction: 0.5, method: 'Generate' }, toxic: 'grpc_error' },
   'grpc-delay': { params: { delay: '100ms', method: '/chaoskit.demo.v1.Inference' }, toxic: 'grpc_delay' },
 };

@@ -18,6 +18,7 @@ export async function flush(rounds = 3): Promise<void> {
 
 export class SimClock implements Clock {
   private t = 0;
+  private same = 0;
   private seq = 0;
   private timers = new Map<number, Timer>();
 
@@ -62,6 +63,11 @@ export class SimClock implements Clock {
       const due = this.nextDue(end);
       if (!due) break;
       this.timers.delete(due.id);
+      if (process.env.SIMDEBUG && due.at === this.t) {
+        this.same = (this.same ?? 0) + 1;
+        if (this.same % 1000 === 0)
+          console.log('same-time timer', this.t, due.fn.name, due.fn.toString().slice(0, 200));
+      } else this.same = 0;
       this.t = Math.max(this.t, due.at);
       due.fn();
       await flush();

@@ -354,3 +354,50 @@ faults:
     expect(text).toMatch(/f1: (did not recover|recovered in [\d.]+m?s), objective 1s/);
   });
 });
+
+describe('built-in step-rollout-with-errors (simulated target)', () => {
+  /** The built-in scenario against a target whose reads fail with `failRate` while the fault is on. */
+  async function rollout(failRate: number) {
+    const clock = new SimClock();
+    let on = false;
+    let n = 0;
+    const model: TargetModel = {
+      // Deterministic spread: every k-th request fails while the fault is on.
+      fate: () =>
+        on && ++n % Math.round(1 / failRate) === 0 ? { latencyMs: 3, status: 503 } : { latencyMs: 3 },
+      onFault: (_id, active) => (on = active),
+    };
+    const sim = simEngine(model);
+    const drivers = simFaults(model, clock, () => sim.load().now());
+    const run = runScenario(loadScenario('step-rollout-with-errors'), {
+      clock,
+      timeScale: 0.1,
+      createEngine: sim.create,
+      faultDrivers: drivers as unknown as RunOptions['faultDrivers'],
+      guard: false,
+      hostSamples: false,
+      stateDir: tempDir('chaoskit-state-'),
+    });
+    const result = await clock.runUntil(run.result, 30_000);
+    expectAccounting(result);
+    return result;
+  }
+
+  it('rolls back (stops, reverts, exit 3) when more than 5% of requests fail, instead of stepping on to 100%', async () => {
+    const r = await rollout(0.25);
+    expect(r.status).toBe('aborted');
+    // `for: 2s` scales with the run (0.2 s at time scale 0.1): one check, at least a second.
+    expect(r.abort!.reason).toBe('stop condition: error-rate > 5% for 1s');
+    // Stopped at the 50% step (3 s to 4.5 s at time scale 0.1): the 100% step never ran.
+    expect(r.abort!.atMs).toBeGreaterThan(3_000);
+    expect(r.abort!.atMs).toBeLessThan(4_500);
+    expect(r.faults[0]!.status).toBe('reverted');
+    expect(r.timeline.every((s) => s.requested <= 200)).toBe(true);
+  });
+
+  it('with the 3% of failing reads it is built with, the rollout completes', async () => {
+    const r = await rollout(0.03);
+    expect(r.status).toBe('completed');
+    expect(r.timeline.some((s) => s.requested === 400)).toBe(true);
+  });
+});
