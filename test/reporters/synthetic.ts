@@ -79,7 +79,6 @@ export function synthetic(o: Synthetic): RunResult {
     plannedStartMs: 10_000,
     plannedEndMs: 20_000,
     status: 'reverted',
-    applyStartedAtMs: 10_000,
     appliedAtMs: 10_000,
     applyLagMs: 0,
     toleranceMs: 1000,
