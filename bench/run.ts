@@ -20,11 +20,13 @@ import {
   startLoadMeter,
   type BenchReport,
 } from './lib/common.ts';
+import { builtins } from './builtins.ts';
 import { coordinatedOmission } from './coordinated-omission.ts';
 import { grpc } from './grpc.ts';
 import { memory } from './memory.ts';
 import { proxy } from './proxy.ts';
 import { rateAccuracy } from './rate-accuracy.ts';
+import { stopLatency } from './stop-latency.ts';
 import { throughput } from './throughput.ts';
 
 const BENCHES: Record<string, () => Promise<BenchReport>> = {
@@ -34,6 +36,8 @@ const BENCHES: Record<string, () => Promise<BenchReport>> = {
   memory,
   proxy,
   grpc,
+  'stop-latency': stopLatency,
+  builtins,
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -201,6 +201,7 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
       this.emit('warning', w);
     };
     const log = (line: string) => this.emit('log', line);
+    for (const w of s.warnings) warn(w);
 
     let registered = false;
     let engine: LoadEngine | null = null;
@@ -343,6 +344,7 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
         }
         store.generator(second, gen);
         store.faultActive(second, seenThisSecond);
+        const activeInSecond = [...new Set([...seenThisSecond, ...fr.activeIds()])].sort();
         seenThisSecond = new Set(fr.activeIds());
         for (const fin of store.finalizeReady(eng.arrivalsThroughMs)) this.emit('secondFinal', fin);
         const live = liveSnapshot(store.takeWindow(), (v) => eng.outstanding(v), now);
@@ -364,7 +366,7 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
           errors: live.errors,
           totalSent,
           totalFailed,
-          activeFaults: fr.activeIds(),
+          activeFaults: activeInSecond,
           saturated: gen.saturated,
         };
         this.emit('second', progress);

@@ -33,6 +33,7 @@ export interface Progress {
   errors: Partial<Record<ErrorKind, number>>;
   totalSent: number;
   totalFailed: number;
+  /** Faults in effect at any moment of the last second. */
   activeFaults: string[];
   saturated: boolean;
 }

@@ -9,6 +9,7 @@ import { InputError } from '../errors.ts';
 import { engineTargetKind, streamingProblems } from '../load/checks.ts';
 import { stepLevel } from '../load/patterns.ts';
 import { parseStopCondition } from '../slo/stop.ts';
+import { formatDuration, parseDurationMs } from '../units.ts';
 import { parseThreshold } from '../slo/threshold.ts';
 import { AT_HINT, parseAt } from './at.ts';
 import { resolveEnvironmentPath, resolveScenarioPath, resolveSloPath } from './paths.ts';
@@ -51,6 +52,8 @@ export interface Scenario {
   environment: Environment;
   slo: SloConfig;
   source: SourceDoc;
+  /** Allowed but probably not meant (`chaos validate` prints them; a run records them). */
+  warnings: string[];
 }
 
 export interface LoadOptions {
@@ -180,7 +183,7 @@ export function loadScenario(nameOrPath: string, opts: LoadOptions = {}): Scenar
       duration: cap.each,
     }));
   }
-  const scenario = { file, spec, environment, slo, source };
+  const scenario: Scenario = { file, spec, environment, slo, source, warnings: [] };
   const problems = crossCheck(scenario);
   const service = spec.load.service ?? spec.load.target;
   const known = [...Object.keys(slo.services), ...slo.openslo.map((d) => d.spec.service)];
@@ -199,7 +202,29 @@ export function loadScenario(nameOrPath: string, opts: LoadOptions = {}): Scenar
     }
   }
   if (problems.length > 0) failWith(source, 'scenario', problems);
+  scenario.warnings.push(...deadlineWarnings(scenario));
   return scenario;
+}
+
+/**
+ * A deadline shorter than what a request is bound to take is allowed (a timeout is an outcome
+ * worth measuring) but rarely meant: a delay fault at least as long as the deadline fails every
+ * request it touches as a timeout, so its answers are never seen.
+ */
+function deadlineWarnings(s: Scenario): string[] {
+  const out: string[] = [];
+  const load = s.spec.load;
+  const deadline = s.spec.engine === 'grpc' ? (load.grpc?.deadline ?? load.timeout) : load.timeout;
+  s.spec.faults.forEach((f, i) => {
+    const delay = typeof f.delay === 'string' ? parseDurationMs(f.delay) : undefined;
+    const jitter = typeof f.jitter === 'string' ? (parseDurationMs(f.jitter) ?? 0) : 0;
+    if (delay === undefined || delay + jitter < deadline) return;
+    const loc = problemLine(s.source, { path: ['faults', i, 'delay'], message: '' }).replace(/: $/, '');
+    out.push(
+      `${loc}: the ${f.type} fault's delay (${formatDuration(delay + jitter)}) is at least load.timeout (${formatDuration(deadline)}): every request it slows fails as a timeout, so its answers are never measured; raise load.timeout if you mean to see them`,
+    );
+  });
+  return out;
 }
 
 /** Checks that need the environment and the fault registry. */

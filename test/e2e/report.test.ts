@@ -109,7 +109,7 @@ describe('chaos report', { timeout: 90_000 }, () => {
     expect(md.code, md.stderr).toBe(0);
     expect(md.stdout).toContain('spike-with-partition');
     expect(md.stdout).toContain(`migrated from results schema version 1 to ${SCHEMA_VERSION}`);
-    expect(md.stdout).toContain('results.json schema 2');
+    expect(md.stdout).toContain(`results.json schema ${SCHEMA_VERSION}`);
     expect(nd.code, nd.stderr).toBe(0);
     const lines = readFileSync(join(out, 'samples.ndjson'), 'utf8').split('\n').filter(Boolean);
     const old = JSON.parse(readFileSync(v1, 'utf8')) as RunResult;
