@@ -37,8 +37,8 @@ describe('scenario warnings', () => {
   });
 
   it('a delay shorter than the deadline is not warned about', () => {
-    expect(load('  - { type: http-delay, target: hop, at: 2s, duration: 5s, delay: 500ms }\n').s.warnings).toEqual(
-      [],
-    );
+    expect(
+      load('  - { type: http-delay, target: hop, at: 2s, duration: 5s, delay: 500ms }\n').s.warnings,
+    ).toEqual([]);
   });
 });
