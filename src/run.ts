@@ -231,7 +231,9 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
       }
       if (s.environment.spec.demo && !this.opts.createEngine) {
         log('starting the demo system');
-        const starting = startDemoChild(env);
+        const abandon = new AbortController();
+        void this.aborted.then(() => abandon.abort());
+        const starting = startDemoChild(env, undefined, abandon.signal);
         // A stop during start-up must not leave the demo behind: stop it whenever it comes up.
         this.closers.push(() =>
           starting.then(
