@@ -277,6 +277,7 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
         now: () => eng.now(),
         windows,
         log,
+        wallToRunMs: (epochMs) => (loadStartedWall === null ? 0 : epochMs - loadStartedWall),
         onApplied: (rec) => {
           seenThisSecond.add(rec.id);
           this.emit('faultApplied', rec);

@@ -101,7 +101,8 @@ class InFlightList {
 /** The deadline sweep's period: a request ends at most this long after its deadline. */
 const SWEEP_MS = 25;
 const DUE_EPS_MS = 0.05;
-export const DEFAULT_STALL_BOUND_MS = 1000;
+/** Arrivals overdue by more than this were not sent by a stalled generator (a healthy one lags < 10 ms). */
+export const DEFAULT_STALL_BOUND_MS = 250;
 
 export abstract class OpenModelLoad implements LoadEngine {
   private readonly arrivals: Arrivals;

@@ -53,6 +53,8 @@ export interface FaultRunnerOptions {
   onApplied?: (record: FaultRecord) => void;
   onReverted?: (record: FaultRecord) => void;
   leaseMs?: number;
+  /** Converts a wall-clock time (epoch ms, as in ledger records) to the load's clock. */
+  wallToRunMs?: (epochMs: number) => number;
   /** Prepares a fault (the fault type's driver when absent; tests inject fakes). */
   prepare?: (f: PlannedFault, ctx: ApplyContext) => Promise<Prepared>;
   /** Reverts from a recipe (the real drivers when absent; tests inject fakes). */
@@ -232,11 +234,11 @@ export class FaultRunner {
     )
       return;
     const recipe = l.recipe;
-    const guard = this.revertedElsewhere(l);
+    const guard = st === 'applied' ? this.revertedElsewhere(l) : null;
     if (guard) {
       // A stalled runner resumed: its guard (or an emergency stop) reverted this fault meanwhile.
       l.record.status = 'reverted';
-      l.record.revertedAtMs = guard.atMs;
+      l.record.revertedAtMs = guard.atMs === null ? Math.round(this.o.now()) : Math.round(guard.atMs);
       l.record.revertedBy = guard.by;
       l.record.observations.push(`reverted by ${guard.by} while this runner was not responding`);
       this.o.windows.close(l.planned.id, guard.atMs ?? this.o.now());
@@ -272,6 +274,27 @@ export class FaultRunner {
     }
   }
 
+  /**
+   * After the runner itself was stalled: faults its guard (or an emergency stop) reverted
+   * meanwhile are recorded as such, with the time they stopped being in effect.
+   */
+  reconcile(): void {
+    for (const l of this.live) {
+      if (l.record.status !== 'applied') continue;
+      const other = this.revertedElsewhere(l);
+      if (!other) continue;
+      for (const t of l.timers) this.o.clock.clearTimeout(t);
+      const at = other.atMs ?? this.o.now();
+      l.record.status = 'reverted';
+      l.record.revertedAtMs = Math.round(at);
+      l.record.revertedBy = other.by;
+      l.record.observations.push(`reverted by ${other.by} while this runner was not responding`);
+      this.o.windows.close(l.planned.id, at);
+      this.o.log(`fault ${l.planned.id} was reverted by ${other.by} while this runner was stalled`);
+      this.o.onReverted?.({ ...l.record });
+    }
+  }
+
   /** Another layer's `reverted` record for this fault, written after this run's intent. */
   private revertedElsewhere(l: Live): { by: RevertLayer; atMs: number | null } | null {
     let entries;
@@ -287,8 +310,13 @@ export class FaultRunner {
       if (e.event === 'intent') {
         seenIntent = true;
         found = null;
-      } else if (seenIntent && e.event === 'reverted' && (e.by === 'guard' || e.by === 'emergency-stop'))
-        found = { by: e.by, atMs: null };
+      } else if (seenIntent && e.event === 'reverted' && (e.by === 'guard' || e.by === 'emergency-stop')) {
+        const wall = Date.parse(e.ts);
+        found = {
+          by: e.by,
+          atMs: this.o.wallToRunMs && Number.isFinite(wall) ? Math.max(0, this.o.wallToRunMs(wall)) : null,
+        };
+      }
     }
     return found;
   }

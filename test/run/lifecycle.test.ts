@@ -4,7 +4,7 @@
  * drivers. Each case here failed on the runner before the rebuild (issue 12) and takes
  * milliseconds instead of the seconds it simulates.
  */
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runScenario, type RunOptions } from '../../src/run.ts';
@@ -399,5 +399,64 @@ describe('built-in step-rollout-with-errors (simulated target)', () => {
     const r = await rollout(0.03);
     expect(r.status).toBe('completed');
     expect(r.timeline.some((s) => s.requested === 400)).toBe(true);
+  });
+});
+
+describe('a stalled runner that resumes (SIGSTOP, then SIGCONT)', () => {
+  it('notices its guard reverted the fault, records the truth, and never bursts its overdue arrivals', async () => {
+    const clock = new SimClock();
+    let slow = false;
+    const model: TargetModel = {
+      fate: () => ({ latencyMs: slow ? 100 : 5 }),
+      onFault: (_id, a) => (slow = a),
+    };
+    const sim = simEngine(model);
+    const drivers = simFaults(model, clock, () => sim.load().now());
+    const state = tempDir('chaoskit-state-');
+    const run = runScenario(
+      loadScenario(
+        scenarioFile(`load:
+  target: api
+  pattern: [{ kind: constant, rate: 100, duration: 20s }]
+faults:
+  - { type: latency, target: api->dependency, at: 3s, duration: 10s, delay: 100ms }
+`),
+      ),
+      {
+        clock,
+        createEngine: sim.create,
+        faultDrivers: drivers as unknown as RunOptions['faultDrivers'],
+        guard: false,
+        hostSamples: false,
+        stateDir: state,
+      },
+    );
+    await clock.advance(0); // let set-up finish
+    while (sim.load().now() < 5_000) await clock.advance(100);
+    // The runner is stopped for 6 s; its guard sees the stale heartbeat and reverts the fault 3 s in.
+    const wallAtStall = clock.wallNow();
+    appendFileSync(
+      join(state, 'ledger.jsonl'),
+      `${JSON.stringify({ ts: new Date(wallAtStall + 3_000).toISOString(), event: 'reverted', runId: run.runId, faultId: 'f1', by: 'guard', outcome: 'reverted' })}\n`,
+    );
+    clock.jump(6_000);
+    const r = await clock.runUntil(run.result, 60_000);
+    expectAccounting(r);
+    const f = r.faults[0]!;
+    expect(f.revertedBy).toBe('guard');
+    expect(f.revertedAtMs).toBeGreaterThanOrEqual(7_900);
+    expect(f.revertedAtMs).toBeLessThanOrEqual(8_200);
+    expect(f.observations).toContain('reverted by guard while this runner was not responding');
+    // About 6 s of arrivals (600) were overdue when it resumed: dropped as a stall, not sent at once.
+    // Only those less than the stall bound (250 ms, 25 arrivals) late went out with the resume.
+    expect(r.totals.droppedStall).toBeGreaterThan(550);
+    expect(Math.max(...r.timeline.map((s) => s.achieved))).toBeLessThanOrEqual(100 + 25);
+    expect(r.timeline.some((s) => s.generator?.reasons.some((x) => x.startsWith('generator stalled')))).toBe(
+      true,
+    );
+    expect(r.warnings.some((w) => w.startsWith('the runner was stalled for'))).toBe(true);
+    expect(r.verdict!.status).toBe('invalid');
+    expect(r.verdict!.reasons.join('\n')).toMatch(/reverted by the run’s guard, not by its schedule/);
+    expect(r.verdict!.reasons.join('\n')).toMatch(/the load generator stalled: \d+ arrival\(s\)/);
   });
 });
