@@ -71,6 +71,8 @@ export class InFlight {
   deadlineMs = 0;
   profile = 0;
   settled = false;
+  /** In flight while the generator itself was stalled: its outcome and latency are unknown. */
+  stalled = false;
   prev: InFlight | null = null;
   next: InFlight | null = null;
   list: InFlightList | null = null;
@@ -126,6 +128,15 @@ export abstract class OpenModelLoad implements LoadEngine {
   private warmUpReport: WarmUpReport | null = null;
   /** Arrivals up to this time (load clock) have been processed. */
   private throughMs = 0;
+  /** The last moment the scheduler was seen running (sweep, loop, a completion). */
+  private lastAliveMs = 0;
+
+  /** Notices a stall of the generator itself: nothing here ran for longer than the stall bound. */
+  private alive(now: number): void {
+    if (now - this.lastAliveMs > (this.m.stallBoundMs ?? DEFAULT_STALL_BOUND_MS) + SWEEP_MS)
+      this.stalled(this.lastAliveMs);
+    this.lastAliveMs = now;
+  }
   protected stopping = false;
   protected readonly clock: Clock;
   protected readonly store: MetricsStore;
@@ -258,6 +269,7 @@ export abstract class OpenModelLoad implements LoadEngine {
     this.timer = null;
     if (this.stopping) return;
     const now = this.now();
+    this.alive(now);
     const store = this.store;
     const stallBound = this.m.stallBoundMs ?? DEFAULT_STALL_BOUND_MS;
     // An arrival due within the next 50 µs goes now: a turn of the loop costs more than that.
@@ -329,6 +341,7 @@ export abstract class OpenModelLoad implements LoadEngine {
   protected complete(h: InFlight, status: number, kind: ErrorKind | null): void {
     if (h.settled) return;
     const end = this.now();
+    this.alive(end);
     this.settle(h, end, end > h.deadlineMs ? 'timeout' : kind, status);
   }
 
@@ -336,17 +349,45 @@ export abstract class OpenModelLoad implements LoadEngine {
     h.settled = true;
     h.list?.unlink(h);
     this.inflight--;
+    if (h.stalled) {
+      // Whatever it answered, when it ended is unknown (the generator was not running to see):
+      // neither a success nor a failure of the target, and no latency.
+      this.counts.cancelled++;
+      this.store.cancel(h.intendedMs);
+      this.next(endMs);
+      return;
+    }
     this.counts.completed++;
     this.store.result(h.intendedMs, h.sentMs, endMs, kind === 'timeout' ? 0 : status, kind);
     this.store.profiles.result(h.profile, endMs - h.intendedMs, kind === null && !(status >= 400));
     this.onSettled(h, endMs, kind);
+    this.next(endMs);
+  }
+
+  /** A slot is free: the oldest waiting arrival goes out. */
+  private next(nowMs: number): void {
     if (this.bLen > 0 && !this.stopping) {
       const intended = this.backlog[this.bHead]!;
       this.bHead = (this.bHead + 1) % this.backlog.length;
       this.bLen--;
-      this.send(intended, endMs);
+      this.send(intended, nowMs);
     }
     this.maybeDone();
+  }
+
+  /**
+   * The sweep did not run for longer than the stall bound: the generator itself was stopped.
+   * Requests in flight since before the stall have unknown latency; arrivals that waited through
+   * it in the backlog are overdue by the stall: both are the generator's, not the target's.
+   */
+  private stalled(lastRunMs: number): void {
+    for (const list of this.lists.values())
+      for (let h = list.head; h; h = h.next) if (h.sentMs <= lastRunMs) h.stalled = true;
+    for (; this.bLen > 0; this.bLen--) {
+      this.store.drop(this.backlog[this.bHead]!, true);
+      this.bHead = (this.bHead + 1) % this.backlog.length;
+      this.counts.dropped++;
+    }
   }
 
   /** Requests past their deadline fail as timeouts now (the engine is told to let go of them). */
@@ -354,6 +395,7 @@ export abstract class OpenModelLoad implements LoadEngine {
     this.sweepTimer = null;
     if (this.stopping) return;
     const now = this.now();
+    this.alive(now);
     for (const list of this.lists.values()) {
       for (let h = list.head; h && h.deadlineMs <= now; h = list.head) {
         this.settle(h, now, 'timeout', 0);
