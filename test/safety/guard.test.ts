@@ -102,7 +102,7 @@ describe('revertOpenFaults', () => {
       driver: 'proxy',
       api: `http://127.0.0.1:${deadPort}`,
       proxy: 'dep',
-      toxic: 'x',
+      toxic: 'chaoskit:r1:f2',
     };
     ledger.append({
       event: 'intent',
