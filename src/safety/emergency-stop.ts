@@ -35,6 +35,8 @@ export interface EmergencyReport {
   invalid: number;
   /** Runs that had to be SIGKILLed (stalled, or silent after SIGTERM). */
   killed: number;
+  /** The hard deadline passed with work still in flight (the CLI then exits at once). */
+  gaveUp: boolean;
   elapsedMs: number;
 }
 
@@ -115,6 +117,7 @@ export class EmergencyStop {
         remaining: open.length,
         invalid: state.invalid,
         killed: state.killed,
+        gaveUp: finished === 'deadline',
         elapsedMs,
       };
     } finally {
@@ -203,6 +206,7 @@ export class EmergencyStop {
             }),
           this.o.perFaultMs,
         );
+        t.unref(); // the watchdog keeps the loop alive while we wait; this must not once we gave up
       });
       out.push(await Promise.race([attempt, timeout]));
       clearTimeout(t);

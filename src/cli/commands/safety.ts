@@ -21,6 +21,8 @@ export const emergencyStopCommand: Command = (cli, setCode) =>
         process.stdout.write(`${line}\n`),
       );
       setCode(report.remaining > 0 ? 4 : 0);
+      // A revert still hanging after the deadline must not keep the process (and the user) waiting.
+      if (report.gaveUp) process.stdout.write('', () => process.exit(report.remaining > 0 ? 4 : 0));
     },
   );
 
