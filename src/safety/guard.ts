@@ -26,7 +26,12 @@ export const GUARD_RETRY_FOR_MS = 60_000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export async function runGuard(dir: string, runId: string, pollMs = 250): Promise<'run-ended' | 'reverted'> {
+export async function runGuard(
+  dir: string,
+  runId: string,
+  pollMs = 250,
+  retryForMs = GUARD_RETRY_FOR_MS,
+): Promise<'run-ended' | 'reverted'> {
   let reverted = false;
   for (;;) {
     try {
@@ -36,7 +41,7 @@ export async function runGuard(dir: string, runId: string, pollMs = 250): Promis
       const alive = isRunAlive(info);
       const stale = beat === null || Date.now() - beat > HEARTBEAT_TTL_MS;
       if (!alive || stale) {
-        await revertAll(dir, runId);
+        await revertAll(dir, runId, retryForMs);
         reverted = true;
         if (!alive) {
           unregisterRun(dir, runId);
@@ -59,8 +64,8 @@ export async function runGuard(dir: string, runId: string, pollMs = 250): Promis
 }
 
 /** Reverts the run's open faults, retrying failures for a while; never throws. */
-async function revertAll(dir: string, runId: string): Promise<void> {
-  const until = Date.now() + GUARD_RETRY_FOR_MS;
+async function revertAll(dir: string, runId: string, retryForMs: number): Promise<void> {
+  const until = Date.now() + retryForMs;
   for (;;) {
     let failed = 0;
     try {

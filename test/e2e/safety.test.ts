@@ -14,8 +14,9 @@ import {
   chmodSync,
   existsSync,
   mkdirSync,
-  readdirSync,
   readFileSync,
+  readdirSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -25,6 +26,7 @@ import { startProxyServer, type ProxyServer } from '../../src/proxy/server.ts';
 import type { RunResult } from '../../src/result.ts';
 import { tempDir } from '../helpers/files.ts';
 import { fill, mountUnavailable, smallTmpfs, unmountAll } from '../safety/mounts.ts';
+import { RESERVE_BYTES } from '../../src/safety/state.ts';
 import {
   adopt,
   killAll,
@@ -498,6 +500,46 @@ describe('chaos against a hostile or broken state directory (issue 13)', () => {
       expect(run.stderr).not.toMatch(/internal error|\n\s+at /);
       expect(readdirSync(join(state, 'runs'))).toEqual([]);
       expect(await sys.toxics()).toEqual([]);
+    },
+  );
+
+  it.skipIf(mountUnavailable !== null)(
+    'the state directory fills up during a fault: the run still reverts and records it, no stack trace, the guard lives on',
+    async () => {
+      const sys = await system('in-process');
+      const state = smallTmpfs(RESERVE_BYTES / 1024 + 128);
+      const out = join(sys.dir, 'out');
+      const scenario = sys.scenario('filling', 6, [
+        '{ type: latency, target: link, at: 1s, duration: 3s, delay: 20ms }',
+      ]);
+      const runner = spawnCli(['run', scenario, '--env', sys.envFile, '--out', out, '--quiet'], state);
+      const { runId, guardPid } = await registered(state);
+      await waitUntil(async () => (await sys.toxics()).length === 1, 20_000, 'the fault to be applied');
+      await waitUntil(
+        () => new Ledger(state).read().some((e) => e.event === 'applied'),
+        10_000,
+        'the applied record',
+      );
+      // The ledger's last page full, then the disk: the revert's record needs new space (the reserve).
+      const ledgerFile = join(state, 'ledger.jsonl');
+      const n = (4096 - (statSync(ledgerFile).size % 4096)) % 4096;
+      if (n > 0) appendFileSync(ledgerFile, `${' '.repeat(n - 1)}\n`); // a blank line: readers skip it
+      fill(join(state, 'other'));
+      expect(existsSync(join(state, 'reserve'))).toBe(true);
+      const exit = await runner.wait(30_000);
+      expect([0, 1], runner.output()).toContain(exit.code);
+      expect(runner.stderr).not.toMatch(/\n\s+at |internal error/);
+      expect(await sys.toxics()).toEqual([]);
+      expect(
+        new Ledger(state)
+          .read()
+          .filter((e) => e.runId === runId)
+          .map((e) => e.event),
+      ).toEqual(['intent', 'applied', 'reverted']);
+      expect(existsSync(join(state, 'reserve'))).toBe(false); // used up for that record
+      expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'))).toMatchObject({ runId });
+      // The guard saw the run end and left on its own.
+      await waitUntil(() => ['Z', undefined].includes(procState(guardPid)), 10_000, 'the guard to exit');
     },
   );
 
