@@ -49,7 +49,9 @@ for (let i = 0; i < n; i++) {
   times.entry.push(await once([HOLDER_MAIN, ...args]));
   times.cli.push(await once([cli, '_hold', ...args]));
 }
-console.log(`holder start-to-ready, ${n} starts each, load average ${load0.toFixed(1)} -> ${loadavg()[0]!.toFixed(1)}`);
+console.log(
+  `holder start-to-ready, ${n} starts each, load average ${load0.toFixed(1)} -> ${loadavg()[0]!.toFixed(1)}`,
+);
 for (const [name, xs] of Object.entries(times))
   console.log(
     `${name.padEnd(6)} p50 ${q(xs, 50).toFixed(0)} ms  p99 ${q(xs, 99).toFixed(0)} ms  min ${Math.min(...xs).toFixed(0)} ms  max ${Math.max(...xs).toFixed(0)} ms`,
