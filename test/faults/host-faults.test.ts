@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { faults } from '../../faults/index.ts';
 import { createPrng } from '../../src/load/prng.ts';
-import { holdersWithMark } from '../../src/targets/holder.ts';
+import { holdersWithMark, startHolder } from '../../src/targets/holder.ts';
 import { isChaoskitProcess } from '../../src/targets/process.ts';
 import { revertRecipe } from '../../src/targets/revert.ts';
 import type { ApplyContext } from '../../src/targets/types.ts';
@@ -136,4 +136,16 @@ describe('GPU faults without a GPU', () => {
       );
     }
   });
+
+  it.skipIf(hasDriver)(
+    'a GPU holder started anyway (its own entry loads the CUDA bindings) reports why and exits',
+    async () => {
+      const mark = `chaoskit:test-${process.pid}-${Date.now()}:gpu`;
+      marks.push(mark);
+      await expect(startHolder('gpu-memory', mark, 5_000, ['--bytes', '1024'])).rejects.toThrow(
+        /^no NVIDIA driver/,
+      );
+      expect(holdersWithMark(mark)).toEqual([]);
+    },
+  );
 });
