@@ -543,6 +543,16 @@ describe('chaos against a hostile or broken state directory (issue 13)', () => {
     },
   );
 
+  it('a blank process match is invalid input: chaos validate exits 2 with the file, line and field', async () => {
+    const sys = await system('in-process', `  blank: { kind: process, match: ' ' }\n`);
+    const scenario = sys.scenario('blank', 2, ['{ type: pause, target: blank, at: 1s, duration: 1s }']);
+    const r = await runCli(['validate', scenario, '--env', sys.envFile], sys.state);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stdout + r.stderr).toMatch(
+      /env\.yaml:\d+:\d+: targets\.blank\.match: match names no argument \(it is blank\)/,
+    );
+  });
+
   it('a process target that matches every process: chaos run exits 2 listing each PID and command line, nothing signalled', async () => {
     const mark = `chaoskit-test-${randomBytes(6).toString('hex')}`;
     const bystander = spawnProc(process.execPath, ['-e', 'setInterval(() => {}, 1000)', mark], {

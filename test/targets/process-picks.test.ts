@@ -22,7 +22,7 @@ import {
 } from '../../src/targets/process.ts';
 import { ownershipMark } from '../../src/targets/types.ts';
 import { tempDir } from '../helpers/files.ts';
-import { killAll, procState, spawnProc, waitUntil, type Proc } from '../helpers/procs.ts';
+import { adopt, killAll, procState, spawnProc, waitUntil, type Proc } from '../helpers/procs.ts';
 
 afterEach(killAll);
 
@@ -170,6 +170,7 @@ describe('never picked: chaoskit, its ancestors, PID 1, this process, other user
       10_000,
       'the CLI the wrapper shell started',
     );
+    adopt(wrapped.pid); // the shell's child: killAll ends it too
     const preview = previewProcessTarget({ match: '/.*chaos.* proxy --port 0.*/', expect: 'any' });
     expect(preview.pids).toEqual([]);
     const why = new Map(preview.excluded.map((x) => [x.pid, x.why]));
