@@ -22,11 +22,18 @@ function tick() {
 tick();
 `;
 
-export function holdCpu(cores, dutyPct) {
-  return Array.from(
+/** Resolves once every worker runs: the holder reports ready only when the cores are busy. */
+export async function holdCpu(cores, dutyPct) {
+  const workers = Array.from(
     { length: cores },
     () => new Worker(CPU_WORKER, { eval: true, workerData: { duty: dutyPct / 100 } }),
   );
+  await Promise.all(
+    workers.map(
+      (w) => new Promise((resolve, reject) => (w.once('online', resolve), w.once('error', reject))),
+    ),
+  );
+  return workers;
 }
 
 const MEMORY_CHUNK = 64 * 1024 * 1024;
