@@ -200,3 +200,30 @@ describe('planted ledger lines', () => {
     });
   });
 });
+
+describe('a proxy API off loopback', () => {
+  it('is used by a revert only when the environment file (unchanged since the fault) names it for that target', async () => {
+    const { environmentRef } = await import('../../src/targets/env-ref.ts');
+    const { revertRecipe } = await import('../../src/targets/revert.ts');
+    const dir = tempDir();
+    const envFile = join(dir, 'env.yaml');
+    // Only refusals are exercised: nothing here may send a request off this machine.
+    writeFileSync(envFile, 'targets:\n  link: { kind: proxy, proxy: dep, api: "http://10.9.8.7:8474" }\n');
+    const ref = environmentRef(envFile, 'link');
+    const planted = {
+      driver: 'proxy' as const,
+      api: 'http://10.1.2.3:8474',
+      proxy: 'dep',
+      toxic: 'chaoskit:r1:f1',
+      environment: ref,
+    };
+    expect(recipeProblem(planted, 'r1', 'f1')).toBeNull(); // well-formed; checked against the file at revert time
+    await expect(revertRecipe(planted)).rejects.toThrow(
+      /proxy dep at http:\/\/10\.1\.2\.3:8474 is not target link of .*env\.yaml; not reverting through it/,
+    );
+    writeFileSync(envFile, 'targets:\n  link: { kind: proxy, proxy: dep, api: "http://10.1.2.3:8474" }\n');
+    await expect(revertRecipe(planted)).rejects.toThrow(
+      /changed since the fault was applied \(sha256 differs\)/,
+    );
+  });
+});
