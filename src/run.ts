@@ -44,6 +44,7 @@ import { spawnGuard } from './safety/guard.ts';
 import {
   heartbeat,
   HEARTBEAT_MS,
+  markStopping,
   registerRun,
   stopRequested,
   unregisterRun,
@@ -134,13 +135,8 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
   abort(reason: string): void {
     if (this.abortReason) return;
     this.abortReason = reason;
-    if (this.dir && this.info) {
-      try {
-        updateRun(this.dir, { ...this.info, stopping: { at: new Date().toISOString(), reason } });
-      } catch {
-        // the announcement is a courtesy to emergency-stop; stopping does not depend on it
-      }
-    }
+    // emergency-stop waits for a run that says it is stopping, instead of killing it.
+    if (this.dir && this.info) markStopping(this.dir, this.runId, reason);
     this.emit('stopping', { reason });
     this.onAbort?.();
     this.abortedSignal();
@@ -218,17 +214,14 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
     let outcome: Awaited<ReturnType<LoadEngine['start']>> | null = null;
     try {
       // ---- set-up ---------------------------------------------------------------------------
+      // Drivers, devices, privileges first: a run that cannot apply its faults starts nothing.
       unavailable = await this.step(
         preflightFaults(plan, s.environment.spec, s.file, {
           skipUnavailable: this.opts.skipUnavailable ?? false,
+          targets: 'others',
         }),
         'fault preflight',
       );
-      for (const [i, why] of unavailable) warn(`faults[${i}] ${SKIPPED_UNAVAILABLE}: ${why}`);
-      for (const type of new Set(plan.faults.map((f) => f.type))) {
-        const caveat = faultDef(type)?.caveat;
-        if (caveat) warn(caveat);
-      }
       if (s.environment.spec.demo && !this.opts.createEngine) {
         log('starting the demo system');
         const abandon = new AbortController();
@@ -246,6 +239,20 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
       }
       if (!this.opts.createEngine)
         await this.step(engineDef.preflight({ scenario: s, env }), 'target preflight');
+      // After the demo is up: a process target that matches nothing is known now, before anything is applied.
+      const unavailableProcs = await this.step(
+        preflightFaults(plan, s.environment.spec, s.file, {
+          skipUnavailable: this.opts.skipUnavailable ?? false,
+          targets: 'process',
+        }),
+        'process target preflight',
+      );
+      for (const [i, why] of unavailableProcs) unavailable.set(i, why);
+      for (const [i, why] of unavailable) warn(`faults[${i}] ${SKIPPED_UNAVAILABLE}: ${why}`);
+      for (const type of new Set(plan.faults.map((f) => f.type))) {
+        const caveat = faultDef(type)?.caveat;
+        if (caveat) warn(caveat);
+      }
       const info: RunInfo = {
         runId: this.runId,
         pid: process.pid,
@@ -278,6 +285,8 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
         windows,
         log,
         wallToRunMs: (epochMs) => (loadStartedWall === null ? 0 : epochMs - loadStartedWall),
+        environmentFile: s.environment.file,
+        stateDir: dir,
         onApplied: (rec) => {
           seenThisSecond.add(rec.id);
           this.emit('faultApplied', rec);

@@ -196,16 +196,47 @@ const proxyTarget = z.strictObject({
   api: z.url({ protocol: /^https?$/, error: 'expected the proxy API URL, like http://127.0.0.1:8474' }),
   token: z.string().optional(),
 });
+/**
+ * A process target picks processes by `match` (whole arguments in order, e.g. `my-api --port
+ * 8080`; or `/regex/` over the whole command line, anchored at both ends), by `argv` (an exact
+ * prefix of the argument list) or by `pidFile`. `expect` is how many must match (1 by default;
+ * `any` for one or more); chaoskit's own processes, their ancestors, PID 1, kernel threads and
+ * (unless `anyUser`) other users' processes are never picked. See src/targets/process.ts.
+ */
 const processTarget = z
   .strictObject({
     kind: z.literal('process'),
-    match: z.string().min(1).optional(),
+    match: z
+      .string()
+      .min(1)
+      .refine((m) => m.trim().length > 0, {
+        message:
+          'match names no argument (it is blank); name the program and its arguments, e.g. "my-api --port 8080"',
+      })
+      .refine(
+        (m) => {
+          const re = /^\/(.+)\/([imsu]*)$/.exec(m.trim());
+          if (!re) return true;
+          try {
+            new RegExp(re[1]!, re[2]);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { message: 'match /.../ is not a valid regular expression' },
+      )
+      .optional(),
+    argv: z.array(z.string().min(1)).min(1).optional(),
     pidFile: z.string().min(1).optional(),
+    expect: z.union([z.number().int().positive(), z.literal('any')]).optional(),
+    anyUser: z.boolean().optional(),
     restart: z.string().min(1).optional(),
     health: z.url().optional(),
   })
-  .refine((t) => t.match !== undefined || t.pidFile !== undefined, {
-    message: 'a process target needs match (a command-line substring) or pidFile',
+  .refine((t) => [t.match, t.argv, t.pidFile].filter((x) => x !== undefined).length === 1, {
+    message:
+      'a process target needs exactly one of match (its arguments, e.g. "my-api --port 8080"), argv or pidFile',
   });
 const dockerTarget = z
   .strictObject({

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import Docker from 'dockerode';
 import type { Target } from '../scenario/schema.ts';
+import { armSelfRevert } from '../safety/self-revert.ts';
 import { pick } from './pick.ts';
 import { waitHealthy } from './process.ts';
 import type { ApplyContext, ContainerRef, DockerRecipe, Prepared } from './types.ts';
@@ -363,6 +364,7 @@ export async function prepareLifecycle(ctx: ApplyContext, l: Lifecycle): Promise
     description: `${l.what} container ${namesOf(victims)} (${ctx.targetName})`,
     manualRevert: dockerManualRevert(recipe),
     apply: async () => {
+      armSelfRevert(ctx);
       const t0 = performance.now();
       const hit: ContainerInfo[] = [];
       for (const v of victims) if (await l.act(docker, v)) hit.push(v);
@@ -394,6 +396,7 @@ export async function prepareDisconnect(ctx: ApplyContext): Promise<Prepared> {
     description: `container ${namesOf(victims)} disconnected from network ${network} (${ctx.targetName})`,
     manualRevert: dockerManualRevert(recipe),
     apply: async () => {
+      armSelfRevert(ctx);
       for (const c of victims) await docker.disconnect(network, c.id);
       return {};
     },
