@@ -4,7 +4,7 @@
  * ownership mark on its command line, so the revert recipe is known before it starts
  * (`--mark chaoskit:<run>:<fault>`) and reverting kills exactly the processes with that mark.
  * It runs a small plain-JavaScript entry, not the CLI, so it holds the resource soon after the
- * fault's start (see the start-up figures in docs/threat-model.md).
+ * fault's start (see the start-up figures in docs/architecture.md, "Threat model and revert layers").
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
