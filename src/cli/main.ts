@@ -2,8 +2,10 @@
  * The `chaos` CLI: one file per command in ./commands. Every command returns its exit code;
  * errors are printed as one paragraph (never a stack trace unless CHAOSKIT_DEBUG is set).
  */
+import { readdirSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { ChaosError, ExitCode, exitCodeOf, InputError } from '../errors.ts';
+import { BUILTIN_SCENARIOS } from '../scenario/paths.ts';
 import { VERSION } from '../version.ts';
 import { commands } from './commands/index.ts';
 
@@ -26,6 +28,11 @@ export async function main(argv: string[]): Promise<number> {
     .strict()
     .demandCommand(1, 'name a command (see chaos --help)')
     .recommendCommands()
+    .completion(
+      'completion',
+      'print a shell completion script for bash, zsh or fish (chaos completion >> ~/.bashrc)',
+      completeScenarioNames,
+    )
     .wrap(Math.min(110, process.stdout.columns || 100))
     .epilog(EPILOG)
     .exitProcess(false)
@@ -39,6 +46,31 @@ export async function main(argv: string[]): Promise<number> {
     return report(err);
   }
   return code;
+}
+
+/** Commands whose first positional is a scenario: their completions add the built-in names. */
+const TAKES_SCENARIO = new Set(['run', 'plan', 'validate', 'export']);
+
+/** yargs' own completions (commands, options), plus built-in scenario names where one is expected. */
+function completeScenarioNames(
+  current: string,
+  argv: { _: (string | number)[] },
+  defaults: (done: (err: Error | null, list: string[] | undefined) => void) => void,
+  done: (list: string[]) => void,
+): void {
+  defaults((_err, list) => {
+    const words = argv._.map(String);
+    if (current.startsWith('-') || !words.some((w) => TAKES_SCENARIO.has(w))) return done(list ?? []);
+    let names: string[] = [];
+    try {
+      names = readdirSync(BUILTIN_SCENARIOS)
+        .filter((f) => f.endsWith('.yaml') && f !== 'slo.yaml')
+        .map((f) => f.slice(0, -'.yaml'.length));
+    } catch {
+      // no built-in scenarios to offer
+    }
+    done([...(list ?? []), ...names.sort()]);
+  });
 }
 
 export function report(err: unknown): number {

@@ -5,7 +5,8 @@
  * touched by a revert; a container removed by hand counts as gone, with a note, not as a failure.
  */
 import { readFileSync } from 'node:fs';
-import Docker from 'dockerode';
+import { createRequire } from 'node:module';
+import type Docker from 'dockerode';
 import type { Target } from '../scenario/schema.ts';
 import { armSelfRevert } from '../safety/self-revert.ts';
 import { pick } from './pick.ts';
@@ -56,7 +57,10 @@ export function dockerEndpoint(env: NodeJS.ProcessEnv = process.env): string {
   return env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
 }
 
-export function dockerodeApi(client: Docker = new Docker()): DockerApi {
+// dockerode pulls in ssh2, cpu-features, gRPC and protobufjs (~0.5 s): loaded only when used.
+const newDocker = () => new (createRequire(import.meta.url)('dockerode') as typeof Docker)();
+
+export function dockerodeApi(client: Docker = newDocker()): DockerApi {
   const c = (id: string) => client.getContainer(id);
   return {
     ping: async () => void (await client.ping()),
