@@ -3,6 +3,7 @@
  * Defaults live here and nowhere else; JSON Schemas in schemas/ are generated from these.
  */
 import { z } from 'zod';
+import { MAX_PERIOD_MS } from '../units.ts';
 import { duration, percent, rate } from './types.ts';
 import { grpcSpec, grpcTarget } from '../load/grpc-schema.ts';
 import { probeSpec, steadyStateSpec } from '../probes/schema.ts';
@@ -261,7 +262,7 @@ export const nativeService = z.strictObject({
   errorRate: percent.optional(),
   recovery: duration().optional(),
   holdFor: duration().default(10_000),
-  budget: z.strictObject({ period: duration(), maxSpend: percent }).optional(),
+  budget: z.strictObject({ period: duration({ maxMs: MAX_PERIOD_MS }), maxSpend: percent }).optional(),
   /** k6-style thresholds, optionally windowed: `p(95)<500`, `rate<0.01`, `p(99)<300 over 10s`. */
   thresholds: z.array(z.string().min(1)).default([]),
 });

@@ -3,12 +3,17 @@
  * Inputs stay human (`250ms`, `99.9%`); outputs carry units in their names.
  */
 import { z } from 'zod';
-import { parseBytes, parseDurationMs, parsePercent } from '../units.ts';
+import { MAX_DURATION_MS, parseBytes, parseDurationMs, parsePercent } from '../units.ts';
 
 const DURATION_HINT = 'a duration like 250ms, 2s or 1m30s';
+const days = (ms: number) => (ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : `${ms}ms`);
 
-/** A duration string → milliseconds (> 0 unless `allowZero`). */
-export function duration(opts: { allowZero?: boolean } = {}) {
+/**
+ * A duration string → milliseconds: > 0 unless `allowZero`, and at most `maxMs` (default 7d,
+ * MAX_DURATION_MS: longer timers overflow). SLO periods pass MAX_PERIOD_MS.
+ */
+export function duration(opts: { allowZero?: boolean; maxMs?: number } = {}) {
+  const maxMs = opts.maxMs ?? MAX_DURATION_MS;
   return z
     .union([z.string(), z.number()])
     .transform((v, ctx) => {
@@ -28,9 +33,16 @@ export function duration(opts: { allowZero?: boolean } = {}) {
         });
         return z.NEVER;
       }
+      if (ms > maxMs) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a duration of at most ${days(maxMs)}, got ${JSON.stringify(v)}`,
+        });
+        return z.NEVER;
+      }
       return ms;
     })
-    .meta({ description: DURATION_HINT });
+    .meta({ description: `${DURATION_HINT}; at most ${days(maxMs)}` });
 }
 
 /** Arrivals per second, >= 0. */
@@ -40,13 +52,16 @@ export const rate = z
     message: 'expected a rate of zero or more requests per second',
   });
 
-/** `99.9%` or 0.999 → fraction in [0, 1]. */
+/** `99.9%` (at most 100%) or 0.999 → fraction in [0, 1]. */
 export const percent = z.union([z.string(), z.number()]).transform((v, ctx) => {
   const f = parsePercent(v);
   if (f === undefined) {
+    const over = typeof v === 'number' ? v > 1 : /^\s*\d+(\.\d+)?\s*%\s*$/.test(v) || Number(v) > 1;
     ctx.addIssue({
       code: 'custom',
-      message: `expected a percentage like 99.9% or a fraction 0..1, got ${describe(v)}`,
+      message: over
+        ? `expected a percentage of at most 100% (or a fraction 0..1), got ${describe(v)}`
+        : `expected a percentage like 99.9% or a fraction 0..1, got ${describe(v)}`,
     });
     return z.NEVER;
   }

@@ -1,13 +1,13 @@
-import { readFileSync } from 'node:fs';
 import { InputError } from '../../errors.ts';
 import { resolveScenarioPath } from '../../scenario/paths.ts';
+import { readSource } from '../../scenario/yaml.ts';
 import type { Command } from './index.ts';
 
 /** Guesses what a YAML file is from its top-level keys. */
 function kindOf(file: string): 'scenario' | 'environment' | 'slo' {
   let text = '';
   try {
-    text = readFileSync(file, 'utf8');
+    text = readSource(file); // read once: a pipe (`<(cat f)`) is remembered for the loader
   } catch {
     return 'scenario'; // the scenario loader reports the read error
   }
