@@ -272,23 +272,4 @@ export const sloSchema = z.strictObject({
   services: z.record(z.string(), nativeService).default({}),
 });
 
-/** OpenSLO v1 `kind: SLO` (subset the scorer maps onto its own measurements). */
-export const openSloDoc = z.looseObject({
-  apiVersion: z.literal('openslo/v1'),
-  kind: z.literal('SLO'),
-  metadata: z.looseObject({ name: z.string().min(1) }),
-  spec: z.looseObject({
-    service: z.string().min(1),
-    budgetingMethod: z.enum(['Occurrences', 'Timeslices', 'RatioTimeslices']),
-    objectives: z
-      .array(
-        z.looseObject({
-          target: z.number().gt(0).lte(1).optional(),
-          targetPercent: z.number().gt(0).lte(100).optional(),
-          op: z.enum(['lt', 'lte', 'gt', 'gte']).optional(),
-          value: z.number().optional(),
-        }),
-      )
-      .min(1),
-  }),
-});
+// OpenSLO documents (any kind) in an SLO file: src/slo/openslo.ts.
