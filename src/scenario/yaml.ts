@@ -4,8 +4,8 @@
  * The file boundary, in order (docs/scenario-format.md, "Input limits"):
  *   readSource   one read per path (a pipe such as `<(cat f)` is read once and remembered), regular
  *                files and inherited /dev/fd pipes only (a named FIFO is refused, never waited on),
- *                at most 10 MiB (results files 256 MiB)
- *   nestingScan  flow nesting ([ { ) deeper than 64 is refused before the YAML parser sees it
+ *                at most 10 MiB (results files 256 MiB), then nestingScan
+ *   nestingScan  flow nesting ([ { ) deeper than 128 is refused before any parser sees it
  *   parse        syntax errors with line and column
  *   walk         per node: depth ≤ 64, at most 100 aliases, `${VAR}` substituted in scalar values
  *   toJS         alias expansion bounded (yaml's maxAliasCount)
@@ -98,6 +98,8 @@ export function readSource(file: string, label = 'file'): string {
   }
   try {
     const text = readBounded(fd, file, label, limit);
+    // Before any parser (JSON.parse's error locator and the YAML parser recurse per level).
+    nestingScan(file, text);
     if (!fstatSync(fd).isFile()) pipeTexts.set(file, text);
     return text;
   } finally {
@@ -161,22 +163,34 @@ function linePos(text: string, offset: number): { line: number; col: number } {
  * inside plain scalars may count, so the bound here is twice the one on parsed nodes.
  */
 export function nestingScan(file: string, text: string): void {
+  const [DQ, SQ, BACKSLASH, HASH] = [0x22, 0x27, 0x5c, 0x23];
   const limit = MAX_DEPTH * 2;
   let depth = 0;
-  let prev = '\n';
+  let prev = 0x0a;
+  // Where a value (and so a quoted string) can start; a quote elsewhere is text (it's, 5").
+  const opener = (ch: number) =>
+    ch <= 0x20 || ch === 0x5b || ch === 0x7b || ch === 0x2c || ch === 0x3a || ch === 0x2d || ch === 0x3f;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0x22 /* " */ || (c === 0x27 /* ' */ && /[\s[{,:\-?]/.test(prev))) {
-      // A quoted string: skip to its end (\" escapes in double quotes, '' in single quotes).
-      for (i++; i < text.length; i++) {
-        const d = text.charCodeAt(i);
-        if (c === 0x22 && d === 0x5c /* \ */) i++;
-        else if (d === c) {
-          if (c === 0x27 && text.charCodeAt(i + 1) === 0x27) i++;
-          else break;
+    if ((c === DQ || c === SQ) && opener(prev)) {
+      // Skip to the string's end: \" escapes in double quotes, '' in single quotes.
+      for (;;) {
+        const end = text.indexOf(c === DQ ? '"' : "'", i + 1);
+        if (end === -1) {
+          i = text.length;
+          break;
         }
+        let slashes = 0;
+        while (c === DQ && text.charCodeAt(end - 1 - slashes) === BACKSLASH) slashes++;
+        i = end;
+        if (slashes % 2 === 1) continue;
+        if (c === SQ && text.charCodeAt(end + 1) === SQ) {
+          i = end + 1;
+          continue;
+        }
+        break;
       }
-    } else if (c === 0x23 /* # */ && /\s/.test(prev)) {
+    } else if (c === HASH && prev <= 0x20) {
       const nl = text.indexOf('\n', i);
       i = nl === -1 ? text.length : nl;
     } else if (c === 0x5b || c === 0x7b) {
@@ -187,7 +201,7 @@ export function nestingScan(file: string, text: string): void {
         );
       }
     } else if ((c === 0x5d || c === 0x7d) && depth > 0) depth--;
-    prev = text[i] ?? '\n';
+    prev = text.charCodeAt(i);
   }
 }
 

@@ -123,6 +123,15 @@ describe('aliases, nesting and size are bounded', () => {
     expect(performance.now() - t).toBeLessThan(2000);
   });
 
+  it('brackets inside JSON strings with escaped quotes do not count; a results file is scanned too', () => {
+    const text = `{"a": "q\\"${'['.repeat(500)}", "b": [1]}`;
+    expect(parseYamlDocs('r.json', text)[0]!.value).toEqual({ a: `q"${'['.repeat(500)}`, b: [1] });
+    const file = write('results.json', `{"a": ${'['.repeat(5000)}1${']'.repeat(5000)}}`);
+    expect(inputError(() => readSource(file, 'results file')).message).toBe(
+      `${file}:1:${6 + MAX_DEPTH * 2}: nesting deeper than ${MAX_DEPTH * 2} levels of [ and {, the limit for input files`,
+    );
+  });
+
   it('brackets inside quoted strings and comments do not count', () => {
     const text = `a: "${'['.repeat(500)}"\nb: '${'{'.repeat(500)}'\n# ${'['.repeat(500)}\n`;
     expect(parseYamlDocs('f.yaml', text)[0]!.value).toEqual({ a: '['.repeat(500), b: '{'.repeat(500) });
