@@ -189,6 +189,56 @@ describe('OpenSLO files with several kinds', () => {
   });
 });
 
+describe('budgeting methods and ratio forms', () => {
+  const slo = (indicator: string, method: string, objective: string) => `apiVersion: openslo/v1
+kind: SLO
+metadata: { name: s }
+spec:
+  service: api
+  indicator:
+    spec:
+${indicator}
+  budgetingMethod: ${method}
+  objectives: [${objective}]
+`;
+  const goodTotal = `      ratioMetric:
+        good: { metricSource: ${CHAOSKIT('good')} }
+        total: { metricSource: ${CHAOSKIT('requests')} }`;
+
+  it.each([
+    ['Occurrences', '{ target: 0.99 }', 'availability'],
+    ['RatioTimeslices', '{ target: 0.99, timeSliceWindow: 1m }', 'availability'],
+    ['RatioTimeslices', '{ target: 0.99, timeSliceTarget: 0.9 }', 'timeslices'],
+    ['Timeslices', '{ target: 0.99, timeSliceTarget: 0.9, timeSliceWindow: 5m }', 'timeslices'],
+  ])('%s %s → %s', (method, objective, kind) => {
+    const so = objectivesFor(loadSlo(sloFile(slo(goodTotal, method, objective))), 'api');
+    expect(so.objectives.map((o) => o.kind)).toEqual([kind]);
+  });
+
+  it('a raw ratio: availability with rawType success, error-rate with rawType failure', () => {
+    const raw = (metric: string, rawType: string) =>
+      `      ratioMetric:\n        rawType: ${rawType}\n        raw: { metricSource: ${CHAOSKIT(metric)} }`;
+    expect(
+      loadSlo(sloFile(slo(raw('availability', 'success'), 'Occurrences', '{ target: 0.9 }'))).openslo,
+    ).toHaveLength(1);
+    expect(
+      loadSlo(sloFile(slo(raw('error-rate', 'failure'), 'Occurrences', '{ target: 0.9 }'))).openslo,
+    ).toHaveLength(1);
+    expect(problems(slo(raw('availability', 'failure'), 'Occurrences', '{ target: 0.9 }'))).toEqual([
+      'slo.yaml:10:64: spec.indicator.spec.ratioMetric.raw.metricSource.spec.metric: metric "availability" cannot be used here: expected error-rate (chaoskit\'s metrics: good, bad, requests, latency, availability, error-rate)',
+    ]);
+  });
+
+  it('bad over total is the same good/total objective', () => {
+    const badTotal = goodTotal.replace(
+      'good: { metricSource: ' + CHAOSKIT('good'),
+      'bad: { metricSource: ' + CHAOSKIT('bad'),
+    );
+    const so = objectivesFor(loadSlo(sloFile(slo(badTotal, 'Occurrences', '{ target: 0.99 }'))), 'api');
+    expect(so.objectives).toEqual([{ name: 's: good/total ≥ 99%', kind: 'availability', min: 0.99 }]);
+  });
+});
+
 describe('what chaoskit cannot score is refused by name, with file, line, column and field', () => {
   it('a Prometheus (or any non-chaoskit) metric source', () => {
     const text = CHECKOUT.replace(
