@@ -3,6 +3,7 @@
  * Defaults live here and nowhere else; JSON Schemas in schemas/ are generated from these.
  */
 import { z } from 'zod';
+import { MAX_PERIOD_MS } from '../units.ts';
 import { duration, percent, rate } from './types.ts';
 import { grpcSpec, grpcTarget } from '../load/grpc-schema.ts';
 import { probeSpec, steadyStateSpec } from '../probes/schema.ts';
@@ -306,7 +307,7 @@ export const nativeService = z.strictObject({
   errorRate: percent.optional(),
   recovery: duration().optional(),
   holdFor: duration().default(10_000),
-  budget: z.strictObject({ period: duration(), maxSpend: percent }).optional(),
+  budget: z.strictObject({ period: duration({ maxMs: MAX_PERIOD_MS }), maxSpend: percent }).optional(),
   /** k6-style thresholds, optionally windowed: `p(95)<500`, `rate<0.01`, `p(99)<300 over 10s`. */
   thresholds: z.array(z.string().min(1)).default([]),
 });
@@ -316,23 +317,4 @@ export const sloSchema = z.strictObject({
   services: z.record(z.string(), nativeService).default({}),
 });
 
-/** OpenSLO v1 `kind: SLO` (subset the scorer maps onto its own measurements). */
-export const openSloDoc = z.looseObject({
-  apiVersion: z.literal('openslo/v1'),
-  kind: z.literal('SLO'),
-  metadata: z.looseObject({ name: z.string().min(1) }),
-  spec: z.looseObject({
-    service: z.string().min(1),
-    budgetingMethod: z.enum(['Occurrences', 'Timeslices', 'RatioTimeslices']),
-    objectives: z
-      .array(
-        z.looseObject({
-          target: z.number().gt(0).lte(1).optional(),
-          targetPercent: z.number().gt(0).lte(100).optional(),
-          op: z.enum(['lt', 'lte', 'gt', 'gte']).optional(),
-          value: z.number().optional(),
-        }),
-      )
-      .min(1),
-  }),
-});
+// OpenSLO documents (any kind) in an SLO file: src/slo/openslo.ts.

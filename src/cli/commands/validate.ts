@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { InputError } from '../../errors.ts';
 import { resolveScenarioPath } from '../../scenario/paths.ts';
+import { readSource } from '../../scenario/yaml.ts';
 import { jsonOption, writeJson } from '../options.ts';
 import type { Command } from './index.ts';
 
@@ -10,7 +10,7 @@ type Kind = 'scenario' | 'environment' | 'slo';
 function kindOf(file: string): Kind {
   let text = '';
   try {
-    text = readFileSync(file, 'utf8');
+    text = readSource(file); // read once: a pipe (`<(cat f)`) is remembered for the loader
   } catch {
     return 'scenario'; // the scenario loader reports the read error
   }
