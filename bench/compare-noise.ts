@@ -2,7 +2,8 @@
  * compare-noise: does `chaos compare` tell an unchanged rerun from a planted slowdown?
  *
  *   npx tsx bench/compare-noise.ts [--scenario constant-baseline] [--time-scale 0.25] [--runs 10]
- *                                  [--slowdown 2] [--work-ms 20] [--seed 7] [--keep DIR] [--reuse DIR]
+ *                                  [--slowdown 2] [--work-ms 20] [--seed 7] [--quiet-wait 30]
+ *                                  [--keep DIR] [--reuse DIR]
  *
  * Runs a built-in scenario on the demo system once as the reference, then `--runs` times
  * unchanged and `--runs` times with CHAOSKIT_DEMO_SLOWDOWN (the demo api answers that many times
@@ -16,7 +17,7 @@
  * end to end. With 1 ms, doubling the api adds ~1.5 ms to ~5 ms of loopback and generator
  * overhead, under compare's 2 ms floor, and is rightly not flagged.
  *
- * Before each run it waits (up to 30 s) for the machine to be quiet; BENCH_NICE=N runs the
+ * Before each run it waits (up to --quiet-wait seconds) for the machine to be quiet; BENCH_NICE=N runs the
  * CLI at that niceness (see bench/lib/common.ts). Each run's saturated seconds are printed:
  * compare leaves those seconds out, so a run on a busy machine may be "not judged".
  *
@@ -43,6 +44,7 @@ const { values: opt } = parseArgs({
     slowdown: { type: 'string', default: '2' },
     seed: { type: 'string', default: '7' },
     'work-ms': { type: 'string', default: '20' },
+    'quiet-wait': { type: 'string', default: '30' },
     keep: { type: 'string' },
     reuse: { type: 'string' },
   },
@@ -93,7 +95,7 @@ async function run(dir: string, slowdown: number): Promise<void> {
   for (const v of Object.values(DEMO_PORT_VARS)) env[v] = String(await freePort());
   const state = mkdtempSync(join(tmpdir(), 'chaoskit-compare-noise-'));
   env.CHAOSKIT_STATE_DIR = state;
-  const busy = await awaitQuiet(30_000);
+  const busy = await awaitQuiet(Number(opt['quiet-wait']) * 1000);
   const started = Date.now();
   const args = ['run', opt.scenario, '--time-scale', String(TIME_SCALE), '--seed', opt.seed];
   const r = await cli([...args, '--out', dir, '--reporter', 'json', '--quiet'], env, RUN_DEADLINE_MS);
@@ -109,7 +111,8 @@ async function run(dir: string, slowdown: number): Promise<void> {
 }
 
 const x = (v: number | null) => (v === null ? '–' : `×${v.toFixed(2)}`);
-const pv = (v: number | null) => (v === null ? '' : v < 0.001 ? ' p<.001' : ` p=${v.toFixed(3).slice(1)}`);
+const pv = (v: number | null) =>
+  v === null ? ' (not judged)' : v < 0.001 ? ' p<.001' : ` p=${v.toFixed(3).replace(/^0/, '')}`;
 
 async function main(): Promise<void> {
   const root = opt.reuse ?? opt.keep ?? mkdtempSync(join(tmpdir(), 'chaoskit-compare-noise-'));
@@ -119,8 +122,10 @@ async function main(): Promise<void> {
   for (let i = 1; i <= RUNS; i++)
     reruns.push({ name: `unchanged-${i}`, slowed: false }, { name: `slowed-${i}`, slowed: true });
   console.log(
-    `compare-noise: ${opt.scenario} at --time-scale ${TIME_SCALE}, seed ${opt.seed}, dependency work ${opt['work-ms']} ms: ` +
-      `a reference run, ${RUNS} unchanged reruns and ${RUNS} with CHAOSKIT_DEMO_SLOWDOWN=${opt.slowdown}, alternating; runs in ${root}`,
+    opt.reuse
+      ? `compare-noise: comparing the runs kept in ${root} again`
+      : `compare-noise: ${opt.scenario} at --time-scale ${TIME_SCALE}, seed ${opt.seed}, dependency work ${opt['work-ms']} ms: ` +
+          `a reference run, ${RUNS} unchanged reruns and ${RUNS} with CHAOSKIT_DEMO_SLOWDOWN=${opt.slowdown}, alternating; runs in ${root}`,
   );
   if (!opt.reuse) {
     process.stdout.write('reference ');
@@ -145,17 +150,20 @@ async function main(): Promise<void> {
     const kind = r.slowed ? 'slowed' : 'unchanged';
     if (cmp.regressed) flagged[kind]++;
     const cells = cmp.latency.map((l) => `${l.phase} ${l.stat} ${x(l.ratio)}${pv(l.pValue)}`);
-    for (const l of cmp.latency) if (l.stat === 'p50' && l.ratio !== null) ratios[kind].push(l.ratio);
+    for (const l of cmp.latency)
+      if (l.stat === 'p50' && l.ratio !== null && !l.lowConfidence) ratios[kind].push(l.ratio);
     console.log(
       `${r.name.padEnd(14)} ${(cmp.regressed ? 'FLAGGED' : 'ok').padEnd(8)} ${cells.join(', ')}` +
         (cmp.regressed ? `\n${cmp.regressions.map((g) => `               ✗ ${g.message}`).join('\n')}` : ''),
     );
   }
   const range = (a: number[]) =>
-    a.length ? `p50 ratio ${Math.min(...a).toFixed(2)}–${Math.max(...a).toFixed(2)}` : 'no p50 ratios';
+    a.length
+      ? `judged p50 ratios ${Math.min(...a).toFixed(2)}–${Math.max(...a).toFixed(2)}`
+      : 'no p50 judged';
   console.log(
     `\nunchanged: ${flagged.unchanged} of ${RUNS} flagged (${range(ratios.unchanged)}); ` +
-      `slowed ${opt.slowdown}x: ${flagged.slowed} of ${RUNS} flagged (${range(ratios.slowed)})`,
+      `slowed: ${flagged.slowed} of ${RUNS} flagged (${range(ratios.slowed)})`,
   );
   if (!opt.keep && !opt.reuse) rmSync(root, { recursive: true, force: true });
   process.exitCode = flagged.unchanged === 0 && flagged.slowed === RUNS ? 0 : 1;

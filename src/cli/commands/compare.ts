@@ -135,9 +135,10 @@ function rows(c: Comparison): string[][] {
 
 function tolerancesLine(c: Comparison): string {
   const t = c.tolerances;
+  const pts = +(t.maxErrorRateIncrease * 100).toFixed(2);
   return (
     `tolerances: score drop ≤ ${t.maxScoreDrop} points; latency rise ≤ ${+(t.maxLatencyIncrease * 100).toFixed(2)}% or ${ms(t.latencyFloorMs)}, whichever is more; ` +
-    `error rate rise ≤ ${+(t.maxErrorRateIncrease * 100).toFixed(2)} points or to ${c.rule.minErrorRateRatio}x, whichever is more; ` +
+    `error rate rise ≤ ${pts} point${pts === 1 ? '' : 's'} or to ${c.rule.minErrorRateRatio}x, whichever is more; ` +
     `time-to-recover increase ≤ ${formatDuration(t.maxTtrIncreaseMs)}; latency and errors count only beyond the runs' own noise (p < ${c.rule.alpha})`
   );
 }
