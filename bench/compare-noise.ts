@@ -1,7 +1,7 @@
 /**
  * compare-noise: does `chaos compare` tell an unchanged rerun from a planted slowdown?
  *
- *   npx tsx bench/compare-noise.ts [--scenario constant-baseline] [--time-scale 0.25] [--runs 10]
+ *   npx tsx bench/compare-noise.ts [--scenario constant-baseline] [--time-scale 0.5] [--runs 10]
  *                                  [--slowdown 2] [--work-ms 20] [--seed 7] [--quiet-wait 30]
  *                                  [--keep DIR] [--reuse DIR]
  *
@@ -39,7 +39,7 @@ import { awaitQuiet, freePort, killAll, NICE, stopChild, track } from './lib/com
 const { values: opt } = parseArgs({
   options: {
     scenario: { type: 'string', default: 'constant-baseline' },
-    'time-scale': { type: 'string', default: '0.25' },
+    'time-scale': { type: 'string', default: '0.5' },
     runs: { type: 'string', default: '10' },
     slowdown: { type: 'string', default: '2' },
     seed: { type: 'string', default: '7' },
@@ -88,24 +88,33 @@ function cli(args: string[], env: NodeJS.ProcessEnv, deadlineMs: number): Promis
 }
 
 async function run(dir: string, slowdown: number): Promise<void> {
-  const env: NodeJS.ProcessEnv = {
-    CHAOSKIT_DEMO_SLOWDOWN: String(slowdown),
-    CHAOSKIT_DEMO_DEPENDENCY_WORK_MS: opt['work-ms'],
-  };
-  for (const v of Object.values(DEMO_PORT_VARS)) env[v] = String(await freePort());
-  const state = mkdtempSync(join(tmpdir(), 'chaoskit-compare-noise-'));
-  env.CHAOSKIT_STATE_DIR = state;
   const busy = await awaitQuiet(Number(opt['quiet-wait']) * 1000);
   const started = Date.now();
   const args = ['run', opt.scenario, '--time-scale', String(TIME_SCALE), '--seed', opt.seed];
-  const r = await cli([...args, '--out', dir, '--reporter', 'json', '--quiet'], env, RUN_DEADLINE_MS);
-  rmSync(state, { recursive: true, force: true });
-  if (!existsSync(join(dir, 'results.json')))
+  // Free ports are picked before the demo binds them; another process on this machine may take
+  // one in between ("is in use"): try again with new ones.
+  for (let attempt = 1; ; attempt++) {
+    const env: NodeJS.ProcessEnv = {
+      CHAOSKIT_DEMO_SLOWDOWN: String(slowdown),
+      CHAOSKIT_DEMO_DEPENDENCY_WORK_MS: opt['work-ms'],
+    };
+    for (const v of Object.values(DEMO_PORT_VARS)) env[v] = String(await freePort());
+    const state = mkdtempSync(join(tmpdir(), 'chaoskit-compare-noise-'));
+    env.CHAOSKIT_STATE_DIR = state;
+    rmSync(join(dir, 'results.json'), { force: true });
+    const r = await cli([...args, '--out', dir, '--reporter', 'json', '--quiet'], env, RUN_DEADLINE_MS);
+    rmSync(state, { recursive: true, force: true });
+    if (existsSync(join(dir, 'results.json'))) {
+      process.stdout.write(`exit ${r.code}, `);
+      break;
+    }
+    if (attempt < 3 && /is in use/.test(r.stderr)) continue;
     throw new Error(`chaos run wrote no results (exit ${r.code}):\n${r.stderr.slice(-2000)}`);
+  }
   const result = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as RunResult;
   const saturated = result.timeline.filter((s) => s.generator?.saturated).length;
   process.stdout.write(
-    ` ${((Date.now() - started) / 1000).toFixed(0)}s, exit ${r.code}, generator saturated in ${saturated} of ${result.timeline.length} s` +
+    `${((Date.now() - started) / 1000).toFixed(0)}s, generator saturated in ${saturated} of ${result.timeline.length} s` +
       ` (machine ${Number.isNaN(busy) ? '?' : busy.toFixed(0)}% busy before)\n`,
   );
 }

@@ -220,7 +220,7 @@ function errorCheck(
   return { check, regression };
 }
 
-/** Latency and error-rate checks of every phase both runs have; `regressions` and `warnings` grow. */
+/** Latency and error-rate checks of every phase both runs have, with what they found and what they could not judge. */
 export function judgePhases(
   a: RunResult,
   b: RunResult,
@@ -228,7 +228,6 @@ export function judgePhases(
 ): { latency: LatencyCheck[]; errors: ErrorRateCheck[]; regressions: PhaseRegression[]; warnings: string[] } {
   const regressions: PhaseRegression[] = [];
   const warnings: string[] = [];
-  // Latency and error rate, per phase, against the runs' own second-to-second noise.
   const po = phaseSeconds(a, 'old'),
     pn = phaseSeconds(b, 'new');
   const wholeRun = !a.verdict || !b.verdict;
