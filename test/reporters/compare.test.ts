@@ -3,9 +3,20 @@
  * and the statistical rule on synthetic timelines with seeded noise (docs/ci.md "Regressions").
  */
 import { describe, expect, it } from 'vitest';
-import { ALPHA, compareResults, HistogramError } from '../../src/compare.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ALPHA,
+  compareResults,
+  DEFAULT_TOLERANCES,
+  HistogramError,
+  MIN_ERROR_RATE_RATIO,
+  MIN_REQUESTS,
+  MIN_SECONDS,
+} from '../../src/compare.ts';
 import { encode, newHistogram, recordMs } from '../../src/metrics/hist.ts';
 import type { RunResult } from '../../src/result.ts';
+import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
 import { partitionRun, type SecondSpec } from './synthetic.ts';
 
 const TEMPLATE = partitionRun();
@@ -354,5 +365,26 @@ describe('a histogram that does not decode', () => {
     expect(() => compareResults(base(), bad)).toThrow(
       "the new result's timeline.12.hist is not a valid latency histogram: unexpected end of file",
     );
+  });
+});
+
+describe('docs/ci.md', () => {
+  it('states the rule with the parameters the code has', () => {
+    const doc = readFileSync(join(PACKAGE_ROOT, 'docs/ci.md'), 'utf8');
+    const t = DEFAULT_TOLERANCES;
+    for (const phrase of [
+      `**p < ${ALPHA}**`,
+      `**more than ${1 + t.maxLatencyIncrease}x**`,
+      `**and more than ${t.latencyFloorMs} ms**`,
+      `**more than ${t.maxErrorRateIncrease * 100} point and to at least ${MIN_ERROR_RATE_RATIO}x**`,
+      `\`--max-latency-increase ${t.maxLatencyIncrease * 100}%\``,
+      `\`--latency-floor ${t.latencyFloorMs}ms\``,
+      `\`--max-error-rate-increase ${t.maxErrorRateIncrease * 100}%\``,
+      `\`--max-score-drop ${t.maxScoreDrop}\``,
+      `\`--max-ttr-increase ${t.maxTtrIncreaseMs / 1000}s\``,
+      `fewer than ${MIN_SECONDS} seconds with requests`,
+      `fewer than ${MIN_REQUESTS} requests`,
+    ])
+      expect(doc, phrase).toContain(phrase);
   });
 });
