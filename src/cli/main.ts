@@ -37,7 +37,7 @@ export async function main(argv: string[]): Promise<number> {
     .epilog(EPILOG)
     .exitProcess(false)
     .fail((msg, err) => {
-      throw err ?? new InputError(msg);
+      throw err ?? new InputError(dashValue(argv, msg) ?? msg);
     });
   for (const c of commands) cli = c(cli, setCode);
   try {
@@ -71,6 +71,21 @@ function completeScenarioNames(
     }
     done([...(list ?? []), ...names.sort()]);
   });
+}
+
+/**
+ * `--time-scale -5s`: yargs reads `-5s` as the flags -5 and -s and reports "Unknown arguments: 5, s",
+ * which names neither the flag nor the value. Say which flag got a value starting with a dash.
+ */
+function dashValue(argv: readonly string[], msg: string): string | null {
+  if (!/^Unknown argument/.test(msg)) return null;
+  for (let i = 1; i < argv.length; i++) {
+    const flag = argv[i - 1]!;
+    const value = argv[i]!;
+    if (/^--[a-z]/.test(flag) && !flag.includes('=') && /^-[^-]/.test(value))
+      return `${flag} got ${JSON.stringify(value)}, which starts with a dash and was read as flags; write ${flag}=${value} if that is the value you mean`;
+  }
+  return null;
 }
 
 export function report(err: unknown): number {

@@ -365,54 +365,37 @@ describe(`fuzz (seed ${SEED}): files through the real CLI, in process`, () => {
     expect(failures).toEqual([]);
   }, 120_000);
 
-  // Owned by others and failing today (listed in the integration report), kept so the fix is
-  // checked: `it.fails` keeps this branch green and turns red once they pass; then make them `it`.
-  it.fails(
-    '[report, fails today] a corrupt histogram: exit 2 with a location, not 5',
-    async () => {
-      const { failures } = await runAll(resultsCases(prng(SEED + 9), 20, 'report', true));
-      expect(failures).toEqual([]);
-    },
-    120_000,
-  );
+  it('a corrupt histogram in chaos report: exit 2 with a location, not 5', async () => {
+    const { failures } = await runAll(resultsCases(prng(SEED + 9), 20, 'report', true));
+    expect(failures).toEqual([]);
+  }, 120_000);
 
-  it.fails(
-    '[compare, fails today] a corrupt histogram: exit 2 with a location, not 5',
-    async () => {
-      const { failures } = await runAll(resultsCases(prng(SEED + 7), 20, 'compare', true));
-      expect(failures).toEqual([]);
-    },
-    120_000,
-  );
+  it('a corrupt histogram in chaos compare: exit 2 with a location, not 5', async () => {
+    const { failures } = await runAll(resultsCases(prng(SEED + 7), 20, 'compare', true));
+    expect(failures).toEqual([]);
+  }, 120_000);
 
-  it.fails(
-    '[CLI, fails today] the flags issue 13 names are checked before anything runs, even --dry-run',
-    async () => {
-      const f = files();
-      const failures: string[] = [];
-      for (const [flag, value] of [
-        ['--min-score', 'abc'],
-        ['--min-score', '150'],
-        ['--time-scale', '1e-9'],
-        ['--prometheus', 'abc'],
-        ['--pushgateway', 'not a url'],
-      ] as const) {
-        const o = await chaos(['run', f.scenario, '--dry-run', flag, value]);
-        if (o.code !== 2 || !o.stderr.includes(flag))
-          failures.push(`${flag} ${value}: exit ${o.code} ${o.stderr.trim()}`);
-      }
-      expect(failures).toEqual([]);
-    },
-  );
+  it('the flags issue 13 names are checked before anything runs, even --dry-run', async () => {
+    const f = files();
+    const failures: string[] = [];
+    for (const [flag, value] of [
+      ['--min-score', 'abc'],
+      ['--min-score', '150'],
+      ['--time-scale', '1e-9'],
+      ['--prometheus', 'abc'],
+      ['--pushgateway', 'not a url'],
+    ] as const) {
+      const o = await chaos(['run', f.scenario, '--dry-run', flag, value]);
+      if (o.code !== 2 || !o.stderr.includes(flag))
+        failures.push(`${flag} ${value}: exit ${o.code} ${o.stderr.trim()}`);
+    }
+    expect(failures).toEqual([]);
+  });
 
-  it.fails(
-    '[CLI, fails today] a flag value starting with a dash (-5s): exit 2 naming the flag',
-    async () => {
-      const { failures } = await runAll(flagCases(prng(SEED + 8), 20, true));
-      expect(failures).toEqual([]);
-    },
-    120_000,
-  );
+  it('a flag value starting with a dash (-5s): exit 2 naming the flag', async () => {
+    const { failures } = await runAll(flagCases(prng(SEED + 8), 20, true));
+    expect(failures).toEqual([]);
+  }, 120_000);
 });
 
 describe('fuzz: a sample through bin/chaos.mjs as a child process', () => {

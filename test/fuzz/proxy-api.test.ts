@@ -154,9 +154,7 @@ describe(`fuzz (seed ${SEED}): fault proxy API bodies over HTTP`, () => {
     expect(statuses[400] ?? 0).toBeGreaterThan(30); // the mutations do break bodies
   }, 180_000);
 
-  // Owned by the proxy and failing today (issue 13): kept so that the fix is checked; `it.fails`
-  // keeps this branch green and turns red once it passes: then make it `it`.
-  it.fails('[proxy, fails today] an update answered 409 leaves the proxy as it was', async () => {
+  it('an update answered 409 leaves the proxy as it was', async () => {
     const a = await send('POST', '/proxies', JSON.stringify(proxyBody('conflict-a')));
     const b = await send('POST', '/proxies', JSON.stringify(proxyBody('conflict-b')));
     const taken = (JSON.parse(a.text) as { listen: string }).listen;
