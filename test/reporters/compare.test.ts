@@ -204,8 +204,9 @@ describe('compareResults', () => {
       'baseline: latency p99 ≤ 250ms',
     ]);
     expect(c.regressions).toEqual([]);
+    // Without faults the baseline is the experiment: its miss fails the new run (exit 1 on its own).
     expect(c.warnings).toEqual([
-      'the new run is inconclusive (its baseline missed an objective): baseline already misses latency p99 ≤ 250ms (266ms vs ≤ 250ms): the system was not healthy before any fault',
+      'the verdict went from pass to fail: baseline: latency p99 ≤ 250ms missed (266ms vs ≤ 250ms)',
       'baseline: latency p99 ≤ 250ms is now missed (238ms → 266ms, target ≤ 250ms)',
     ]);
   });
