@@ -3,7 +3,7 @@
  * results.json are invalid input (exit 2, file, line and field), never an internal error; a
  * 12x p50 rise with an unchanged p99 is a regression (exit 1).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { reporters } from '../../reporters/index.ts';
@@ -37,6 +37,10 @@ describe('chaos compare', { timeout: 90_000 }, () => {
     const bad = structuredClone(result);
     bad.timeline[12]!.hist = bad.timeline[12]!.hist!.slice(0, -4);
     const file = save('cut.json', bad);
+    const line =
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .findIndex((l) => l.includes(`"${bad.timeline[12]!.hist}"`)) + 1;
     const [asNew, asOld] = await Promise.all([
       runCli(['compare', good, file]),
       runCli(['compare', file, good, '--format', 'json']),
@@ -45,7 +49,7 @@ describe('chaos compare', { timeout: 90_000 }, () => {
       expect(r.code, r.stderr).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr).toContain(
-        `chaos: invalid results file (1 problem)\n  ${file}:677:15: timeline[12].hist: not a valid encoded latency histogram (unexpected end of file)\n`,
+        `chaos: invalid results file (1 problem)\n  ${file}:${line}:15: timeline[12].hist: not a valid encoded latency histogram (unexpected end of file)\n`,
       );
     }
   });

@@ -139,14 +139,19 @@ describe('chaos report', { timeout: 90_000 }, () => {
     const r = await done;
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    // A histogram that cannot be decoded, late in the file: the render fails part-way.
+    // A histogram that cannot be decoded, late in the file: refused when the file is read (it
+    // used to fail the render part-way), and nothing is written.
     const broken = JSON.parse(readFileSync(v1, 'utf8')) as { timeline: { hist: string | null }[] };
     broken.timeline.at(-1)!.hist = 'not-base64!';
     const file = save('broken-hist.json', JSON.stringify(broken));
     const out = join(tempDir(), 'samples.ndjson');
     const w = await runCli(['report', file, '--format', 'ndjson', '--out', out]);
-    expect(w.code).toBe(5);
-    expect(w.stderr).toMatch(/^chaos: internal error: /);
+    expect(w.code).toBe(2);
+    expect(w.stderr).toMatch(
+      new RegExp(
+        `^chaos: invalid results file \\(1 problem\\)\\n  ${file}:\\d+:\\d+: timeline\\[${broken.timeline.length - 1}\\]\\.hist: not a valid encoded latency histogram`,
+      ),
+    );
     expect(existsSync(out)).toBe(false);
   });
 

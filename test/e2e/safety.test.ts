@@ -433,7 +433,7 @@ describe('chaos against a hostile or broken state directory (issue 13)', () => {
     const sys = await system('in-process');
     mkdirSync(sys.state, { recursive: true });
     chmodSync(sys.state, 0o777);
-    const scenario = sys.scenario('loose', 2, [
+    const scenario = sys.scenario('loose', 3, [
       '{ type: latency, target: link, at: 1s, duration: 1s, delay: 10ms }',
     ]);
     const run = await runCli(['run', scenario, '--env', sys.envFile, '--quiet'], sys.state, 60_000);
@@ -489,7 +489,7 @@ describe('chaos against a hostile or broken state directory (issue 13)', () => {
       const sys = await system('in-process');
       const state = smallTmpfs(64);
       fill(join(state, 'other'));
-      const scenario = sys.scenario('full', 2, [
+      const scenario = sys.scenario('full', 3, [
         '{ type: latency, target: link, at: 1s, duration: 1s, delay: 10ms }',
       ]);
       const run = await runCli(['run', scenario, '--env', sys.envFile, '--quiet'], state, 60_000);
@@ -545,7 +545,7 @@ describe('chaos against a hostile or broken state directory (issue 13)', () => {
 
   it('a blank process match is invalid input: chaos validate exits 2 with the file, line and field', async () => {
     const sys = await system('in-process', `  blank: { kind: process, match: ' ' }\n`);
-    const scenario = sys.scenario('blank', 2, ['{ type: pause, target: blank, at: 1s, duration: 1s }']);
+    const scenario = sys.scenario('blank', 3, ['{ type: pause, target: blank, at: 1s, duration: 1s }']);
     const r = await runCli(['validate', scenario, '--env', sys.envFile], sys.state);
     expect(r.code, r.stdout + r.stderr).toBe(2);
     expect(r.stdout + r.stderr).toMatch(
@@ -564,7 +564,7 @@ describe('chaos against a hostile or broken state directory (issue 13)', () => {
       10_000,
       'the bystander',
     );
-    const scenario = sys.scenario('broad', 2, ['{ type: pause, target: everything, at: 1s, duration: 1s }']);
+    const scenario = sys.scenario('broad', 3, ['{ type: pause, target: everything, at: 1s, duration: 1s }']);
     const run = await runCli(['run', scenario, '--env', sys.envFile, '--quiet'], sys.state, 60_000);
     expect(run.code, run.stderr).toBe(2);
     expect(run.stderr).toMatch(
