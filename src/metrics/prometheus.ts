@@ -27,6 +27,8 @@ export interface LiveMetricsOptions {
   pushEveryMs?: number;
   /** A push's deadline (default 3 s). */
   pushTimeoutMs?: number;
+  /** How long stop() waits for the final push (default 2 s: the CLI waits 3 s for everything). */
+  finalPushWaitMs?: number;
   /** Where the one line about failed pushes goes, at the end (default stderr). */
   report?: (line: string) => void;
   /** The metrics to serve (default: a new RunMetrics, attached by attach()). */
@@ -135,8 +137,11 @@ export async function startLiveMetricsServer(o: LiveMetricsOptions): Promise<Liv
       if (pushTimer) clearInterval(pushTimer);
       if (ownsMetrics) metrics.detach();
       if (gw) {
+        // The final push carries the totals: it waits (bounded) for one still in flight.
+        const until = new Promise((r) => setTimeout(r, o.finalPushWaitMs ?? 2000).unref());
+        await Promise.race([gw.idle(), until]);
         push();
-        await gw.idle();
+        await Promise.race([gw.idle(), until]);
         const line = gw.summary();
         if (line) report(line);
       }
@@ -189,12 +194,17 @@ class Pusher {
     return this.inFlight ?? Promise.resolve();
   }
 
+  /** One line about the pushes that did not land (one still in flight counts as not landed), or null. */
   summary(): string | null {
-    if (this.failed === 0 && this.skipped === 0) return null;
-    return (
-      `pushgateway ${this.base}: ${this.failed + this.skipped} of ${this.attempts} pushes were dropped ` +
-      `(${this.failed} failed${this.lastError ? `, last: ${this.lastError}` : ''}; ${this.skipped} skipped while one was in flight); the load was not affected`
-    );
+    const pending = this.inFlight ? 1 : 0;
+    const lost = this.failed + this.skipped + pending;
+    if (lost === 0) return null;
+    const why = [
+      `${this.failed} failed${this.lastError ? `, last: ${this.lastError}` : ''}`,
+      ...(this.skipped ? [`${this.skipped} skipped while one was in flight`] : []),
+      ...(pending ? ['the last one still unanswered'] : []),
+    ];
+    return `pushgateway ${this.base}: ${lost} of ${this.attempts} pushes did not land (${why.join('; ')}); the load was not affected`;
   }
 }
 
