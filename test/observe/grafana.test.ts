@@ -48,6 +48,11 @@ describe('the Grafana dashboard and the metrics docs', () => {
     for (const m of v.match(/\bchaoskit_[a-z_]+/g) ?? []) expect(known.has(m), m).toBe(true);
   });
 
+  it('shows every metric chaoskit exports', () => {
+    const used = new Set(exprs.flatMap((e) => (e.expr.match(/\bchaoskit_[a-z_]+/g) ?? []).map(family)));
+    expect([...known.keys()].filter((m) => !used.has(m))).toEqual([]);
+  });
+
   it('groups and filters only by labels the metrics have', async () => {
     const m = new RunMetrics();
     await simRun((run) => m.attach(run));
