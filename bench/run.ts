@@ -24,6 +24,7 @@ import { builtins } from './builtins.ts';
 import { coordinatedOmission } from './coordinated-omission.ts';
 import { grpc } from './grpc.ts';
 import { memory } from './memory.ts';
+import { observability } from './observability.ts';
 import { proxy } from './proxy.ts';
 import { rateAccuracy } from './rate-accuracy.ts';
 import { stopLatency } from './stop-latency.ts';
@@ -38,6 +39,7 @@ const BENCHES: Record<string, () => Promise<BenchReport>> = {
   grpc,
   'stop-latency': stopLatency,
   builtins,
+  observability,
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -25,6 +25,7 @@ import { describeWarmUp } from './load/warm-up.ts';
 import { unavailableFaultRecords } from './load/result-extras.ts';
 import { createPrng, randomSeed } from './load/prng.ts';
 import { startHostSampler, type HostSampler } from './metrics/host-sampler.ts';
+import type { RequestTracer } from './otel/request-tracer.ts';
 import { startSelfMonitor } from './metrics/self-monitor.ts';
 import { MetricsStore, type GeneratorStats } from './metrics/store.ts';
 import { ProbeRunner, type ProbeResult } from './probes/runner.ts';
@@ -86,6 +87,8 @@ export interface RunOptions {
   faultDrivers?: Pick<FaultRunnerOptions, 'prepare' | 'revert'>;
   /** Sample host CPU, memory and GPUs once a second (default true). */
   hostSamples?: boolean;
+  /** Traces sampled requests (a W3C traceparent on each; `--otlp` with `--trace-sample`). */
+  tracer?: RequestTracer;
 }
 
 /** Marks a result warning about a ledger record that could not be made durable (the run exits 4). */
@@ -271,6 +274,7 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
       }
       const prng = createPrng(seed);
       const ctx: EngineContext = { scenario: s, plan, store, clock, prng: prng.fork('requests'), log, env };
+      if (this.opts.tracer) ctx.tracer = this.opts.tracer;
       const eng = (this.opts.createEngine ?? engineDef.create)(ctx);
       engine = eng;
       let seenThisSecond = new Set<string>();

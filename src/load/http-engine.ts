@@ -7,8 +7,11 @@
  *   scheduler ──dispatch(h)──> Pool.dispatch(RequestHandler | SseHandler) ──> scheduler.complete()
  *   deadline ──> scheduler records a timeout ──> abort(h): undici's abort for that request
  *   warm-up: the mix's first non-stream request, through the same pool, recorded nowhere
+ *   tracing (only with a tracer): a sampled request carries a `traceparent` header; its span ends
+ *   with its outcome. Without a tracer the hot path pays one null check.
  */
 import { Pool, type Dispatcher } from 'undici';
+import type { RequestTracer, TraceProfile } from '../otel/request-tracer.ts';
 import type { RequestSpec } from '../scenario/schema.ts';
 import { classifyError, type ErrorKind } from './errors.ts';
 import type { RequestPayload } from './http-bodies.ts';
@@ -29,6 +32,8 @@ export interface HttpLoadOptions extends Omit<OpenModelOptions, 'weights' | 'con
   streamTimeoutMs: number;
   /** Templated paths and bodies (src/load/http-bodies.ts), by request index; fixed ones when absent. */
   payloads?: readonly RequestPayload[];
+  /** Sampled requests carry a W3C traceparent and are exported as spans (`--otlp`, `--trace-sample`). */
+  tracer?: RequestTracer | null;
 }
 
 /**
@@ -80,6 +85,8 @@ export class HttpLoad extends OpenModelLoad {
   private readonly dispatchOpts: Dispatcher.DispatchOptions[];
   private readonly base: string;
   private readonly bodyPrng: Prng;
+  private readonly tracer: RequestTracer | null;
+  private readonly traceProfiles: TraceProfile[];
 
   constructor(private readonly o: HttpLoadOptions) {
     super({ ...o, concurrency: o.connections, weights: o.requests.map((r) => r.weight) });
@@ -104,6 +111,20 @@ export class HttpLoad extends OpenModelLoad {
     });
     this.base = base;
     this.bodyPrng = o.prng.fork('bodies');
+    this.tracer = o.tracer ?? null;
+    this.traceProfiles = this.tracer
+      ? o.requests.map((r) => ({
+          name: `${r.method} ${base + r.path}`,
+          protocol: 'http' as const,
+          attributes: {
+            'http.request.method': r.method,
+            'url.full': url.origin + base + r.path,
+            'server.address': url.hostname,
+            'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+            'chaoskit.profile': r.name ?? `${r.method} ${r.path}`,
+          },
+        }))
+      : [];
     if (o.requests.length > 1 || o.requests.some((r) => r.name)) {
       o.store.profiles.define(o.requests.map((r) => r.name ?? `${r.method} ${r.path}`));
     }
@@ -121,7 +142,19 @@ export class HttpLoad extends OpenModelLoad {
   }
 
   protected dispatch(h: InFlight): void {
-    this.pool.dispatch(this.optsFor(h.profile, this.bodyPrng), h as unknown as Dispatcher.DispatchHandler);
+    const opts = this.optsFor(h.profile, this.bodyPrng);
+    this.pool.dispatch(
+      this.tracer === null ? opts : this.traced(h as HttpInFlight, opts),
+      h as unknown as Dispatcher.DispatchHandler,
+    );
+  }
+
+  /** A sampled request gets its span and a traceparent header (a copy of its options); others go as they are. */
+  private traced(h: HttpInFlight, opts: Dispatcher.DispatchOptions): Dispatcher.DispatchOptions {
+    const t = this.tracer!.start(this.traceProfiles[h.profile]!, h.intendedMs, h.sentMs);
+    if (t === null) return opts;
+    h.trace = t;
+    return { ...opts, headers: { ...(opts.headers as Record<string, string>), traceparent: t.traceparent } };
   }
 
   private optsFor(i: number, prng: Prng): Dispatcher.DispatchOptions {
@@ -139,6 +172,11 @@ export class HttpLoad extends OpenModelLoad {
 
   protected override onSettled(h: InFlight, endMs: number, kind: ErrorKind | null): void {
     if (h instanceof SseHandler) h.recordEnd(endMs, kind);
+    const t = (h as HttpInFlight).trace;
+    if (t !== null) {
+      (h as HttpInFlight).trace = null;
+      t.end((h as HttpInFlight).status, kind, endMs);
+    }
   }
 
   protected abort(h: InFlight): void {

@@ -71,6 +71,7 @@ const http: EngineDef = {
       timeoutMs: load.timeout,
       streamTimeoutMs: load.streamTimeout,
       payloads: compileRequestBodies(load.requests, dirname(s.file)).payloads,
+      tracer: ctx.tracer ?? null,
     });
   },
 };
@@ -93,6 +94,7 @@ const grpc: EngineDef = {
       channels: spec.channels,
       deadlineMs: spec.deadline ?? load.timeout,
       streamDeadlineMs: spec.deadline ?? load.streamTimeout,
+      tracer: ctx.tracer ?? null,
     });
   },
 };
