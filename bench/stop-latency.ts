@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_DIR, fmt, freePort, SHORT, track, type BenchReport } from './lib/common.ts';
+import { BENCH_DIR, demoEnv, fmt, SHORT, track, type BenchReport } from './lib/common.ts';
 
 const TRIALS = SHORT ? 4 : 20;
 const BIN = join(BENCH_DIR, '..', 'bin', 'chaos.mjs');
@@ -27,22 +27,6 @@ interface Trial {
   code: number | null;
   ok: boolean;
   why: string;
-}
-
-async function demoEnv(): Promise<Record<string, string>> {
-  const names = [
-    'API',
-    'DEPENDENCY',
-    'HOP',
-    'PROXY_API',
-    'INFERENCE',
-    'INFERENCE_UPSTREAM',
-    'INFERENCE_HTTP',
-    'INFERENCE_HTTP_UPSTREAM',
-  ];
-  const env: Record<string, string> = {};
-  for (const n of names) env[`CHAOSKIT_DEMO_${n}_PORT`] = String(await freePort());
-  return env;
 }
 
 async function trial(how: Trial['how']): Promise<Trial> {

@@ -377,3 +377,20 @@ export function median(xs: readonly number[]): number {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Environment variables that move the demo system to free loopback ports (runs side by side). */
+export async function demoEnv(): Promise<Record<string, string>> {
+  const env: Record<string, string> = {};
+  for (const n of [
+    'API',
+    'DEPENDENCY',
+    'HOP',
+    'PROXY_API',
+    'INFERENCE',
+    'INFERENCE_UPSTREAM',
+    'INFERENCE_HTTP',
+    'INFERENCE_HTTP_UPSTREAM',
+  ])
+    env[`CHAOSKIT_DEMO_${n}_PORT`] = String(await freePort());
+  return env;
+}
