@@ -6,6 +6,7 @@
  * Traffic goes only to targets this process starts on 127.0.0.1; every child has a deadline and
  * is killed by PID when it overruns, on Ctrl-C, or on exit.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -68,6 +69,15 @@ console.log(
   `machine: ${cpus().length} cores, ${cpu}, Node ${process.version}, ${canPin() ? 'pinned with taskset' : 'NOT pinned'}` +
     (NICE !== null ? `, generators and targets at nice ${NICE} (BENCH_NICE)` : ''),
 );
+
+// The CLI runs the built JavaScript, as it does after `npm ci`: build it when the sources changed.
+const build = spawnSync(process.execPath, [join(BENCH_DIR, '..', 'scripts', 'build.mjs')], {
+  stdio: 'inherit',
+});
+if (build.status !== 0) {
+  console.error('bench: the build failed; the CLI would run the sources through tsx');
+  process.exit(1);
+}
 
 const outDir = join(BENCH_DIR, '..', 'out', 'bench');
 mkdirSync(outDir, { recursive: true });
