@@ -60,6 +60,7 @@ async function trial(how: Trial['how']): Promise<Trial> {
     return {
       how,
       stopToExitMs: Number.NaN,
+      signalToExitMs: Number.NaN,
       code: await exited,
       ok: false,
       why: `never started: ${stderr.slice(-300)}`,
