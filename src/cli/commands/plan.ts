@@ -16,7 +16,7 @@ export const planCommand: Command = (cli) =>
     'print the timeline of a scenario: rate chart, phases, fault windows, totals',
     (y) => jsonOption(scenarioOptions(y), 'print the plan as one JSON object (docs/cli.md)'),
     async (args) => {
-      const [{ loadScenario, planScenario }, { describePlan }] = await Promise.all([
+      const [{ loadScenario, planScenario }, { describePlan, describePicks }] = await Promise.all([
         import('../../scenario/load.ts'),
         import('../chart.ts'),
       ]);
@@ -27,7 +27,10 @@ export const planCommand: Command = (cli) =>
         force: args.force,
       });
       if (args.json) return writeJson(planJson(s, plan));
-      process.stdout.write(`${s.spec.name}: ${s.spec.description.trim()}\n\n${describePlan(plan)}\n`);
+      const picks = await describePicks(s.environment.spec.targets, plan.faults, s.environment.spec.demo);
+      process.stdout.write(
+        `${s.spec.name}: ${s.spec.description.trim()}\n\n${describePlan(plan)}\n${picks ? `\n${picks}\n` : ''}`,
+      );
     },
   );
 

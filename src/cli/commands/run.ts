@@ -90,7 +90,7 @@ export const runCommand: Command = (cli, setCode) =>
           import('../../run.ts'),
           import('../../../reporters/index.ts'),
         ]);
-      const { describePlan } = await import('../chart.ts');
+      const { describePlan, describePicks } = await import('../chart.ts');
       const { attachProgress } = await import('../progress.ts');
       const scenario = loadScenario(args.scenario, loadOptions(args));
       if (args.dryRun) {
@@ -99,7 +99,14 @@ export const runCommand: Command = (cli, setCode) =>
           timeScale,
           force: args.force,
         });
-        process.stdout.write(`${describePlan(plan)}\n\ndry run: nothing was sent\n`);
+        const picks = await describePicks(
+          scenario.environment.spec.targets,
+          plan.faults,
+          scenario.environment.spec.demo,
+        );
+        process.stdout.write(
+          `${describePlan(plan)}\n${picks ? `\n${picks}\n` : ''}\ndry run: nothing was sent\n`,
+        );
         return;
       }
       const outDir = args.out ? resolve(args.out) : undefined;
