@@ -23,6 +23,7 @@ import {
 } from './lib/common.ts';
 import { builtins } from './builtins.ts';
 import { coordinatedOmission } from './coordinated-omission.ts';
+import { engineAb } from './engine-ab.ts';
 import { grpc } from './grpc.ts';
 import { memory } from './memory.ts';
 import { observability } from './observability.ts';
@@ -39,6 +40,7 @@ const BENCHES: Record<string, () => Promise<BenchReport>> = {
   proxy,
   grpc,
   'stop-latency': stopLatency,
+  'engine-ab': engineAb,
   builtins,
   observability,
 };

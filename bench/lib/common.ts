@@ -112,9 +112,9 @@ const TSX_IMPORT = import.meta.resolve('tsx');
 export async function runWorker<T>(
   name: string,
   args: unknown,
-  opts: { core: number; deadlineMs: number; nodeArgs?: string[]; cwd?: string },
+  opts: { core: number; deadlineMs: number; nodeArgs?: string[]; cwd?: string; script?: string },
 ): Promise<T> {
-  const script = fileURLToPath(new URL(`../workers/${name}.ts`, import.meta.url));
+  const script = opts.script ?? fileURLToPath(new URL(`../workers/${name}.ts`, import.meta.url));
   const [cmd, argv] = pinned(opts.core, process.execPath, [
     ...(opts.nodeArgs ?? []),
     '--import',
