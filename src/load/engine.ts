@@ -8,6 +8,7 @@ import type { MetricsStore } from '../metrics/store.ts';
 import type { RunResult } from '../result.ts';
 import type { Scenario } from '../scenario/load.ts';
 import type { RunPlan } from '../scenario/plan.ts';
+import type { ExecutionSegment } from './arrivals.ts';
 import type { LoadOutcome } from './open-model.ts';
 import type { Prng } from './prng.ts';
 import type { WarmUpReport } from './warm-up.ts';
@@ -42,6 +43,8 @@ export interface EngineContext {
   prng: Prng;
   log: (line: string) => void;
   env: NodeJS.ProcessEnv;
+  /** Scale-out: this engine runs only segment i of N of the stream's arrivals (src/scale/). */
+  executionSegment?: ExecutionSegment;
 }
 
 export interface EngineDef {

@@ -92,7 +92,6 @@ export class GrpcLoad extends OpenModelLoad {
   private readonly metadata: grpc.Metadata[];
   private readonly live = new Set<CallHandler>();
   private readonly calls: readonly GrpcCallSpec[];
-  private readonly bodyPrng: Prng;
   private nextChannel = 0;
 
   constructor(private readonly o: GrpcLoadOptions) {
@@ -115,7 +114,6 @@ export class GrpcLoad extends OpenModelLoad {
       for (const [k, v] of Object.entries(c.metadata)) md.set(k, v);
       return md;
     });
-    this.bodyPrng = o.prng.fork('bodies');
     o.store.profiles.define(o.calls.map((c) => c.name));
   }
 
@@ -134,7 +132,7 @@ export class GrpcLoad extends OpenModelLoad {
   protected dispatch(h: InFlight): void {
     const c = h as CallHandler;
     this.live.add(c);
-    this.startCall(c.profile, c, this.bodyPrng);
+    this.startCall(c.profile, c, this.requestPrng(c));
   }
 
   private startCall(i: number, listener: CallHandler | WarmUpCall, prng: Prng): void {

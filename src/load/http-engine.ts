@@ -79,7 +79,6 @@ export class HttpLoad extends OpenModelLoad {
   private readonly origin: string;
   private readonly dispatchOpts: Dispatcher.DispatchOptions[];
   private readonly base: string;
-  private readonly bodyPrng: Prng;
 
   constructor(private readonly o: HttpLoadOptions) {
     super({ ...o, concurrency: o.connections, weights: o.requests.map((r) => r.weight) });
@@ -103,7 +102,6 @@ export class HttpLoad extends OpenModelLoad {
       };
     });
     this.base = base;
-    this.bodyPrng = o.prng.fork('bodies');
     if (o.requests.length > 1 || o.requests.some((r) => r.name)) {
       o.store.profiles.define(o.requests.map((r) => r.name ?? `${r.method} ${r.path}`));
     }
@@ -121,7 +119,10 @@ export class HttpLoad extends OpenModelLoad {
   }
 
   protected dispatch(h: InFlight): void {
-    this.pool.dispatch(this.optsFor(h.profile, this.bodyPrng), h as unknown as Dispatcher.DispatchHandler);
+    this.pool.dispatch(
+      this.optsFor(h.profile, this.requestPrng(h)),
+      h as unknown as Dispatcher.DispatchHandler,
+    );
   }
 
   private optsFor(i: number, prng: Prng): Dispatcher.DispatchOptions {
