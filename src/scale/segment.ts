@@ -109,6 +109,15 @@ export class SegmentHost {
 
   /** The coordinator is gone or silent: stop the load at once (never hammer a target unsupervised). */
   coordinatorLost(why: string): void {
+    this.halt(`lost the coordinator (${why})`);
+  }
+
+  /** This process was told to stop (a signal): the load stops at once. */
+  interrupt(why: string): void {
+    this.halt(why);
+  }
+
+  private halt(why: string): void {
     if (this.phase === 'over') return;
     if (this.phase === 'done') {
       this.end(0, 'the run is over');
@@ -116,10 +125,7 @@ export class SegmentHost {
     }
     const running = this.phase === 'running';
     this.engine?.stop();
-    this.end(
-      3,
-      `lost the coordinator (${why}): ${running ? 'stopped the load at once' : 'nothing was sent'}`,
-    );
+    this.end(3, `${why}: ${running ? 'stopped the load at once' : 'nothing was sent'}`);
   }
 
   private async prepare(spec: RunSpec): Promise<void> {

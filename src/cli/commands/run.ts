@@ -65,6 +65,32 @@ export const runCommand: Command = (cli, setCode) =>
         .option('pushgateway', {
           type: 'string',
           describe: 'push live metrics to this Prometheus Pushgateway URL during the run',
+        })
+        // ---- scale-out (src/scale/, docs/scale-out.md) ----
+        .option('workers', {
+          type: 'number',
+          describe:
+            'generate the load with N worker processes on this machine, merged exactly (default 1: this process)',
+        })
+        .option('runners', {
+          type: 'number',
+          describe:
+            'coordinate N `chaos runner` processes (other machines, a Kubernetes Indexed Job); needs --listen',
+        })
+        .option('listen', {
+          type: 'string',
+          describe:
+            'HOST:PORT where runners connect (beyond loopback: set CHAOSKIT_TOKEN here and on every runner)',
+        })
+        .option('on-runner-loss', {
+          choices: ['abort', 'continue'] as const,
+          default: 'abort' as const,
+          describe:
+            'a worker or runner lost mid-run: abort the run (exit 3), or continue and mark its share not delivered',
+        })
+        .option('join-timeout', {
+          type: 'string',
+          describe: 'how long to wait for every runner to join before giving up (default 2m)',
         }),
     async (args) => {
       // Every flag is checked before anything is loaded or started.
@@ -73,6 +99,8 @@ export const runCommand: Command = (cli, setCode) =>
       const minScore = checkMinScore(args.minScore);
       const promPort = checkPort('--prometheus', args.prometheus);
       if (args.pushgateway !== undefined) checkUrl('--pushgateway', args.pushgateway);
+      const { checkScaleFlags } = await import('../../scale/cli.ts');
+      const scaleReq = checkScaleFlags(args);
       // Loaded here, not at start-up: every other command (a guard, an emergency stop) starts faster.
       const [{ loadScenario, planScenario }, { runScenario, LEDGER_WARNING }, { render, writeReports }] =
         await Promise.all([
@@ -108,7 +136,19 @@ export const runCommand: Command = (cli, setCode) =>
                 throw new InputError(`--prometheus ${promPort}: ${err.message}`);
               })
           : null;
+      // Scale-out binds its coordinator (a port in use is exit 2) and starts its workers before the run.
+      const scale = scaleReq
+        ? await (
+            await import('../../scale/cli.ts')
+          )
+            .startScaleOut(scaleReq, scenario, { seed, timeScale, force: args.force, engine: args.engine })
+            .catch(async (err: unknown) => {
+              await live?.stop();
+              throw err;
+            })
+        : null;
       const run = runScenario(scenario, {
+        ...(scale ? { engineDef: scale.engineDef, seed: scale.seed } : {}),
         ...(seed !== undefined ? { seed } : {}),
         timeScale,
         force: args.force,
@@ -117,6 +157,7 @@ export const runCommand: Command = (cli, setCode) =>
         ...(args.engine ? { engine: args.engine } : {}),
       });
       live?.attach(run);
+      scale?.attach(run);
       const detach = args.quiet ? () => {} : attachProgress(run, process.stderr);
       if (live?.url) process.stderr.write(`live metrics on ${live.url}\n`);
       const onSignal = (sig: NodeJS.Signals) => {
@@ -161,7 +202,7 @@ export const runCommand: Command = (cli, setCode) =>
         detach();
         for (const sig of signals) process.off(sig, onSignal);
         // The demo system and live metrics stop after the result is out; bounded, they never hold the exit.
-        await Promise.race([Promise.all([run.closed, live?.stop()]), sleep(CLOSE_WAIT_MS)]);
+        await Promise.race([Promise.all([run.closed, live?.stop(), scale?.close()]), sleep(CLOSE_WAIT_MS)]);
       }
     },
   );
