@@ -144,6 +144,38 @@ describe('chaos run --workers / --runners, chaos runner', () => {
     coord.signal('SIGKILL');
   }, 90_000);
 
+  it('chaos emergency-stop and Ctrl-C on the coordinator stop every runner and every worker', async () => {
+    const t = await target();
+    const state = tempDir('chaoskit-state-');
+    const file = scenario(t.url, '[{ kind: constant, rate: 100, duration: 60s }]');
+    // Runners: an emergency stop from another shell.
+    const port = await freePort();
+    const coord = spawnCli(['run', file, '--runners', '2', '--listen', `127.0.0.1:${port}`, '--quiet'], state);
+    await coord.waitForOutput(/waiting for 2 runner/, 30_000);
+    const runners = [0, 1].map(() => spawnCli(['runner', '--coordinator', `http://127.0.0.1:${port}`], state));
+    await waitUntil(() => t.hits.length > 200, 30_000, 'the load to flow');
+    const stop = await runCli(['emergency-stop'], state, 30_000);
+    expect(stop.code, stop.stderr).toBe(0);
+    const stoppedAt = performance.now();
+    expect((await coord.wait(15_000)).code, coord.output()).toBe(3);
+    for (const r of runners) {
+      const e = await r.wait(10_000);
+      expect(e.code, r.output()).toBe(0);
+      expect(r.stderr).toMatch(/runner: the (run is over|coordinator ended the run)/);
+    }
+    await sleep(300);
+    expect(Math.max(...t.hits) - stoppedAt).toBeLessThan(1_500);
+    // Workers: Ctrl-C.
+    t.hits.length = 0;
+    const w = spawnCli(['run', file, '--workers', '2', '--quiet'], state);
+    await waitUntil(() => t.hits.length > 200, 60_000, 'the workers’ load to flow');
+    w.signal('SIGINT');
+    const interruptedAt = performance.now();
+    expect((await w.wait(15_000)).code, w.output()).toBe(3);
+    await sleep(300);
+    expect(Math.max(...t.hits) - interruptedAt).toBeLessThan(1_500);
+  }, 120_000);
+
   it('bad input is exit 2 with one paragraph, and nothing starts', async () => {
     const state = tempDir('chaoskit-state-');
     const small = scenario('http://127.0.0.1:9', '[{ kind: constant, rate: 2, duration: 2s }]');
