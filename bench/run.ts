@@ -28,6 +28,7 @@ import { proxy } from './proxy.ts';
 import { rateAccuracy } from './rate-accuracy.ts';
 import { stopLatency } from './stop-latency.ts';
 import { throughput } from './throughput.ts';
+import { workersScaling } from './workers-scaling.ts';
 
 const BENCHES: Record<string, () => Promise<BenchReport>> = {
   throughput,
@@ -38,6 +39,7 @@ const BENCHES: Record<string, () => Promise<BenchReport>> = {
   grpc,
   'stop-latency': stopLatency,
   builtins,
+  'workers-scaling': workersScaling,
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -14,7 +14,7 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { realClock, type Clock } from '../core/clock.ts';
 import { AbortedError, InputError } from '../errors.ts';
 import { formatDuration } from '../units.ts';
@@ -66,6 +66,9 @@ export class Coordinator {
   private open = true;
   private waiter: { resolve(l: SegmentLink[]): void; reject(e: Error): void } | null = null;
   private readonly clock: Clock;
+  private readonly sockets = new Set<Socket>();
+  private closedIn = 0;
+  private closedOut = 0;
 
   private constructor(
     private readonly server: Server,
@@ -73,6 +76,25 @@ export class Coordinator {
     readonly url: string,
   ) {
     this.clock = o.clock ?? realClock;
+    server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => {
+        this.sockets.delete(s);
+        this.closedIn += s.bytesRead;
+        this.closedOut += s.bytesWritten;
+      });
+    });
+  }
+
+  /** Bytes received from and sent to segments so far (HTTP included): the coordinator's wire cost. */
+  wire(): { bytesIn: number; bytesOut: number } {
+    let bytesIn = this.closedIn;
+    let bytesOut = this.closedOut;
+    for (const s of this.sockets) {
+      bytesIn += s.bytesRead;
+      bytesOut += s.bytesWritten;
+    }
+    return { bytesIn, bytesOut };
   }
 
   /** Binds HOST:PORT before anything starts: a port in use is bad input (exit 2), nothing started. */
