@@ -20,7 +20,7 @@ export function spawnWorkers(n: number, url: string, token: string, log: (line: 
   const children: ChildProcess[] = [];
   for (let i = 0; i < n; i++) {
     const child = spawn(process.execPath, [CLI_BIN, 'runner', '--coordinator', url, '--index', String(i)], {
-      env: { ...process.env, CHAOSKIT_TOKEN: token, CHAOSKIT_WORKER: '1' },
+      env: { ...process.env, CHAOSKIT_TOKEN: token },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let tail = '';

@@ -191,6 +191,18 @@ describe('coordinator and runners over HTTP', () => {
     expect(nobody.message).toMatch(/no chaoskit coordinator answered at .* within 1\.2s \(ECONNREFUSED\)/);
   });
 
+  it('gives up after the join timeout, saying how many joined and who was refused (nothing applied)', async () => {
+    const c = await coordinator(2);
+    const refused = await runner(c, { version: '0.0.0-other' });
+    expect(refused.code).toBe(2);
+    const one = runner(c);
+    await expect(c.admitted(1_500)).rejects.toThrow(
+      /only 1 of 2 runners joined http:\/\/127\.0\.0\.1:\d+ within 1\.5s \(refused: .*versions must match\); nothing was started or applied/,
+    );
+    await c.close();
+    expect((await one).code).toBe(3);
+  });
+
   it('refuses a runner whose clock is beyond the bound, before t0', async () => {
     const c = await coordinator(1, { maxOffsetMs: 100 });
     const skewed: Clock = { ...realClock, wallNow: () => Date.now() + 400 };
