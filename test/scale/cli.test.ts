@@ -150,9 +150,14 @@ describe('chaos run --workers / --runners, chaos runner', () => {
     const file = scenario(t.url, '[{ kind: constant, rate: 100, duration: 60s }]');
     // Runners: an emergency stop from another shell.
     const port = await freePort();
-    const coord = spawnCli(['run', file, '--runners', '2', '--listen', `127.0.0.1:${port}`, '--quiet'], state);
+    const coord = spawnCli(
+      ['run', file, '--runners', '2', '--listen', `127.0.0.1:${port}`, '--quiet'],
+      state,
+    );
     await coord.waitForOutput(/waiting for 2 runner/, 30_000);
-    const runners = [0, 1].map(() => spawnCli(['runner', '--coordinator', `http://127.0.0.1:${port}`], state));
+    const runners = [0, 1].map(() =>
+      spawnCli(['runner', '--coordinator', `http://127.0.0.1:${port}`], state),
+    );
     await waitUntil(() => t.hits.length > 200, 30_000, 'the load to flow');
     const stop = await runCli(['emergency-stop'], state, 30_000);
     expect(stop.code, stop.stderr).toBe(0);
