@@ -31,6 +31,7 @@ import { proxy } from './proxy.ts';
 import { rateAccuracy } from './rate-accuracy.ts';
 import { stopLatency } from './stop-latency.ts';
 import { throughput } from './throughput.ts';
+import { workersScaling } from './workers-scaling.ts';
 
 const BENCHES: Record<string, () => Promise<BenchReport>> = {
   throughput,
@@ -43,6 +44,7 @@ const BENCHES: Record<string, () => Promise<BenchReport>> = {
   'engine-ab': engineAb,
   builtins,
   observability,
+  'workers-scaling': workersScaling,
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -88,7 +88,13 @@ export function runLine(r: RunResult): string {
   const scale = r.timeScale !== 1 ? ` at time scale ${r.timeScale}` : '';
   const ran =
     r.status === 'aborted' ? `${fmtDur(r.ranMs)} of ${fmtDur(r.plan.durationMs)}` : fmtDur(r.plan.durationMs);
-  return `${r.status}${r.abort ? ` (${r.abort.reason})` : ''}, ${ran}${scale}, seed ${r.seed}, run ${r.runId}`;
+  const lost = r.runners?.filter((x) => x.state === 'lost').length ?? 0;
+  const gen = r.workers
+    ? `, ${r.workers} workers`
+    : r.runners
+      ? `, ${r.runners.length} runners${lost ? ` (${lost} lost)` : ''}`
+      : '';
+  return `${r.status}${r.abort ? ` (${r.abort.reason})` : ''}, ${ran}${scale}${gen}, seed ${r.seed}, run ${r.runId}`;
 }
 
 // ---- the verdict table -------------------------------------------------------------------------

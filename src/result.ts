@@ -411,6 +411,31 @@ export const runResultSchema = z.object({
     .optional()
     .describe('closed-model capacity probes (engine autocannon)'),
   verdict: verdictSchema.optional().describe('added by scoring: see docs/slo-format.md'),
+  workers: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .describe('--workers N: the load ran as N worker processes on this machine, merged exactly'),
+  runners: z
+    .array(
+      z.object({
+        index: z.number().int().nonnegative().describe('segment i of N of every stream'),
+        host: z.string(),
+        clockOffsetMs: z.number().describe("the runner's clock minus the coordinator's, measured before t0"),
+        roundTripMs: z.number(),
+        secondsReceived: z.number().int().nonnegative().describe('finished seconds the runner shipped'),
+        state: z
+          .enum(['completed', 'stopped', 'lost'])
+          .describe(
+            'lost: it died, stalled or lost its network; its share of the seconds it did not ship counts as dropped (stall)',
+          ),
+        lostAtMs: z.number().optional().describe('load time at which the coordinator gave it up'),
+        lostReason: z.string().optional(),
+      }),
+    )
+    .optional()
+    .describe('--runners N: the runners that generated the load, merged exactly by this coordinator'),
 });
 export type RunResult = z.infer<typeof runResultSchema>;
 export type TimelineSecond = z.infer<typeof secondSchema>;

@@ -20,7 +20,7 @@ import { faultDef } from '../faults/index.ts';
 import { realClock, every, type Clock } from './core/clock.ts';
 import { AbortedError, InternalError } from './errors.ts';
 import { startDemoChild, type DemoChild } from './demo/child.ts';
-import type { EngineContext, LoadEngine } from './load/engine.ts';
+import type { EngineContext, EngineDef, LoadEngine } from './load/engine.ts';
 import { describeWarmUp } from './load/warm-up.ts';
 import { unavailableFaultRecords } from './load/result-extras.ts';
 import { createPrng, randomSeed } from './load/prng.ts';
@@ -83,6 +83,8 @@ export interface RunOptions {
   clock?: Clock;
   /** Tests: a load engine of their own (a simulated target) instead of the registry's. */
   createEngine?: (ctx: EngineContext) => LoadEngine;
+  /** Scale-out (`--workers`, `--runners`): an engine definition that wraps the registry's (src/scale/). */
+  engineDef?: EngineDef;
   /** Tests: fault drivers of their own. */
   faultDrivers?: Pick<FaultRunnerOptions, 'prepare' | 'revert'>;
   /** Sample host CPU, memory and GPUs once a second (default true). */
@@ -186,7 +188,7 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
       force: this.opts.force ?? false,
     });
     const engineName: EngineName = this.opts.engine ?? s.spec.engine;
-    const engineDef = engines[engineName];
+    const engineDef = this.opts.engineDef ?? engines[engineName];
     const startedAt = new Date(clock.wallNow()).toISOString();
     const store = new MetricsStore();
     const windows = new FaultWindows();

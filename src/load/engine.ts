@@ -9,6 +9,7 @@ import type { MetricsStore } from '../metrics/store.ts';
 import type { RunResult } from '../result.ts';
 import type { Scenario } from '../scenario/load.ts';
 import type { RunPlan } from '../scenario/plan.ts';
+import type { ExecutionSegment } from './arrivals.ts';
 import type { LoadOutcome } from './open-model.ts';
 import type { Prng } from './prng.ts';
 import type { WarmUpReport } from './warm-up.ts';
@@ -30,8 +31,8 @@ export interface LoadEngine {
   warnings(): string[];
   /** How many milliseconds the timeline covers: the plan's, or what the engine measured (k6). */
   timelineMs(planMs: number, ranMs: number): number;
-  /** Parts of the result only this engine has (the capacity steps of a closed-model probe). */
-  extras(): Partial<Pick<RunResult, 'capacity'>>;
+  /** Parts of the result only this engine has (the capacity steps of a closed-model probe, scale-out). */
+  extras(): Partial<Pick<RunResult, 'capacity' | 'workers' | 'runners'>>;
 }
 
 export interface EngineContext {
@@ -45,6 +46,8 @@ export interface EngineContext {
   env: NodeJS.ProcessEnv;
   /** Sampled requests carry a traceparent and become spans (engines that support it: http, grpc). */
   tracer?: RequestTracer;
+  /** Scale-out: this engine runs only segment i of N of the stream's arrivals (src/scale/). */
+  executionSegment?: ExecutionSegment;
 }
 
 export interface EngineDef {

@@ -100,7 +100,6 @@ export class GrpcLoad extends OpenModelLoad {
   private readonly metadata: grpc.Metadata[];
   private readonly live = new Set<CallHandler>();
   private readonly calls: readonly GrpcCallSpec[];
-  private readonly bodyPrng: Prng;
   private nextChannel = 0;
   private readonly tracer: RequestTracer | null;
   private readonly traceProfiles: TraceProfile[];
@@ -125,7 +124,6 @@ export class GrpcLoad extends OpenModelLoad {
       for (const [k, v] of Object.entries(c.metadata)) md.set(k, v);
       return md;
     });
-    this.bodyPrng = o.prng.fork('bodies');
     o.store.profiles.define(o.calls.map((c) => c.name));
     this.tracer = o.tracer ?? null;
     const [host, port] = splitAddress(o.address);
@@ -161,7 +159,7 @@ export class GrpcLoad extends OpenModelLoad {
   protected dispatch(h: InFlight): void {
     const c = h as CallHandler;
     this.live.add(c);
-    this.startCall(c.profile, c, this.bodyPrng);
+    this.startCall(c.profile, c, this.requestPrng(c));
   }
 
   private startCall(i: number, listener: CallHandler | WarmUpCall, prng: Prng): void {

@@ -84,7 +84,6 @@ export class HttpLoad extends OpenModelLoad {
   private readonly origin: string;
   private readonly dispatchOpts: Dispatcher.DispatchOptions[];
   private readonly base: string;
-  private readonly bodyPrng: Prng;
   private readonly tracer: RequestTracer | null;
   private readonly traceProfiles: TraceProfile[];
 
@@ -110,7 +109,6 @@ export class HttpLoad extends OpenModelLoad {
       };
     });
     this.base = base;
-    this.bodyPrng = o.prng.fork('bodies');
     this.tracer = o.tracer ?? null;
     this.traceProfiles = this.tracer
       ? o.requests.map((r) => ({
@@ -142,7 +140,7 @@ export class HttpLoad extends OpenModelLoad {
   }
 
   protected dispatch(h: InFlight): void {
-    const opts = this.optsFor(h.profile, this.bodyPrng);
+    const opts = this.optsFor(h.profile, this.requestPrng(h));
     this.pool.dispatch(
       this.tracer === null ? opts : this.traced(h as HttpInFlight, opts),
       h as unknown as Dispatcher.DispatchHandler,

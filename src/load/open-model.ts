@@ -20,7 +20,7 @@
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { LoadEngine } from './engine.ts';
 import type { MetricsStore } from '../metrics/store.ts';
-import { Arrivals } from './arrivals.ts';
+import { ArrivalPrng, Arrivals, arrivalUnit, seedFrom, type ExecutionSegment } from './arrivals.ts';
 import type { ErrorKind } from './errors.ts';
 import type { Segment } from './patterns.ts';
 import type { Prng } from './prng.ts';
@@ -58,6 +58,8 @@ export interface OpenModelOptions {
   clock: Clock;
   /** An arrival overdue by more than this when the loop reaches it was not sent by a stalled generator. */
   stallBoundMs?: number;
+  /** Scale-out: only this segment of the stream's arrivals (src/load/arrivals.ts); all of them when absent. */
+  executionSegment?: ExecutionSegment;
 }
 
 /** What an engine sends during the warm-up, or why it sends nothing. */
@@ -66,6 +68,8 @@ export type WarmUpSender = Pick<WarmUpDriver, 'send' | 'abandon'> | string;
 /** Bookkeeping of one request in flight; engines' handler objects extend it. */
 export class InFlight {
   intendedMs = 0;
+  /** The arrival's index in the whole stream: what its request pick and template values are seeded by. */
+  arrival = 0;
   sentMs = 0;
   /** When the request fails as a timeout whatever happens (send + the engine's timeout for it). */
   deadlineMs = 0;
@@ -110,6 +114,10 @@ export abstract class OpenModelLoad implements LoadEngine {
   private readonly arrivals: Arrivals;
   private readonly cumWeights: Float64Array;
   private readonly backlog: Float64Array;
+  /** The stream index of each arrival waiting in the backlog (beside its intended time). */
+  private readonly backlogK: Float64Array;
+  private readonly pickSeed: number;
+  private readonly perArrival: ArrivalPrng;
   private bHead = 0;
   private bLen = 0;
   private inflight = 0;
@@ -145,8 +153,11 @@ export abstract class OpenModelLoad implements LoadEngine {
   constructor(private readonly m: OpenModelOptions) {
     let acc = 0;
     this.cumWeights = Float64Array.from(m.weights.map((w) => (acc += w)));
-    this.arrivals = new Arrivals(m.segment, m.arrivals, m.prng.fork('arrivals'));
+    this.arrivals = new Arrivals(m.segment, m.arrivals, m.prng.fork('arrivals'), m.executionSegment);
+    this.pickSeed = seedFrom(m.prng.fork('picks'));
+    this.perArrival = new ArrivalPrng(seedFrom(m.prng.fork('per-arrival')));
     this.backlog = new Float64Array(Math.max(1, m.maxBacklog));
+    this.backlogK = new Float64Array(this.backlog.length);
     this.nextAt = this.arrivals.next();
     this.clock = m.clock;
     this.store = m.store;
@@ -192,9 +203,13 @@ export abstract class OpenModelLoad implements LoadEngine {
       this.warmUpReport = { requests: 0, failed: 0, durationMs: 0, cutShort: sender };
       return Promise.resolve(this.warmUpReport);
     }
+    // One segment of N warms up for its own share of the rate (on its own connections).
+    const share = this.m.executionSegment?.count ?? 1;
     return runWarmUp({
       ...sender,
-      requests: opts.requests ?? warmUpCount(this.m.segment, this.m.concurrency),
+      requests:
+        opts.requests ??
+        Math.max(this.m.concurrency, Math.ceil(warmUpCount(this.m.segment, this.m.concurrency) / share)),
       concurrency: this.m.concurrency,
       budgetMs: opts.budgetMs ?? WARM_UP_BUDGET_MS,
       stopped: () => this.stopping,
@@ -275,15 +290,18 @@ export abstract class OpenModelLoad implements LoadEngine {
     // An arrival due within the next 50 µs goes now: a turn of the loop costs more than that.
     while (this.nextAt <= now + DUE_EPS_MS) {
       const intended = this.nextAt;
+      const k = this.arrivals.index;
       store.arrival(intended);
       if (now - intended > stallBound) {
         // The generator itself was stopped (SIGSTOP, a frozen VM): these were never sent on time,
         // and sending them all now would be a burst nobody planned, blamed on the target.
         store.drop(intended, true);
         this.counts.dropped++;
-      } else if (this.inflight < this.m.concurrency) this.send(intended, now);
+      } else if (this.inflight < this.m.concurrency) this.send(intended, k, now);
       else if (this.bLen < this.m.maxBacklog) {
-        this.backlog[(this.bHead + this.bLen++) % this.backlog.length] = intended;
+        const at = (this.bHead + this.bLen++) % this.backlog.length;
+        this.backlog[at] = intended;
+        this.backlogK[at] = k;
       } else {
         store.drop(intended);
         this.counts.dropped++;
@@ -305,8 +323,8 @@ export abstract class OpenModelLoad implements LoadEngine {
     this.timer = this.clock.setTimeout(this.loop, wait > 2 ? Math.floor(wait - 1) : 1);
   };
 
-  private send(intendedMs: number, nowMs: number): void {
-    const profile = this.pick();
+  private send(intendedMs: number, k: number, nowMs: number): void {
+    const profile = this.pick(k);
     this.inflight++;
     this.counts.sent++;
     this.store.send(intendedMs, nowMs);
@@ -316,6 +334,7 @@ export abstract class OpenModelLoad implements LoadEngine {
     if (!list) this.lists.set(timeout, (list = new InFlightList()));
     const h = this.create(profile);
     h.intendedMs = intendedMs;
+    h.arrival = k;
     h.sentMs = nowMs;
     h.profile = profile;
     h.deadlineMs = nowMs + timeout;
@@ -323,14 +342,19 @@ export abstract class OpenModelLoad implements LoadEngine {
     this.dispatch(h);
   }
 
-  /** A request of the mix, by weight. */
-  private pick(): number {
+  /** A request of the mix, by weight, drawn for arrival k (the same whichever segment sends it). */
+  private pick(k: number): number {
     const w = this.cumWeights;
     if (w.length === 1) return 0;
-    const x = this.m.prng.next() * w[w.length - 1]!;
+    const x = arrivalUnit(this.pickSeed, k) * w[w.length - 1]!;
     let i = 0;
     while (w[i]! <= x) i++;
     return i;
+  }
+
+  /** The generator for what request `h` draws (template values): seeded by its arrival, reused. */
+  protected requestPrng(h: InFlight): Prng {
+    return this.perArrival.at(h.arrival);
   }
 
   /**
@@ -368,9 +392,10 @@ export abstract class OpenModelLoad implements LoadEngine {
   private next(nowMs: number): void {
     if (this.bLen > 0 && !this.stopping) {
       const intended = this.backlog[this.bHead]!;
+      const k = this.backlogK[this.bHead]!;
       this.bHead = (this.bHead + 1) % this.backlog.length;
       this.bLen--;
-      this.send(intended, nowMs);
+      this.send(intended, k, nowMs);
     }
     this.maybeDone();
   }

@@ -3,7 +3,7 @@
  * gRPC call's name), how many were sent, ok and failed, and their latency from the intended send
  * time. Engines record by profile index; MetricsStore owns one recorder.
  */
-import { encode, newHistogram, recordMs, summarize, type Histogram } from '../metrics/hist.ts';
+import { decode, encode, newHistogram, recordMs, summarize, type Histogram } from '../metrics/hist.ts';
 
 export interface ProfileStats {
   sent: number;
@@ -72,6 +72,18 @@ export class ProfileRecorder {
       };
     }
     return out;
+  }
+
+  /** Adds another process's summary (scale-out: a worker's or a runner's): counts and histograms add. */
+  merge(summary: Record<string, ProfileStats>): void {
+    for (const [name, p] of Object.entries(summary)) {
+      let e = this.entries.find((x) => x.name === name);
+      if (!e) this.entries.push((e = { name, sent: 0, ok: 0, failed: 0, latency: newHistogram() }));
+      e.sent += p.sent;
+      e.ok += p.ok;
+      e.failed += p.failed;
+      if (p.hist) e.latency.add(decode(p.hist));
+    }
   }
 }
 

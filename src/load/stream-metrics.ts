@@ -9,6 +9,7 @@
  *          ──end(at, cut)────────> bucket[at second].completed | .cut
  */
 import {
+  decode,
   encode,
   newHistogram,
   recordMs,
@@ -108,6 +109,30 @@ export class StreamRecorder {
   summary(): StreamTotals | null {
     if (!this.used) return null;
     return { ...this.totals, firstEventMs: summarize(this.totalFirst), gapMs: gapSummary(this.totalGap) };
+  }
+
+  /** Second i's gap histogram (encoded) while the second is open: a coordinator merges it exactly. */
+  openGapHist(i: number): string | null {
+    const b = this.buckets[i];
+    return b && !b.final && b.gap ? encode(b.gap) : null;
+  }
+
+  /** Adds a second another process finished (scale-out): counts and histograms add. */
+  mergeSecond(i: number, s: StreamSecond, gapHist: string | null): void {
+    this.totals.events += s.events;
+    this.totals.completed += s.completed;
+    this.totals.cut += s.cut;
+    const first = s.firstEventHist ? decode(s.firstEventHist) : null;
+    const gap = gapHist ? decode(gapHist) : null;
+    if (first) this.totalFirst.add(first);
+    if (gap) this.totalGap.add(gap);
+    const b = this.at(i * 1000);
+    if (!b) return;
+    b.events += s.events;
+    b.completed += s.completed;
+    b.cut += s.cut;
+    if (first) (b.first ??= newHistogram()).add(first);
+    if (gap) (b.gap ??= newHistogram()).add(gap);
   }
 
   /** The bucket for a time, or null when that second was already finalised (late samples are dropped). */

@@ -18,7 +18,15 @@ import { classifyStatus, type ErrorKind } from '../load/errors.ts';
 import { ProfileRecorder } from '../load/profiles.ts';
 import { StreamRecorder, type StreamSecond } from '../load/stream-metrics.ts';
 import { InternalError } from '../errors.ts';
-import { encode, newHistogram, recordMs, summarize, type Histogram, type LatencySummary } from './hist.ts';
+import {
+  decode,
+  encode,
+  newHistogram,
+  recordMs,
+  summarize,
+  type Histogram,
+  type LatencySummary,
+} from './hist.ts';
 
 export type PhaseName = 'baseline' | 'fault' | 'recovery';
 export const PHASE_NAMES: readonly PhaseName[] = ['baseline', 'fault', 'recovery'];
@@ -280,10 +288,14 @@ export class MetricsStore {
     if (inflight > b.inflightMax) b.inflightMax = inflight;
   }
 
+  /** The generator's figures for a second; figures from several generators (scale-out) combine. */
   generator(second: number, g: GeneratorStats): void {
     const b = this.buckets[second];
-    if (b?.final) b.final.generator = g;
-    else this.at(second * 1000).generator = g;
+    if (b?.final) b.final.generator = combineGenerators(b.final.generator, g);
+    else {
+      const x = this.at(second * 1000);
+      x.generator = combineGenerators(x.generator, g);
+    }
   }
 
   faultActive(second: number, ids: Iterable<string>): void {
@@ -400,4 +412,144 @@ export class MetricsStore {
     this.firstOpen = n;
     return out;
   }
+
+  // ---- scale-out (src/scale/): seconds finished by other processes, merged exactly ----------
+
+  /** The exposure the runner set (its fault windows), so a coordinator can mirror it to its segments. */
+  get exposureSource(): Exposure {
+    return this.exposure;
+  }
+
+  /** Every second below this one is final (the lowest second still open, else the number of seconds). */
+  get openFrom(): number {
+    for (let i = this.firstOpen; i < this.buckets.length; i++) if (!this.buckets[i]!.final) return i;
+    return this.buckets.length;
+  }
+
+  /** finalizeReady(), each second with the histograms a coordinator needs to merge it exactly. */
+  finalizeReadyForMerge(arrivalsThroughMs: number): MergeableSecond[] {
+    const upTo = Math.min(this.buckets.length, Math.floor(arrivalsThroughMs / 1000));
+    const extras = new Map<number, Omit<MergeableSecond, 'second'>>();
+    for (let i = this.firstOpen; i < upTo; i++) {
+      const b = this.buckets[i]!;
+      if (!b.final && b.pending === 0) extras.set(i, this.mergeExtras(i, b));
+    }
+    return this.finalizeReady(arrivalsThroughMs).map((second) => ({
+      second,
+      ...(extras.get(second.t) ?? NO_EXTRAS),
+    }));
+  }
+
+  /** timeline() (the load is over), each second with the histograms for an exact merge. */
+  timelineForMerge(seconds: number): MergeableSecond[] {
+    const extras = new Map<number, Omit<MergeableSecond, 'second'>>();
+    for (let i = 0; i < this.buckets.length; i++) {
+      const b = this.buckets[i]!;
+      if (!b.final) extras.set(i, this.mergeExtras(i, b));
+    }
+    return this.timeline(seconds).map((second) => ({ second, ...(extras.get(second.t) ?? NO_EXTRAS) }));
+  }
+
+  private mergeExtras(i: number, b: Bucket): Omit<MergeableSecond, 'second'> {
+    return {
+      serviceHist: b.service ? encode(b.service) : null,
+      lagHist: b.lag ? encode(b.lag) : null,
+      streamGapHist: this.streams.openGapHist(i),
+    };
+  }
+
+  /**
+   * Adds a second that another process finished (a worker's or a runner's segment) into this
+   * store's bucket: counts add, histograms add (never averaged), so the second this store
+   * finalises is the one a single process would have measured. The bucket stays open until the
+   * caller's `arrivalsThroughMs` says every source has shipped it (finalizeReady).
+   */
+  mergeFinal(m: MergeableSecond): void {
+    const s = m.second;
+    const b = this.at(s.t * 1000);
+    b.requested += s.requested;
+    b.sent += s.sent;
+    b.achieved += s.achieved;
+    b.dropped += s.dropped;
+    b.droppedStall += s.droppedStall;
+    b.notSent += s.notSent;
+    b.ok += s.ok;
+    b.failed += s.failed;
+    b.cancelled += s.cancelled;
+    for (const [k, v] of Object.entries(s.errors) as [ErrorKind, number][])
+      b.errors[k] = (b.errors[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(s.status)) b.status[k] = (b.status[k] ?? 0) + v;
+    if (s.hist) {
+      const h = decode(s.hist);
+      (b.latency ??= newHistogram()).add(h);
+      this.totalLatency.add(h);
+    }
+    if (s.failedHist) (b.failedLatency ??= newHistogram()).add(decode(s.failedHist));
+    if (m.serviceHist) {
+      const h = decode(m.serviceHist);
+      (b.service ??= newHistogram()).add(h);
+      this.totalService.add(h);
+    }
+    if (m.lagHist) (b.lag ??= newHistogram()).add(decode(m.lagHist));
+    // As src/metrics/merge.ts: the deepest backlog of any source, the sum of what was in flight.
+    b.backlogMax = Math.max(b.backlogMax, s.backlogMax);
+    b.inflightMax += s.inflightMax;
+    if (s.generator) b.generator = combineGenerators(b.generator, s.generator);
+    for (const id of s.activeFaults) b.activeFaults.add(id);
+    for (const [k, v] of Object.entries(s.byFaults)) {
+      const q = (b.byFaults[k] ??= { sent: 0, ok: 0, failed: 0 });
+      q.sent += v.sent;
+      q.ok += v.ok;
+      q.failed += v.failed;
+    }
+    for (const [name, p] of Object.entries(s.phases) as [PhaseName, PhaseSecond][]) {
+      const q = (b.phases[name] ??= new PhaseAcc());
+      q.ok += p.ok;
+      q.failed += p.failed;
+      q.dropped += p.dropped;
+      if (p.hist) (q.hist ??= newHistogram()).add(decode(p.hist));
+    }
+    if (s.stream) this.streams.mergeSecond(s.t, s.stream, m.streamGapHist);
+  }
+
+  /** Adds what ended in another process since its last live look to this store's live window. */
+  mergeWindow(w: MergeableWindow): void {
+    const x = this.window;
+    x.ok += w.ok;
+    x.failed += w.failed;
+    x.dropped += w.dropped;
+    x.arrivals += w.arrivals;
+    x.achieved += w.achieved;
+    for (const [k, v] of Object.entries(w.errors) as [ErrorKind, number][])
+      x.errors[k] = (x.errors[k] ?? 0) + v;
+    if (w.latency) x.latency.add(decode(w.latency));
+  }
+}
+
+/** A finished second as another process ships it: what finalising dropped, kept for an exact merge. */
+export interface MergeableSecond {
+  second: SecondStats;
+  /** Service time HdrHistogram (µs), compressed base64. */
+  serviceHist: string | null;
+  /** Send lag HdrHistogram (µs) of the requests sent in this second. */
+  lagHist: string | null;
+  /** Gaps between stream events observed in this second. */
+  streamGapHist: string | null;
+}
+
+const NO_EXTRAS: Omit<MergeableSecond, 'second'> = { serviceHist: null, lagHist: null, streamGapHist: null };
+
+/** A live window as another process ships it (latency encoded). */
+export type MergeableWindow = Omit<LiveWindow, 'latency'> & { latency: string | null };
+
+/** Two generators' figures for one second: the busier one's, and saturated if either was. */
+export function combineGenerators(a: GeneratorStats | null, b: GeneratorStats): GeneratorStats {
+  if (!a) return b;
+  return {
+    cpuPct: Math.max(a.cpuPct, b.cpuPct),
+    eventLoopDelayP99Ms: Math.max(a.eventLoopDelayP99Ms, b.eventLoopDelayP99Ms),
+    eventLoopDelayMaxMs: Math.max(a.eventLoopDelayMaxMs, b.eventLoopDelayMaxMs),
+    saturated: a.saturated || b.saturated,
+    reasons: [...new Set([...a.reasons, ...b.reasons])],
+  };
 }

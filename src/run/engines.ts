@@ -54,6 +54,7 @@ function openModel(ctx: EngineContext) {
     prng: ctx.prng,
     store: ctx.store,
     clock: ctx.clock,
+    ...(ctx.executionSegment ? { executionSegment: ctx.executionSegment } : {}),
   };
 }
 

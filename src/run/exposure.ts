@@ -19,16 +19,34 @@ interface Window {
   endMs: number;
 }
 
+/** A change to the windows, as open() and close() made it (scale-out mirrors them to segments). */
+export interface WindowChange {
+  op: 'open' | 'close';
+  id: string;
+  atMs: number;
+}
+
 export class FaultWindows implements Exposure {
   private readonly wins: Window[] = [];
   private readonly keys = new Map<number, string>();
+  private readonly listeners: ((c: WindowChange) => void)[] = [];
   firstStartMs = Number.POSITIVE_INFINITY;
+
+  /** Hears every open() and close() after it took effect; replaying them in order rebuilds these windows. */
+  listen(fn: (c: WindowChange) => void): void {
+    this.listeners.push(fn);
+  }
+
+  private changed(c: WindowChange): void {
+    for (const l of this.listeners) l(c);
+  }
 
   /** A fault starts being applied at `atMs` (load clock). */
   open(id: string, atMs: number): void {
     const w = this.wins.find((x) => x.id === id);
     if (w) {
       w.endMs = Number.POSITIVE_INFINITY;
+      this.changed({ op: 'open', id, atMs });
       return;
     }
     if (this.wins.length >= 31) {
@@ -39,12 +57,16 @@ export class FaultWindows implements Exposure {
     }
     this.wins.push({ id, startMs: atMs, endMs: Number.POSITIVE_INFINITY });
     if (atMs < this.firstStartMs) this.firstStartMs = atMs;
+    this.changed({ op: 'open', id, atMs });
   }
 
   /** The fault is no longer in effect from `atMs` (its revert finished, or its apply failed). */
   close(id: string, atMs: number): void {
     const w = this.wins.find((x) => x.id === id);
-    if (w && !Number.isFinite(w.endMs)) w.endMs = Math.max(w.startMs, atMs);
+    if (w && !Number.isFinite(w.endMs)) {
+      w.endMs = Math.max(w.startMs, atMs);
+      this.changed({ op: 'close', id, atMs });
+    }
   }
 
   /** Ids of the faults in effect now. */

@@ -43,7 +43,7 @@ export interface Measured {
   warnings: readonly string[];
   /** Accounting invariants that did not hold (bugs). */
   violations: readonly string[];
-  extras: Partial<Pick<RunResult, 'capacity'>>;
+  extras: Partial<Pick<RunResult, 'capacity' | 'workers' | 'runners'>>;
 }
 
 export function buildResult(m: Measured): RunResult {

@@ -42,6 +42,7 @@ export class SimLoad extends OpenModelLoad {
       prng: ctx.prng,
       store: ctx.store,
       clock: ctx.clock,
+      ...(ctx.executionSegment ? { executionSegment: ctx.executionSegment } : {}),
     });
   }
 

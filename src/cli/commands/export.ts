@@ -7,14 +7,19 @@ export const exportCommand: Command = (cli) =>
     'export <format> <scenario>',
     'write the scenario as another tool’s script (k6: a TypeScript k6 script with stages and thresholds)',
     (y) =>
-      scenarioOptions(y.positional('format', { choices: ['k6'] as const, demandOption: true })).option(
-        'out',
-        {
+      scenarioOptions(y.positional('format', { choices: ['k6', 'kubernetes'] as const, demandOption: true }))
+        .option('out', {
           type: 'string',
           describe: 'file to write (stdout when absent)',
-        },
-      ),
+        })
+        .option('runners', { type: 'number', describe: 'kubernetes: runners in the Indexed Job' })
+        .option('image', { type: 'string', describe: 'kubernetes: the chaoskit image (see the Dockerfile)' })
+        .option('namespace', { type: 'string', describe: 'kubernetes: the namespace of every object' }),
     async (args) => {
+      if (args.format === 'kubernetes') {
+        const { exportKubernetes } = await import('../../k8s/cli.ts');
+        return exportKubernetes(args);
+      }
       const [{ exportK6 }, { loadScenario, planScenario }] = await Promise.all([
         import('../../k6/export.ts'),
         import('../../scenario/load.ts'),

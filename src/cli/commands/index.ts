@@ -4,6 +4,7 @@ import { demoApiCommand, demoCommand } from './demo.ts';
 import { listCommand } from './list.ts';
 import { planCommand } from './plan.ts';
 import { runCommand } from './run.ts';
+import { runnerCommand } from './runner.ts';
 import { emergencyStopCommand, guardCommand, statusCommand } from './safety.ts';
 import { proxyCommand } from './proxy.ts';
 import { holdCommand } from './hold.ts';
@@ -18,6 +19,7 @@ export type Command = (cli: Argv, setCode: SetCode) => Argv;
 
 export const commands: Command[] = [
   runCommand,
+  runnerCommand,
   planCommand,
   validateCommand,
   listCommand,

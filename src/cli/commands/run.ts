@@ -76,6 +76,32 @@ export const runCommand: Command = (cli, setCode) =>
           type: 'string',
           describe:
             'serve a live dashboard on http://127.0.0.1:PORT/ (no PORT: any free port; the URL is printed)',
+        })
+        // ---- scale-out (src/scale/, docs/scale-out.md) ----
+        .option('workers', {
+          type: 'number',
+          describe:
+            'generate the load with N worker processes on this machine, merged exactly (default 1: this process)',
+        })
+        .option('runners', {
+          type: 'number',
+          describe:
+            'coordinate N `chaos runner` processes (other machines, a Kubernetes Indexed Job); needs --listen',
+        })
+        .option('listen', {
+          type: 'string',
+          describe:
+            'HOST:PORT where runners connect (beyond loopback: set CHAOSKIT_TOKEN here and on every runner)',
+        })
+        .option('on-runner-loss', {
+          choices: ['abort', 'continue'] as const,
+          default: 'abort' as const,
+          describe:
+            'a worker or runner lost mid-run: abort the run (exit 3), or continue and mark its share not delivered',
+        })
+        .option('join-timeout', {
+          type: 'string',
+          describe: 'how long to wait for every runner to join before giving up (default 2m)',
         }),
     async (args) => {
       // Every flag is checked before anything is loaded or started.
@@ -83,6 +109,8 @@ export const runCommand: Command = (cli, setCode) =>
       const seed = checkSeed(args.seed);
       const minScore = checkMinScore(args.minScore);
       const observe = checkObserveFlags(args, process.env);
+      const { checkScaleFlags } = await import('../../scale/cli.ts');
+      const scaleReq = checkScaleFlags(args);
       // Loaded here, not at start-up: every other command (a guard, an emergency stop) starts faster.
       const [{ loadScenario, planScenario }, { runScenario, LEDGER_WARNING }, { render, writeReports }] =
         await Promise.all([
@@ -113,7 +141,19 @@ export const runCommand: Command = (cli, setCode) =>
       if (outDir) ensureWritable(outDir);
       // Observers bind their ports before anything starts: a port in use is exit 2 with nothing started.
       const watch = await startObservers(observe, (line) => process.stderr.write(`${line}\n`));
+      // Scale-out binds its coordinator (a port in use is exit 2) and starts its workers before the run.
+      const scale = scaleReq
+        ? await (
+            await import('../../scale/cli.ts')
+          )
+            .startScaleOut(scaleReq, scenario, { seed, timeScale, force: args.force, engine: args.engine })
+            .catch(async (err: unknown) => {
+              await watch.stop();
+              throw err;
+            })
+        : null;
       const run = runScenario(scenario, {
+        ...(scale ? { engineDef: scale.engineDef, seed: scale.seed } : {}),
         ...(seed !== undefined ? { seed } : {}),
         timeScale,
         force: args.force,
@@ -123,6 +163,7 @@ export const runCommand: Command = (cli, setCode) =>
         ...watch.runOptions,
       });
       watch.attach(run);
+      scale?.attach(run);
       const detach = args.quiet ? () => {} : attachProgress(run, process.stderr);
       for (const line of watch.describe()) process.stderr.write(`${line}\n`);
       const onSignal = (sig: NodeJS.Signals) => {
@@ -167,8 +208,8 @@ export const runCommand: Command = (cli, setCode) =>
       } finally {
         detach();
         for (const sig of signals) process.off(sig, onSignal);
-        // The demo system and the observers stop after the result is out; bounded, they never hold the exit.
-        await Promise.race([Promise.all([run.closed, watch.stop()]), sleep(CLOSE_WAIT_MS)]);
+        // The demo system, the observers and scale-out stop after the result is out; bounded, they never hold the exit.
+        await Promise.race([Promise.all([run.closed, watch.stop(), scale?.close()]), sleep(CLOSE_WAIT_MS)]);
       }
     },
   );

@@ -1,0 +1,160 @@
+/**
+ * A coordinator and 3 runners as containers on a user-defined Docker bridge network, against a
+ * target container: separate network namespaces and IPs, as pods would have. The images are
+ * local (docker import): chaoskit-test/chaoskit from scripts/build-chaoskit-image.sh, the busybox
+ * httpd target from scripts/build-test-images.sh. Every container and the network are named by
+ * this test and removed by name. The merged result is checked exactly.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Arrivals } from '../../src/load/arrivals.ts';
+import { segmentOf } from '../../src/load/patterns.ts';
+import { createPrng } from '../../src/load/prng.ts';
+import type { RunResult } from '../../src/result.ts';
+import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { dockerReady, IMAGE as TARGET_IMAGE, must, randomPrefix, sh } from '../helpers/docker.ts';
+import { tempDir } from '../helpers/files.ts';
+
+const ready = dockerReady();
+if (!ready.ok) console.warn(`skipping the Docker scale-out test: ${ready.reason}`);
+const IMAGE = 'chaoskit-test/chaoskit:1';
+const prefix = randomPrefix();
+const names = {
+  net: `${prefix}-net`,
+  target: `${prefix}-target`,
+  coordinator: `${prefix}-coordinator`,
+  runner: (i: number) => `${prefix}-runner-${i}`,
+};
+
+afterAll(async () => {
+  if (!ready.ok) return;
+  for (const c of [names.coordinator, names.target, ...[0, 1, 2].map(names.runner)])
+    await sh(['docker', 'rm', '-f', c]);
+  await sh(['docker', 'network', 'rm', names.net]);
+});
+
+describe.skipIf(!ready.ok)('coordinator and 3 runners as containers on a Docker network', () => {
+  it('run one merged result across network namespaces, exactly the planned arrivals', async () => {
+    execFileSync(join(PACKAGE_ROOT, 'scripts/build-chaoskit-image.sh'), { stdio: 'pipe', timeout: 300_000 });
+    const dir = tempDir();
+    const out = tempDir();
+    // The coordinator runs as uid 10001: it reads the scenario and writes results here.
+    chmodSync(dir, 0o755);
+    chmodSync(out, 0o777);
+    writeFileSync(
+      join(dir, 'env.yaml'),
+      `targets:\n  web: { kind: http, url: "http://${names.target}", health: /health }\n`,
+    );
+    writeFileSync(join(dir, 'slo.yaml'), 'services:\n  web:\n    availability: 99%\n');
+    writeFileSync(
+      join(dir, 'scenario.yaml'),
+      `name: docker-scale
+environment: ./env.yaml
+slo: slo.yaml
+load:
+  target: web
+  requests: [{ path: /index.html }]
+  connections: 6
+  pattern: [{ kind: constant, rate: 60, duration: 5s }]
+`,
+    );
+    await must(['docker', 'network', 'create', '--driver', 'bridge', names.net]);
+    await must(['docker', 'run', '-d', '--name', names.target, '--network', names.net, TARGET_IMAGE]);
+    const token = `${prefix}-token`;
+    await must([
+      'docker',
+      'run',
+      '-d',
+      '--name',
+      names.coordinator,
+      '--network',
+      names.net,
+      '-e',
+      `CHAOSKIT_TOKEN=${token}`,
+      '-e',
+      'CHAOSKIT_STATE_DIR=/tmp/state',
+      '-v',
+      `${dir}:/scenario:ro`,
+      '-v',
+      `${out}:/out`,
+      IMAGE,
+      'run',
+      '/scenario/scenario.yaml',
+      '--runners',
+      '3',
+      '--listen',
+      '0.0.0.0:7070',
+      '--seed',
+      '5',
+      '--out',
+      '/out',
+      '--quiet',
+      '--join-timeout',
+      '90s',
+    ]);
+    for (const i of [0, 1, 2])
+      await must([
+        'docker',
+        'run',
+        '-d',
+        '--name',
+        names.runner(i),
+        '--network',
+        names.net,
+        '-e',
+        `CHAOSKIT_TOKEN=${token}`,
+        IMAGE,
+        'runner',
+        '--coordinator',
+        `http://${names.coordinator}:7070`,
+        '--index',
+        String(i),
+      ]);
+    // Separate network namespaces: each runner has its own address on the bridge (read while they run).
+    const ips = await Promise.all(
+      [0, 1, 2].map((i) =>
+        must([
+          'docker',
+          'inspect',
+          '-f',
+          '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}',
+          names.runner(i),
+        ]),
+      ),
+    );
+    expect(new Set(ips).size).toBe(3);
+    for (const ip of ips) expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    const code = Number(await must(['docker', 'wait', names.coordinator], 180_000));
+    const logs = (await sh(['docker', 'logs', names.coordinator])).stderr;
+    expect([0, 1], logs).toContain(code);
+    const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResult;
+    // Exactly the planned arrivals, second by second, from three segments merged.
+    const whole = new Arrivals(
+      segmentOf({ kind: 'constant', rate: 60, duration: 5000 }),
+      'even',
+      createPrng(5),
+    );
+    const planned = new Array<number>(5).fill(0);
+    for (let t = whole.next(); Number.isFinite(t); t = whole.next()) planned[Math.floor(t / 1000)]!++;
+    expect(r.timeline.slice(0, 5).map((s) => s.requested)).toEqual(planned);
+    expect(r.totals.requested).toBe(300);
+    expect(r.totals.ok + r.totals.failed + r.totals.cancelled).toBe(r.totals.sent);
+    expect(r.totals.ok).toBe(300);
+    expect(r.runners!.map((x) => [x.index, x.state])).toEqual([
+      [0, 'completed'],
+      [1, 'completed'],
+      [2, 'completed'],
+    ]);
+    // Three containers: three hosts (container ids), none of them the coordinator.
+    const hosts = new Set(r.runners!.map((x) => x.host));
+    expect(hosts.size).toBe(3);
+    const coordinatorHost = (
+      await must(['docker', 'inspect', '-f', '{{.Config.Hostname}}', names.coordinator])
+    ).trim();
+    expect(hosts.has(coordinatorHost)).toBe(false);
+    for (const i of [0, 1, 2])
+      expect(Number(await must(['docker', 'wait', names.runner(i)], 30_000))).toBe(0);
+  }, 300_000);
+});
