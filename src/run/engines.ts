@@ -10,11 +10,11 @@ import type { EngineContext, EngineDef } from '../load/engine.ts';
 import { compileGrpcCalls } from '../load/grpc-calls.ts';
 import { grpcPreflight } from '../load/grpc-run.ts';
 import { GrpcLoad } from '../load/grpc-engine.ts';
-import { compileRequestBodies } from '../load/http-bodies.ts';
 import { HttpLoad } from '../load/http-engine.ts';
+import { compileWorkload } from '../load/workload.ts';
 import type { Scenario } from '../scenario/load.ts';
 import { planSegment } from '../scenario/plan.ts';
-import type { ENGINES, Target } from '../scenario/schema.ts';
+import { isFlow, type ENGINES, type RequestSpec, type Target } from '../scenario/schema.ts';
 import { judgeCapacityStep } from '../slo/capacity.ts';
 import { objectivesFor } from '../slo/objectives.ts';
 
@@ -66,11 +66,14 @@ const http: EngineDef = {
     return new HttpLoad({
       ...openModel(ctx),
       url: loadTarget(s, 'http').url,
-      requests: load.requests,
+      workload: compileWorkload(load, dirname(s.file)).workload,
+      model: load.model,
+      ...(load.think ? { think: load.think } : {}),
+      gracefulStopMs: load.gracefulStop,
+      warn: ctx.log,
       connections: load.connections,
       timeoutMs: load.timeout,
       streamTimeoutMs: load.streamTimeout,
-      payloads: compileRequestBodies(load.requests, dirname(s.file)).payloads,
     });
   },
 };
@@ -107,7 +110,7 @@ const autocannon: EngineDef = {
     const so = objectivesFor(s.slo, s.spec.load.service ?? s.spec.load.target);
     return new AutocannonLoad({
       url: loadTarget(s, 'http').url,
-      requests: s.spec.load.requests,
+      requests: s.spec.load.requests.filter((r): r is RequestSpec => !isFlow(r)),
       steps: cap.connections.map((c) => ({ connections: c, durationMs: cap.each * ctx.plan.timeScale })),
       timeoutMs: s.spec.load.timeout,
       store: ctx.store,
