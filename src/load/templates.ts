@@ -23,8 +23,8 @@ export interface RenderContext {
 export interface TemplateScope {
   /** Values captured by earlier steps of the flow. */
   vars?: ReadonlySet<string>;
-  /** The data file's fields (null: no data for this request). */
-  data?: ReadonlySet<string> | null;
+  /** The data file's fields (null: no data for this request; 'unchecked': the file could not be read, said elsewhere). */
+  data?: ReadonlySet<string> | null | 'unchecked';
   /** Where the data comes from, for messages. */
   dataFile?: string;
 }
@@ -117,7 +117,7 @@ function refTag(body: string, name: string, scope: TemplateScope): Tag | null {
       throw new TemplateError(
         `{{${body}}}: data fields need a data file (data: { file: … } on the load or the flow)`,
       );
-    if (!scope.data.has(field))
+    if (scope.data !== 'unchecked' && !scope.data.has(field))
       throw new TemplateError(
         `{{${body}}}: ${scope.dataFile ?? 'the data file'} has no field ${JSON.stringify(field)} (it has: ${[...scope.data].join(', ') || 'none'})`,
       );

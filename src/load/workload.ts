@@ -81,7 +81,7 @@ export function compileWorkload(
     const f = readDataFile(file);
     if (typeof f === 'string') {
       problems.push({ path: [...at, 'file'], message: f });
-      return { index: -1, scope: undefined };
+      return { index: -1, scope: 'unchecked' };
     }
     w.data.push({ spec, file: f });
     return { index: w.data.length - 1, scope: new Set(f.fields) };
