@@ -20,6 +20,7 @@ import {
   type UsersPhase,
 } from '../load/flow-schema.ts';
 import { probeSpec, steadyStateSpec } from '../probes/schema.ts';
+import { parseThreshold } from '../slo/threshold.ts';
 
 export const MAX_RATE_WITHOUT_FORCE = 50_000;
 export const MAX_BACKLOG = 1_000_000;
@@ -509,6 +510,29 @@ const latencyObjectives = z
     }
   });
 
+/** A profile's objectives: no windows and no recovery (those are the service's, second by second). */
+const profileObjectives = z.strictObject({
+  availability: percent.optional(),
+  latency: latencyObjectives.optional(),
+  errorRate: percent.optional(),
+  thresholds: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .superRefine((t, ctx) => {
+          const parsed = parseThreshold(t);
+          if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+          else if (parsed.windowMs)
+            ctx.addIssue({
+              code: 'custom',
+              message: 'a profile threshold has no window: profiles are judged over each phase',
+            });
+        }),
+    )
+    .default([]),
+});
+
 export const nativeService = z.strictObject({
   availability: percent.optional(),
   latency: latencyObjectives.optional(),
@@ -518,6 +542,11 @@ export const nativeService = z.strictObject({
   budget: z.strictObject({ period: duration(), maxSpend: percent }).optional(),
   /** k6-style thresholds, optionally windowed: `p(95)<500`, `rate<0.01`, `p(99)<300 over 10s`. */
   thresholds: z.array(z.string().min(1)).default([]),
+  /**
+   * Objectives of one request profile, flow step (`FLOW.STEP`) or flow (its sessions), judged per
+   * phase like the service's own: `profiles: { chat.answer: { latency: { p95: 2s } } }`.
+   */
+  profiles: z.record(z.string().min(1), profileObjectives).optional(),
 });
 export type NativeService = z.output<typeof nativeService>;
 
