@@ -31,6 +31,8 @@ export interface MultipartBody {
   build(prng: Prng, ctx: RenderContext | null): Buffer;
   /** Total bytes of the file parts (for reports and the demo's cost model). */
   fileBytes: number;
+  /** The parts as written (file paths resolved), for exporters. */
+  parts: { name: string; file?: string; filename: string; contentType: string; value?: Template }[];
 }
 
 type Piece = Buffer | { template: Template };
@@ -64,14 +66,18 @@ export function compileMultipart(
   for (let n = 0; boundary === '' || files.some((f) => f?.includes(boundary)); n++)
     boundary = `chaoskit-form-boundary-${n.toString(36).padStart(4, '0')}`;
   const pieces: Piece[] = [];
+  const described: MultipartBody['parts'] = [];
   let dynamic = false;
   let fileBytes = 0;
   for (let i = 0; i < parts.length; i++) {
     const p = parts[i]!;
     const f = files[i];
-    const disp = `form-data; name="${quote(p.name)}"${f ? `; filename="${quote(p.filename ?? basename(p.file!))}"` : ''}`;
+    const filename = p.filename ?? (p.file ? basename(p.file) : '');
+    const disp = `form-data; name="${quote(p.name)}"${f ? `; filename="${quote(filename)}"` : ''}`;
     const type =
       p.contentType ?? (f ? (TYPES[extname(p.file!).toLowerCase()] ?? 'application/octet-stream') : null);
+    const at = described.push({ name: p.name, filename, contentType: type ?? 'text/plain' }) - 1;
+    if (p.file) described[at]!.file = isAbsolute(p.file) ? p.file : resolve(dir, p.file);
     pieces.push(
       Buffer.from(
         `--${boundary}\r\ncontent-disposition: ${disp}\r\n${type ? `content-type: ${type}\r\n` : ''}\r\n`,
@@ -83,6 +89,7 @@ export function compileMultipart(
     } else {
       const t = compileText(p.value ?? '', i);
       if (!t) continue;
+      described[at]!.value = t;
       if (t.isStatic) pieces.push(Buffer.from(t.source));
       else {
         dynamic = true;
@@ -99,6 +106,7 @@ export function compileMultipart(
     fixed: dynamic ? null : Buffer.concat(pieces as Buffer[]),
     build,
     fileBytes,
+    parts: described,
   };
 }
 

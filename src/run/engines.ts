@@ -5,6 +5,7 @@
 import { dirname } from 'node:path';
 import { InputError } from '../errors.ts';
 import { K6Load, k6Preflight } from '../k6/engine.ts';
+import { assertExportable } from '../k6/export.ts';
 import { AutocannonLoad } from '../load/autocannon-engine.ts';
 import type { EngineContext, EngineDef } from '../load/engine.ts';
 import { compileGrpcCalls } from '../load/grpc-calls.ts';
@@ -124,6 +125,7 @@ const autocannon: EngineDef = {
 
 const k6: EngineDef = {
   preflight: async ({ scenario, env }) => {
+    assertExportable(scenario); // what k6 would run differently is refused before anything starts
     k6Preflight(env);
     await httpPreflight(scenario);
   },
