@@ -21,7 +21,9 @@ import {
   type BenchReport,
 } from './lib/common.ts';
 import { builtins } from './builtins.ts';
+import { closedModel } from './closed-model.ts';
 import { coordinatedOmission } from './coordinated-omission.ts';
+import { flows } from './flows.ts';
 import { grpc } from './grpc.ts';
 import { memory } from './memory.ts';
 import { proxy } from './proxy.ts';
@@ -38,6 +40,8 @@ const BENCHES: Record<string, () => Promise<BenchReport>> = {
   grpc,
   'stop-latency': stopLatency,
   builtins,
+  flows,
+  'closed-model': closedModel,
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import { isFlow, type EnvironmentFile, type ScenarioFile } from '../scenario/schema.ts';
 import type { Problem } from '../scenario/yaml.ts';
 import { compileGrpcCalls } from './grpc-calls.ts';
+import { hasTags } from './templates.ts';
 import { compileWorkload } from './workload.ts';
 
 export function streamingProblems(spec: ScenarioFile, env: EnvironmentFile, scenarioFile: string): Problem[] {
@@ -61,6 +62,24 @@ function workloadProblems(spec: ScenarioFile): Problem[] {
       path: ['load', 'data'],
       message: `data feeders need engine http; engine ${spec.engine} does not read load.data`,
     });
+  if (spec.engine === 'autocannon') {
+    // autocannon sends each request exactly as written: anything rendered or checked would be lost.
+    load.requests.forEach((r, i) => {
+      if (isFlow(r)) return;
+      const field =
+        r.bodyFile !== undefined ? 'bodyFile' : r.multipart ? 'multipart' : r.expect ? 'expect' : null;
+      if (field)
+        out.push({
+          path: ['load', 'requests', i, field],
+          message: `engine autocannon sends requests as written: ${field} needs engine http`,
+        });
+      else if ([r.path, r.body ?? '', ...Object.values(r.headers)].some(hasTags))
+        out.push({
+          path: ['load', 'requests', i],
+          message: 'engine autocannon sends requests as written: templates ({{…}}) need engine http',
+        });
+    });
+  }
   return out;
 }
 
