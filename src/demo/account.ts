@@ -28,7 +28,12 @@ export function accountRoutes(dep: Pool) {
   };
 
   /** Handles the request when it is one of these routes (the body already read); false otherwise. */
-  return async (req: http.IncomingMessage, res: http.ServerResponse, url: string, body: string): Promise<boolean> => {
+  return async (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: string,
+    body: string,
+  ): Promise<boolean> => {
     if (url === '/login' && req.method === 'POST') {
       let creds: { user?: unknown; password?: unknown } = {};
       try {

@@ -110,7 +110,12 @@ export function sessionApi(gen: Generator, o: SessionApiOptions = DEFAULT_SESSIO
     });
   };
 
-  const upload = (req: http.IncomingMessage, res: http.ServerResponse, field: string, kind: 'vision' | 'speech') => {
+  const upload = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    field: string,
+    kind: 'vision' | 'speech',
+  ) => {
     const type = req.headers['content-type'] ?? '';
     if (!type.startsWith('multipart/form-data'))
       return void req.resume().on('end', () => json(res, 415, { error: 'expected multipart/form-data' }));
@@ -120,7 +125,8 @@ export function sessionApi(gen: Generator, o: SessionApiOptions = DEFAULT_SESSIO
         .formData()
         .then(async (form) => {
           const file = form.get(field);
-          if (!(file instanceof Blob)) return json(res, 400, { error: `expected a file part named ${field}` });
+          if (!(file instanceof Blob))
+            return json(res, 400, { error: `expected a file part named ${field}` });
           const bytes = file.size;
           const ms = (bytes / 1024) * o.uploadMsPerKiB;
           let open = true;
@@ -160,7 +166,11 @@ export function sessionApi(gen: Generator, o: SessionApiOptions = DEFAULT_SESSIO
       } else if (id && messages && req.method === 'POST') message(req, res, id);
       else if (id && !messages && req.method === 'GET') {
         const c = conversations.get(id);
-        req.resume().on('end', () => (c ? json(res, 200, { id, ...c }) : json(res, 404, { error: `no conversation ${id}` })));
+        req
+          .resume()
+          .on('end', () =>
+            c ? json(res, 200, { id, ...c }) : json(res, 404, { error: `no conversation ${id}` }),
+          );
       } else if (id && !messages && req.method === 'DELETE') {
         const had = conversations.delete(id);
         req.resume().on('end', () => {

@@ -26,7 +26,11 @@ async function inference(): Promise<InferenceService> {
 }
 
 /** Sends a message and returns the answer's time to first event (ms) and its text. */
-async function say(base: string, id: string, content: string): Promise<{ firstMs: number; text: string; status: number }> {
+async function say(
+  base: string,
+  id: string,
+  content: string,
+): Promise<{ firstMs: number; text: string; status: number }> {
   const t0 = performance.now();
   const r = await fetch(`${base}/v1/conversations/${id}/messages`, {
     method: 'POST',
@@ -62,7 +66,10 @@ describe('demo inference: conversations and uploads', () => {
     expect(third.text).toContain('"turn":3');
     // Turn 3 prefills ~1,000 tokens of context: about 500 ms more than turn 1.
     expect(third.firstMs - first.firstMs).toBeGreaterThan(300);
-    const state = (await (await fetch(`${svc.httpUrl}/v1/conversations/${id}`)).json()) as { turns: number; contextTokens: number };
+    const state = (await (await fetch(`${svc.httpUrl}/v1/conversations/${id}`)).json()) as {
+      turns: number;
+      contextTokens: number;
+    };
     expect(state.turns).toBe(3);
     expect(state.contextTokens).toBeGreaterThan(1500);
     expect((await fetch(`${svc.httpUrl}/v1/conversations/${id}`, { method: 'DELETE' })).status).toBe(204);
@@ -76,7 +83,11 @@ describe('demo inference: conversations and uploads', () => {
       form.set(field, new Blob([new Uint8Array(bytes)], { type: 'application/octet-stream' }), 'x.bin');
       const t0 = performance.now();
       const r = await fetch(`${svc.httpUrl}${path}`, { method: 'POST', body: form });
-      return { ms: performance.now() - t0, status: r.status, body: (await r.json()) as Record<string, unknown> };
+      return {
+        ms: performance.now() - t0,
+        status: r.status,
+        body: (await r.json()) as Record<string, unknown>,
+      };
     };
     const small = await send('/v1/vision', 'image', 1024);
     const big = await send('/v1/vision', 'image', 2 << 20); // 2 MiB: ~410 ms at 0.2 ms/KiB
@@ -108,15 +119,22 @@ describe('demo api: login-protected routes', () => {
       });
     closers.push(closeDep);
     const base = `http://127.0.0.1:${(api.address() as { port: number }).port}`;
-    const login = await fetch(`${base}/login`, { method: 'POST', body: JSON.stringify({ user: 'ada', password: 'pw' }) });
+    const login = await fetch(`${base}/login`, {
+      method: 'POST',
+      body: JSON.stringify({ user: 'ada', password: 'pw' }),
+    });
     const { token } = (await login.json()) as { token: string };
     expect(token).toMatch(/^[0-9a-f]{24}$/);
     const auth = { authorization: `Bearer ${token}` };
-    expect(((await (await fetch(`${base}/account`, { headers: auth })).json()) as { user: string }).user).toBe('ada');
+    expect(
+      ((await (await fetch(`${base}/account`, { headers: auth })).json()) as { user: string }).user,
+    ).toBe('ada');
     expect((await fetch(`${base}/account/items/7`, { headers: auth })).status).toBe(200);
     expect((await fetch(`${base}/account`)).status).toBe(401);
     expect((await fetch(`${base}/account`, { headers: { authorization: 'Bearer nope' } })).status).toBe(401);
-    expect((await fetch(`${base}/login`, { method: 'POST', body: '{"user":"x","password":""}' })).status).toBe(401);
+    expect(
+      (await fetch(`${base}/login`, { method: 'POST', body: '{"user":"x","password":""}' })).status,
+    ).toBe(401);
     await closeDep();
     expect((await fetch(`${base}/account`, { headers: auth })).status).toBe(200);
     expect((await fetch(`${base}/account/items/7`, { headers: auth })).status).toBe(503);

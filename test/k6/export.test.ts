@@ -109,7 +109,7 @@ describe('chaos export k6', () => {
     const script = exportK6(s, plan);
     expect(script).toContain("executor: 'ramping-vus',\n      startVUs: 0,");
     expect(stagesOf(plan).stages.map((x) => x.target)).toEqual([100, 100, 0]);
-    expect(script).toContain("ENTRIES[i]();\n  sleep(1);");
+    expect(script).toContain('ENTRIES[i]();\n  sleep(1);');
     expect(script).toContain('DATA_0[exec.scenario.iterationInTest % DATA_0.length]');
   });
 
