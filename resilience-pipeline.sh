@@ -78,7 +78,8 @@ while IFS=$'\t' read -r name scenario env slo min_score; do
   [ -n "$seed" ] && args+=(--seed "$seed")
   printf '== %s\n' "$name"
   set +e
-  "${chaos[@]}" "${args[@]}" 2>&1 | tee "$out/run.log"
+  # Each run's report goes into the job summary after the suite table (job-summary.md), not before it.
+  env -u GITHUB_STEP_SUMMARY "${chaos[@]}" "${args[@]}" 2>&1 | tee "$out/run.log"
   code=${PIPESTATUS[0]}
   set -e
   echo "$code" > "$out/exit-code"
@@ -100,5 +101,6 @@ done <<< "$listing"
 [ "${#names[@]}" -gt 0 ] || die "no scenario of $suite matched --only ${only[*]}"
 "${chaos[@]}" suite index "$artifacts" --suite "$suite_name" --scenarios "${names[@]}" --exit-code "$worst"
 printf '\nartifacts: %s (index.html, summary.md, junit.xml); exit %s\n' "$artifacts" "$worst"
-if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then cat "$artifacts/summary.md" >> "$GITHUB_STEP_SUMMARY"; fi
+# The job summary: the suite table first, each scenario's report collapsed after it, no relative links.
+if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then cat "$artifacts/job-summary.md" >> "$GITHUB_STEP_SUMMARY"; fi
 exit "$worst"

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_DIR, freePort, SHORT, track, type BenchReport } from './lib/common.ts';
+import { BENCH_DIR, demoEnv, SHORT, track, type BenchReport } from './lib/common.ts';
 
 const RUNS = Number(process.env.BENCH_BUILTIN_RUNS ?? (SHORT ? 2 : 10));
 const BIN = join(BENCH_DIR, '..', 'bin', 'chaos.mjs');
@@ -24,22 +24,6 @@ const DEFAULT = [
   'ai-workload-mix',
   'grpc-spike-with-latency',
 ];
-
-async function demoEnv(): Promise<Record<string, string>> {
-  const env: Record<string, string> = {};
-  for (const n of [
-    'API',
-    'DEPENDENCY',
-    'HOP',
-    'PROXY_API',
-    'INFERENCE',
-    'INFERENCE_UPSTREAM',
-    'INFERENCE_HTTP',
-    'INFERENCE_HTTP_UPSTREAM',
-  ])
-    env[`CHAOSKIT_DEMO_${n}_PORT`] = String(await freePort());
-  return env;
-}
 
 interface Outcome {
   scenario: string;

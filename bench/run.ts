@@ -6,6 +6,7 @@
  * Traffic goes only to targets this process starts on 127.0.0.1; every child has a deadline and
  * is killed by PID when it overruns, on Ctrl-C, or on exit.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -24,8 +25,10 @@ import { builtins } from './builtins.ts';
 import { closedModel } from './closed-model.ts';
 import { coordinatedOmission } from './coordinated-omission.ts';
 import { flows } from './flows.ts';
+import { engineAb } from './engine-ab.ts';
 import { grpc } from './grpc.ts';
 import { memory } from './memory.ts';
+import { observability } from './observability.ts';
 import { proxy } from './proxy.ts';
 import { rateAccuracy } from './rate-accuracy.ts';
 import { stopLatency } from './stop-latency.ts';
@@ -39,9 +42,11 @@ const BENCHES: Record<string, () => Promise<BenchReport>> = {
   proxy,
   grpc,
   'stop-latency': stopLatency,
+  'engine-ab': engineAb,
   builtins,
   flows,
   'closed-model': closedModel,
+  observability,
 };
 
 const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
@@ -70,6 +75,15 @@ console.log(
   `machine: ${cpus().length} cores, ${cpu}, Node ${process.version}, ${canPin() ? 'pinned with taskset' : 'NOT pinned'}` +
     (NICE !== null ? `, generators and targets at nice ${NICE} (BENCH_NICE)` : ''),
 );
+
+// The CLI runs the built JavaScript, as it does after `npm ci`: build it when the sources changed.
+const build = spawnSync(process.execPath, [join(BENCH_DIR, '..', 'scripts', 'build.mjs')], {
+  stdio: 'inherit',
+});
+if (build.status !== 0) {
+  console.error('bench: the build failed; the CLI would run the sources through tsx');
+  process.exit(1);
+}
 
 const outDir = join(BENCH_DIR, '..', 'out', 'bench');
 mkdirSync(outDir, { recursive: true });

@@ -9,7 +9,7 @@ console.log(
 );
 
 const run = runScenario(scenario, { seed: 1, timeScale: 0.1 });
-run.on('progress', (p) => process.stderr.write(`t=${p.second}s sent ${p.achievedRate}/s\n`));
+run.on('second', (p) => process.stderr.write(`t=${p.second}s sent ${p.achievedRate}/s\n`));
 const result = await run.result;
 
 const v = result.verdict;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { findProcesses, signal, waitHealthy } from '../src/targets/process.ts';
-import { pick } from '../src/targets/pick.ts';
+import { pickProcesses, processPreflight, signal, waitHealthy } from '../src/targets/process.ts';
+import { environmentRef } from '../src/targets/env-ref.ts';
 import { checkDockerTarget, crashContainer, dockerOf, prepareLifecycle } from '../src/targets/docker.ts';
 import { defineFault } from './define.ts';
 
@@ -8,7 +8,12 @@ export const crash = defineFault({
   type: 'crash',
   summary: 'kill the process (SIGKILL by default); a supervisor or the restart command brings it back',
   params: z.strictObject({ signal: z.enum(['SIGKILL', 'SIGTERM', 'SIGQUIT', 'SIGABRT']).default('SIGKILL') }),
-  preflight: async (t) => (t.kind === 'docker' ? checkDockerTarget(t, dockerOf()) : null),
+  preflight: async (t) =>
+    t.kind === 'docker'
+      ? checkDockerTarget(t, dockerOf())
+      : t.kind === 'process'
+        ? processPreflight(t)
+        : null,
   on: {
     // The container's init process is signalled from the host, as a real crash: its restart policy applies.
     docker: (ctx, p) =>
@@ -21,24 +26,28 @@ export const crash = defineFault({
     process: async (ctx, p) => {
       if (ctx.target.kind !== 'process') throw new Error('not a process target');
       const t = ctx.target;
-      const found = findProcesses(t);
-      if (found.length === 0)
-        throw new Error(`no process matches target ${ctx.targetName} (${t.match ?? t.pidFile})`);
-      const victims = pick(found, ctx.pick, ctx.prng);
+      const victims = pickProcesses(ctx);
       const what = victims.map((k) => k.pid).join(', ');
       return {
+        // The restart command is never written to the ledger: the revert reads it from the
+        // environment file, after checking the file is unchanged (src/targets/env-ref.ts).
         recipe: {
           driver: 'process',
           action: 'restart',
           killed: victims,
-          ...(t.match ? { match: t.match } : {}),
-          ...(t.pidFile ? { pidFile: t.pidFile } : {}),
-          ...(t.restart ? { restart: t.restart } : {}),
+          find: {
+            ...(t.match ? { match: t.match } : {}),
+            ...(t.argv ? { argv: t.argv } : {}),
+            ...(t.pidFile ? { pidFile: t.pidFile } : {}),
+            ...(t.anyUser ? { anyUser: true } : {}),
+          },
           ...(t.health ? { health: t.health } : {}),
+          ...(ctx.environmentFile
+            ? { environment: environmentRef(ctx.environmentFile, ctx.targetName) }
+            : {}),
         },
         description: `${p.signal} sent to pid ${what} (${ctx.targetName})`,
-        manualRevert:
-          t.restart ?? `restart the process of target ${ctx.targetName} (${t.match ?? t.pidFile}) by hand`,
+        manualRevert: t.restart ?? `restart the process of target ${ctx.targetName} by hand`,
         apply: async () => {
           const killed = victims.filter((v) => signal(v, p.signal));
           if (killed.length === 0)

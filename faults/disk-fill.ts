@@ -1,7 +1,9 @@
-import { open, statfs } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { lstat, mkdir, open, statfs } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { z } from 'zod';
 import { bytes } from '../src/scenario/types.ts';
+import { armSelfRevert } from '../src/safety/self-revert.ts';
+import { fillMarker, fillPath, FILL_DIR_NAME } from '../src/targets/fill.ts';
 import { defineFault } from './define.ts';
 
 const CHUNK = 8 * 1024 * 1024;
@@ -28,17 +30,23 @@ export const diskFill = defineFault({
     }
   },
   on: {
+    // The file goes into chaoskit's own fill directory there and starts with a marker: a revert
+    // (from the ledger) deletes nothing else (src/targets/fill.ts).
     host: async (ctx, p) => {
-      const path = join(resolve(p.directory), `${ctx.mark.replace(/[^A-Za-z0-9.-]/g, '_')}.fill`);
+      const path = fillPath(p.directory, ctx.mark);
       return {
-        recipe: { driver: 'file', path },
+        recipe: { driver: 'file', path, mark: ctx.mark },
         description: `${(p.size / 1024 ** 2).toFixed(0)} MiB written to ${path}`,
         manualRevert: `rm -f '${path}'`,
         apply: async () => {
+          await fillDir(dirname(path));
+          armSelfRevert(ctx);
           const fh = await open(path, 'wx', 0o600);
           try {
+            const marker = Buffer.from(fillMarker(ctx.mark));
+            await fh.write(marker);
             const chunk = Buffer.alloc(Math.min(CHUNK, p.size), 0x5a);
-            for (let left = p.size; left > 0; left -= chunk.length) {
+            for (let left = p.size - marker.length; left > 0; left -= chunk.length) {
               await fh.write(chunk, 0, Math.min(chunk.length, left));
             }
             await fh.sync();
@@ -51,3 +59,16 @@ export const diskFill = defineFault({
     },
   },
 });
+
+/** Creates the fill directory (0700), or checks an existing one is the user's and private. */
+async function fillDir(dir: string): Promise<void> {
+  await mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
+  const st = await lstat(dir);
+  const me = typeof process.getuid === 'function' ? process.getuid() : null;
+  if (!st.isDirectory() || (me !== null && st.uid !== me) || (st.mode & 0o022) !== 0)
+    throw new Error(
+      `${dir} is not a private directory of yours; chaoskit writes its ${FILL_DIR_NAME} files only there`,
+    );
+}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { findProcesses, signal } from '../src/targets/process.ts';
-import { pick } from '../src/targets/pick.ts';
+import { pickProcesses, processPreflight, signal } from '../src/targets/process.ts';
 import { checkDockerTarget, dockerOf, prepareLifecycle } from '../src/targets/docker.ts';
+import { armSelfRevert } from '../src/safety/self-revert.ts';
 import { defineFault } from './define.ts';
 
 export const pause = defineFault({
@@ -9,7 +9,12 @@ export const pause = defineFault({
   summary:
     'freeze the process (SIGSTOP) or container (docker pause) for the fault’s duration, then resume it',
   params: z.strictObject({}),
-  preflight: async (t) => (t.kind === 'docker' ? checkDockerTarget(t, dockerOf()) : null),
+  preflight: async (t) =>
+    t.kind === 'docker'
+      ? checkDockerTarget(t, dockerOf())
+      : t.kind === 'process'
+        ? processPreflight(t)
+        : null,
   on: {
     // docker pause freezes every process of the container (cgroup freezer); unpause at revert.
     docker: (ctx) =>
@@ -19,15 +24,14 @@ export const pause = defineFault({
         act: async (d, c) => (await d.pause(c.id), true),
       }),
     process: async (ctx) => {
-      if (ctx.target.kind !== 'process') throw new Error('not a process target');
-      const found = findProcesses(ctx.target);
-      if (found.length === 0) throw new Error(`no process matches target ${ctx.targetName}`);
-      const picked = pick(found, ctx.pick, ctx.prng);
+      const picked = pickProcesses(ctx);
       return {
         recipe: { driver: 'process', action: 'continue', processes: picked },
         description: `SIGSTOP to pid ${picked.map((s) => s.pid).join(', ')} (${ctx.targetName})`,
         manualRevert: picked.map((s) => `kill -CONT ${s.pid}`).join('; '),
         apply: async () => {
+          // A stopped process stays stopped when everything else on our side dies: the timer ends it.
+          armSelfRevert(ctx);
           if (picked.filter((v) => signal(v, 'SIGSTOP')).length === 0)
             throw new Error(`no process of ${ctx.targetName} could be stopped`);
           return {};

@@ -7,6 +7,12 @@
  * and describes the degradation in <system-out>; a baseline miss is <skipped> (an unmet
  * assumption, like JUnit's assumeTrue: the run is inconclusive, not failed); a fault that could not
  * be applied or reverted, and an aborted run, are <error>s.
+ *
+ * Valid against junit-10.xsd (the schema Jenkins' xunit plugin and most CI parsers follow): no
+ * `skipped` on <testsuites>. Times add up: each phase's seconds are shared among that phase's
+ * objective test cases, time-to-recover and budget cases take none of their own (their figures are
+ * in the text), an aborted run's error case takes the seconds no objective covered, and every
+ * <testsuite> and <testsuites> time is the sum of its test cases' (in whole milliseconds).
  */
 import type { RunResult, Verdict } from '../src/result.ts';
 import { budgetLine, fmtDur, runLine, scoreFormula, ttrText, type Reporter } from './shared.ts';
@@ -34,13 +40,26 @@ type Outcome =
 interface Case {
   classname: string;
   name: string;
-  timeS: number;
+  /** Whole milliseconds, so that sums are exact. */
+  timeMs: number;
   outcome: Outcome;
 }
 
+/** `total` ms shared among `n` cases: equal parts, the remainder one ms at a time from the first. */
+function share(totalMs: number, n: number): number[] {
+  const base = Math.floor(totalMs / n);
+  return Array.from({ length: n }, (_, i) => base + (i < totalMs - base * n ? 1 : 0));
+}
+
+const seconds = (ms: number) => String(ms / 1000);
+
 function objectiveCases(r: RunResult, v: Verdict): Case[] {
   const cls = (p: string) => `chaoskit.${r.scenario.name}.${p}`;
-  const phaseS = (p: string) => v.phases.find((x) => x.name === p)?.seconds.length ?? 0;
+  const phaseMs = (p: string) => (v.phases.find((x) => x.name === p)?.seconds.length ?? 0) * 1000;
+  const perPhase = new Map<string, number[]>();
+  for (const p of new Set(v.objectives.map((o) => o.phase))) {
+    perPhase.set(p, share(phaseMs(p), v.objectives.filter((o) => o.phase === p).length));
+  }
   return v.objectives.map((o): Case => {
     const vs = `${o.actual ?? 'no data'} vs target ${o.target}`;
     const lc = o.lowConfidence ? ` (low confidence: ${o.requests} requests)` : '';
@@ -63,7 +82,7 @@ function objectiveCases(r: RunResult, v: Verdict): Case[] {
         kind: 'pass',
         out: `degradation (not gating): during the ${o.phase} phase ${o.name} was missed: ${vs}${lc}. The ${o.phase} phase is judged through the error budget and time to recover.`,
       };
-    return { classname: cls(o.phase), name: o.name, timeS: phaseS(o.phase), outcome };
+    return { classname: cls(o.phase), name: o.name, timeMs: perPhase.get(o.phase)!.shift()!, outcome };
   });
 }
 
@@ -90,18 +109,18 @@ function faultCases(r: RunResult, v: Verdict | undefined): Case[] {
     else if (rec.pass === false)
       outcome = { kind: 'failure', type: 'recovery', message: `${f.id}: ${ttrText(rec)}` };
     else outcome = { kind: 'pass', out: `${f.id}: ${ttrText(rec)}` };
-    return { classname: cls, name, timeS: (rec?.ttrMs ?? 0) / 1000, outcome };
+    return { classname: cls, name, timeMs: 0, outcome };
   });
 }
 
-function runCases(r: RunResult, v: Verdict | undefined): Case[] {
+function runCases(r: RunResult, v: Verdict | undefined, coveredMs: number): Case[] {
   const cls = `chaoskit.${r.scenario.name}.run`;
   const out: Case[] = [];
   if (r.status !== 'completed') {
     out.push({
       classname: cls,
       name: 'run completed',
-      timeS: r.plan.durationMs / 1000,
+      timeMs: Math.max(0, r.timeline.length * 1000 - coveredMs),
       outcome: {
         kind: 'error',
         type: r.status,
@@ -115,7 +134,7 @@ function runCases(r: RunResult, v: Verdict | undefined): Case[] {
     out.push({
       classname: cls,
       name: `error budget burned ≤ ${+(b.maxSpend * 100).toFixed(3)}%`,
-      timeS: r.timeline.length,
+      timeMs: 0,
       outcome:
         b.pass === false
           ? { kind: 'failure', type: 'error-budget', message: line }
@@ -136,7 +155,8 @@ function profileCases(r: RunResult): Case[] {
   const flows = flowRows(r).map((f): Case => ({
     classname: cls,
     name: `flow ${f.name}: sessions`,
-    timeS: (f.p50 ?? 0) / 1000,
+    // Figures only: no time of their own (the suite's time is the run's, covered by the objectives).
+    timeMs: 0,
     outcome: {
       kind: 'pass',
       out: `sessions started ${f.started}, completed ${f.completed}, failed ${f.failed} (at step: ${f.failedAt}), stopped ${f.stopped}; duration ${f.duration}${facts ? `\n${facts}` : ''}`,
@@ -145,7 +165,7 @@ function profileCases(r: RunResult): Case[] {
   const profiles = profileRows(r).map((p): Case => ({
     classname: cls,
     name: `${p.flow ? 'step' : 'request'} ${p.name}: measured`,
-    timeS: 0,
+    timeMs: 0,
     outcome: {
       kind: 'pass',
       out: [
@@ -162,7 +182,7 @@ function profileCases(r: RunResult): Case[] {
 }
 
 function testcase(c: Case): string {
-  const open = `    <testcase classname="${xmlEsc(c.classname)}" name="${xmlEsc(c.name)}" time="${+c.timeS.toFixed(3)}"`;
+  const open = `    <testcase classname="${xmlEsc(c.classname)}" name="${xmlEsc(c.name)}" time="${seconds(c.timeMs)}"`;
   const o = c.outcome;
   if (o.kind === 'pass')
     return o.out ? `${open}>\n      <system-out>${xmlEsc(o.out)}</system-out>\n    </testcase>` : `${open}/>`;
@@ -173,14 +193,12 @@ function testcase(c: Case): string {
 
 function render(r: RunResult): string {
   const v = r.verdict;
-  const cases = [
-    ...(v ? objectiveCases(r, v) : []),
-    ...faultCases(r, v),
-    ...runCases(r, v),
-    ...profileCases(r),
-  ];
+  const objectives = v ? objectiveCases(r, v) : [];
+  const covered = objectives.reduce((n, c) => n + c.timeMs, 0);
+  const cases = [...objectives, ...faultCases(r, v), ...runCases(r, v, covered), ...profileCases(r)];
   const count = (k: Outcome['kind']) => cases.filter((c) => c.outcome.kind === k).length;
-  const totals = `tests="${cases.length}" failures="${count('failure')}" errors="${count('error')}" skipped="${count('skipped')}" time="${r.plan.durationMs / 1000}"`;
+  const time = seconds(cases.reduce((n, c) => n + c.timeMs, 0));
+  const totals = `tests="${cases.length}" failures="${count('failure')}" errors="${count('error')}"`;
   const props: [string, string | number][] = [
     ['scenario', r.scenario.name],
     ['scenario.file', r.scenario.file],
@@ -205,8 +223,8 @@ function render(r: RunResult): string {
   const summary = `${r.scenario.name}: ${v ? `${v.status}, score ${v.score} (${v.grade})` : 'not scored'}; ran ${fmtDur(r.plan.durationMs)}`;
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites name="chaoskit" ${totals}>`,
-    `  <testsuite name="${xmlEsc(name)}" ${totals}${timestamp} hostname="localhost" id="0" package="chaoskit">`,
+    `<testsuites name="chaoskit" ${totals} time="${time}">`,
+    `  <testsuite name="${xmlEsc(name)}" ${totals} skipped="${count('skipped')}" time="${time}"${timestamp} hostname="localhost" id="0" package="chaoskit">`,
     '    <properties>',
     ...props.map(([k, val]) => `      <property name="${xmlEsc(k)}" value="${xmlEsc(String(val))}"/>`),
     '    </properties>',

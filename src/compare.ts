@@ -1,14 +1,45 @@
 /**
  * Run-to-run regression: compares two RunResults (an older and a newer run of the same
- * scenario) and returns the deltas and the regressions beyond the tolerances, as plain data.
- * Pure: no I/O, no clock; `chaos compare` renders what this returns.
+ * scenario) and returns the deltas and the regressions, as plain data. Pure: no I/O, no clock;
+ * `chaos compare` renders what this returns.
+ *
+ * Latency and error rate are judged per phase against the runs' own second-to-second noise
+ * (./compare-phases.ts), never on one whole-run percentile: the p99 of a whole run is a
+ * handful of requests and moves severalfold between unchanged reruns on a busy machine, while
+ * the typical second barely moves. Score and time to recover keep plain tolerances. The rule
+ * and its parameters are in docs/ci.md "Regressions".
  */
-import { mergeEncoded, percentileMs } from './metrics/hist.ts';
+import {
+  ALPHA,
+  HistogramError,
+  judgePhases,
+  MIN_ERROR_RATE_RATIO,
+  MIN_REQUESTS,
+  MIN_SECONDS,
+  type ErrorRateCheck,
+  type LatencyCheck,
+  type LatencySample,
+  type RateSummary,
+  type Scope,
+} from './compare-phases.ts';
 import type { RunResult, Verdict } from './result.ts';
-import { MIN_CONFIDENT_REQUESTS, type PhaseName } from './slo/score.ts';
+import type { PhaseName } from './slo/score.ts';
 import { DEFAULT_TOLERANCES, type Tolerances } from './tolerances.ts';
 
-export { DEFAULT_TOLERANCES, type Tolerances };
+export {
+  ALPHA,
+  DEFAULT_TOLERANCES,
+  HistogramError,
+  MIN_ERROR_RATE_RATIO,
+  MIN_REQUESTS,
+  MIN_SECONDS,
+  type ErrorRateCheck,
+  type LatencyCheck,
+  type LatencySample,
+  type RateSummary,
+  type Scope,
+  type Tolerances,
+};
 
 export interface RunSide {
   runId: string;
@@ -30,19 +61,12 @@ export interface ObjectiveDelta {
   delta: number | null;
   /** Whether the value moved the wrong way (down for ≥ targets, up for ≤ targets). */
   worse: boolean | null;
-  regressed: boolean;
-}
-
-export interface P99Delta {
-  scope: 'all' | PhaseName;
-  oldMs: number | null;
-  newMs: number | null;
-  deltaMs: number | null;
-  /** newMs / oldMs − 1. */
-  change: number | null;
-  /** Fewer than MIN_CONFIDENT_REQUESTS requests on either side: shown, never flagged. */
-  lowConfidence: boolean;
-  regressed: boolean;
+  /**
+   * A gating objective met before and missed now. Said as a warning, not a regression: the new
+   * run's own verdict already fails on it, and a flip at the edge of a target is no evidence of
+   * a change; what changed beyond the noise is in `latency` and `errors`.
+   */
+  nowMissed: boolean;
 }
 
 export interface TtrDelta {
@@ -56,7 +80,7 @@ export interface TtrDelta {
 }
 
 export interface Regression {
-  kind: 'score' | 'p99' | 'ttr' | 'objective' | 'verdict';
+  kind: 'score' | 'latency' | 'errors' | 'ttr';
   message: string;
 }
 
@@ -64,8 +88,11 @@ export interface Comparison {
   old: RunSide;
   new: RunSide;
   tolerances: Tolerances;
+  /** The fixed parameters of the statistical rule (docs/ci.md "Regressions"). */
+  rule: { alpha: number; minSeconds: number; minRequests: number; minErrorRateRatio: number };
   score: { old: number | null; new: number | null; delta: number | null; regressed: boolean };
-  p99: P99Delta[];
+  latency: LatencyCheck[];
+  errors: ErrorRateCheck[];
   objectives: ObjectiveDelta[];
   ttr: TtrDelta[];
   regressions: Regression[];
@@ -74,7 +101,6 @@ export interface Comparison {
 }
 
 const round = (v: number, d = 3) => Math.round(v * 10 ** d) / 10 ** d;
-const pct = (f: number) => `${round(f * 100, 1)}%`;
 const ms = (v: number) => (Math.abs(v) >= 1000 ? `${round(v / 1000, 2)}s` : `${round(v, v < 10 ? 2 : 0)}ms`);
 
 function side(r: RunResult): RunSide {
@@ -89,19 +115,6 @@ function side(r: RunResult): RunSide {
   };
 }
 
-/** p99 and request count over the whole run and over each phase the verdict labelled. */
-function p99s(r: RunResult): Map<'all' | PhaseName, { p99: number | null; requests: number }> {
-  const out = new Map<'all' | PhaseName, { p99: number | null; requests: number }>();
-  out.set('all', { p99: r.totals.latencyMs?.p99 ?? null, requests: r.totals.ok + r.totals.failed });
-  for (const p of r.verdict?.phases ?? []) {
-    const secs = new Set(p.seconds);
-    const tl = r.timeline.filter((s) => secs.has(s.t));
-    const h = mergeEncoded(tl.map((s) => s.hist ?? undefined));
-    out.set(p.name, { p99: h.totalCount ? percentileMs(h, 99) : null, requests: p.requests });
-  }
-  return out;
-}
-
 export function compareResults(a: RunResult, b: RunResult, tolerances: Partial<Tolerances> = {}): Comparison {
   const tol = { ...DEFAULT_TOLERANCES, ...tolerances };
   const regressions: Regression[] = [];
@@ -114,7 +127,7 @@ export function compareResults(a: RunResult, b: RunResult, tolerances: Partial<T
     );
   if (!a.verdict || !b.verdict)
     warnings.push(
-      `${!a.verdict ? 'the old' : 'the new'} result has no verdict: objectives, score and recovery are not compared`,
+      `${!a.verdict ? 'the old' : 'the new'} result has no verdict: objectives, score and recovery are not compared, latency and errors over the whole run`,
     );
 
   // Score.
@@ -128,48 +141,18 @@ export function compareResults(a: RunResult, b: RunResult, tolerances: Partial<T
       message: `resilience score fell ${round(-sd!, 1)} points (${round(so!, 1)} → ${round(sn!, 1)}), more than the ${tol.maxScoreDrop} allowed`,
     });
 
-  // Verdict.
+  // Verdict: the new run's own exit code fails on it; here it is context.
   if (a.verdict?.status === 'pass' && b.verdict?.status === 'fail')
-    regressions.push({
-      kind: 'verdict',
-      message: `the verdict went from pass to fail: ${b.verdict.reasons.join('; ')}`,
-    });
+    warnings.push(`the verdict went from pass to fail: ${b.verdict.reasons.join('; ')}`);
   if (a.verdict?.status === 'pass' && b.verdict?.status === 'inconclusive')
     warnings.push(
       `the new run is inconclusive (its baseline missed an objective): ${b.verdict.reasons.join('; ')}`,
     );
 
-  // p99, overall and per phase.
-  const po = p99s(a),
-    pn = p99s(b);
-  const p99: P99Delta[] = [];
-  for (const scope of ['all', 'baseline', 'fault', 'recovery'] as const) {
-    const x = po.get(scope),
-      y = pn.get(scope);
-    if (!x && !y) continue;
-    const oldMs = x?.p99 ?? null,
-      newMs = y?.p99 ?? null;
-    const lowConfidence =
-      (x?.requests ?? 0) < MIN_CONFIDENT_REQUESTS || (y?.requests ?? 0) < MIN_CONFIDENT_REQUESTS;
-    const change = oldMs !== null && newMs !== null && oldMs > 0 ? newMs / oldMs - 1 : null;
-    const regressed = !lowConfidence && change !== null && change > tol.maxP99Increase;
-    if (regressed) {
-      const where = scope === 'all' ? 'over the whole run' : `in the ${scope} phase`;
-      regressions.push({
-        kind: 'p99',
-        message: `p99 latency ${where} rose ${pct(change!)} (${ms(oldMs!)} → ${ms(newMs!)}), more than the ${pct(tol.maxP99Increase)} allowed`,
-      });
-    }
-    p99.push({
-      scope,
-      oldMs,
-      newMs,
-      deltaMs: oldMs !== null && newMs !== null ? round(newMs - oldMs) : null,
-      change: change === null ? null : round(change, 4),
-      lowConfidence,
-      regressed,
-    });
-  }
+  // Latency and error rate, per phase, against the runs' own second-to-second noise.
+  const phases = judgePhases(a, b, tol);
+  regressions.push(...phases.regressions);
+  warnings.push(...phases.warnings);
 
   // Objectives, matched by name and phase.
   const key = (o: { name: string; phase: string }) => `${o.phase}\u0000${o.name}`;
@@ -183,12 +166,11 @@ export function compareResults(a: RunResult, b: RunResult, tolerances: Partial<T
     const higherIsBetter = /^[≥>]/.test(ref.target);
     const delta = o?.actualValue != null && n?.actualValue != null ? n.actualValue - o.actualValue : null;
     const worse = delta === null ? null : higherIsBetter ? delta < 0 : delta > 0;
-    const regressed = !!n?.gating && o?.pass === true && n.pass === false;
-    if (regressed)
-      regressions.push({
-        kind: 'objective',
-        message: `${n!.phase}: ${n!.name} is now missed (${o!.actual} → ${n!.actual}, target ${n!.target})`,
-      });
+    const nowMissed = !!n?.gating && o?.pass === true && n.pass === false;
+    if (nowMissed)
+      warnings.push(
+        `${n!.phase}: ${n!.name} is now missed (${o!.actual} → ${n!.actual}, target ${n!.target})`,
+      );
     const view = (x: typeof o) => (x ? { actual: x.actual, value: x.actualValue, pass: x.pass } : null);
     objectives.push({
       name: ref.name,
@@ -199,7 +181,7 @@ export function compareResults(a: RunResult, b: RunResult, tolerances: Partial<T
       new: view(n),
       delta: delta === null ? null : round(delta, 6),
       worse,
-      regressed,
+      nowMissed,
     });
   }
 
@@ -238,8 +220,15 @@ export function compareResults(a: RunResult, b: RunResult, tolerances: Partial<T
     old: side(a),
     new: side(b),
     tolerances: tol,
+    rule: {
+      alpha: ALPHA,
+      minSeconds: MIN_SECONDS,
+      minRequests: MIN_REQUESTS,
+      minErrorRateRatio: MIN_ERROR_RATE_RATIO,
+    },
     score: { old: so, new: sn, delta: sd, regressed: scoreRegressed },
-    p99,
+    latency: phases.latency,
+    errors: phases.errors,
     objectives,
     ttr,
     regressions,

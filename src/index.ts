@@ -4,7 +4,7 @@
  *   const scenario = loadScenario('spike-with-partition');        // validate (throws InputError)
  *   const timeline = plan(scenario, { seed: 1 });                   // pure RunPlan
  *   const run = runScenario(scenario, { timeScale: 0.1 });          // an event emitter you can await
- *   run.on('progress', (p) => console.log(p.achievedRate));
+ *   run.on('second', (p) => console.log(p.achievedRate));  // the live view, once a second
  *   const result = await run.result;                                // RunResult with verdict
  *   console.log(render(result, 'markdown'));
  */

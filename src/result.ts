@@ -264,7 +264,12 @@ export const faultRecordSchema = z.object({
   toleranceMs: z.number().describe('the apply lag beyond which the fault did not run as planned'),
   late: z.boolean().describe('applied later than its tolerance: the experiment did not run as planned'),
   revertedAtMs: z.number().nullable(),
-  revertedBy: z.enum(['schedule', 'runner-exit', 'guard', 'lease', 'emergency-stop']).nullable(),
+  revertedBy: z
+    .enum(['schedule', 'runner-exit', 'guard', 'lease', 'emergency-stop', 'timer', 'expired'])
+    .nullable()
+    .describe(
+      "which layer reverted it: its schedule, the runner on exit, the run's guard, a proxy lease, chaos emergency-stop, its self-reverting timer, or found expired",
+    ),
   description: z.string(),
   error: z.string().nullable(),
   manualRevert: z.string().nullable(),

@@ -25,6 +25,7 @@ import { describeWarmUp } from './load/warm-up.ts';
 import { unavailableFaultRecords } from './load/result-extras.ts';
 import { createPrng, randomSeed } from './load/prng.ts';
 import { startHostSampler, type HostSampler } from './metrics/host-sampler.ts';
+import type { RequestTracer } from './otel/request-tracer.ts';
 import { startSelfMonitor } from './metrics/self-monitor.ts';
 import { MetricsStore, type GeneratorStats } from './metrics/store.ts';
 import { ProbeRunner, type ProbeResult } from './probes/runner.ts';
@@ -44,6 +45,7 @@ import { spawnGuard } from './safety/guard.ts';
 import {
   heartbeat,
   HEARTBEAT_MS,
+  markStopping,
   registerRun,
   stopRequested,
   unregisterRun,
@@ -85,6 +87,8 @@ export interface RunOptions {
   faultDrivers?: Pick<FaultRunnerOptions, 'prepare' | 'revert'>;
   /** Sample host CPU, memory and GPUs once a second (default true). */
   hostSamples?: boolean;
+  /** Traces sampled requests (a W3C traceparent on each; `--otlp` with `--trace-sample`). */
+  tracer?: RequestTracer;
 }
 
 /** Marks a result warning about a ledger record that could not be made durable (the run exits 4). */
@@ -134,13 +138,8 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
   abort(reason: string): void {
     if (this.abortReason) return;
     this.abortReason = reason;
-    if (this.dir && this.info) {
-      try {
-        updateRun(this.dir, { ...this.info, stopping: { at: new Date().toISOString(), reason } });
-      } catch {
-        // the announcement is a courtesy to emergency-stop; stopping does not depend on it
-      }
-    }
+    // emergency-stop waits for a run that says it is stopping, instead of killing it.
+    if (this.dir && this.info) markStopping(this.dir, this.runId, reason);
     this.emit('stopping', { reason });
     this.onAbort?.();
     this.abortedSignal();
@@ -218,20 +217,19 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
     let outcome: Awaited<ReturnType<LoadEngine['start']>> | null = null;
     try {
       // ---- set-up ---------------------------------------------------------------------------
+      // Drivers, devices, privileges first: a run that cannot apply its faults starts nothing.
       unavailable = await this.step(
         preflightFaults(plan, s.environment.spec, s.file, {
           skipUnavailable: this.opts.skipUnavailable ?? false,
+          targets: 'others',
         }),
         'fault preflight',
       );
-      for (const [i, why] of unavailable) warn(`faults[${i}] ${SKIPPED_UNAVAILABLE}: ${why}`);
-      for (const type of new Set(plan.faults.map((f) => f.type))) {
-        const caveat = faultDef(type)?.caveat;
-        if (caveat) warn(caveat);
-      }
       if (s.environment.spec.demo && !this.opts.createEngine) {
         log('starting the demo system');
-        const starting = startDemoChild(env);
+        const abandon = new AbortController();
+        void this.aborted.then(() => abandon.abort());
+        const starting = startDemoChild(env, undefined, abandon.signal);
         // A stop during start-up must not leave the demo behind: stop it whenever it comes up.
         this.closers.push(() =>
           starting.then(
@@ -244,6 +242,20 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
       }
       if (!this.opts.createEngine)
         await this.step(engineDef.preflight({ scenario: s, env }), 'target preflight');
+      // After the demo is up: a process target that matches nothing is known now, before anything is applied.
+      const unavailableProcs = await this.step(
+        preflightFaults(plan, s.environment.spec, s.file, {
+          skipUnavailable: this.opts.skipUnavailable ?? false,
+          targets: 'process',
+        }),
+        'process target preflight',
+      );
+      for (const [i, why] of unavailableProcs) unavailable.set(i, why);
+      for (const [i, why] of unavailable) warn(`faults[${i}] ${SKIPPED_UNAVAILABLE}: ${why}`);
+      for (const type of new Set(plan.faults.map((f) => f.type))) {
+        const caveat = faultDef(type)?.caveat;
+        if (caveat) warn(caveat);
+      }
       const info: RunInfo = {
         runId: this.runId,
         pid: process.pid,
@@ -262,6 +274,7 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
       }
       const prng = createPrng(seed);
       const ctx: EngineContext = { scenario: s, plan, store, clock, prng: prng.fork('requests'), log, env };
+      if (this.opts.tracer) ctx.tracer = this.opts.tracer;
       const eng = (this.opts.createEngine ?? engineDef.create)(ctx);
       engine = eng;
       let seenThisSecond = new Set<string>();
@@ -275,6 +288,9 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
         now: () => eng.now(),
         windows,
         log,
+        wallToRunMs: (epochMs) => (loadStartedWall === null ? 0 : epochMs - loadStartedWall),
+        environmentFile: s.environment.file,
+        stateDir: dir,
         onApplied: (rec) => {
           seenThisSecond.add(rec.id);
           this.emit('faultApplied', rec);

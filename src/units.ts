@@ -12,6 +12,15 @@ const UNIT_MS: Record<string, number> = {
   w: 604_800_000,
 };
 
+/**
+ * The longest duration a scenario, environment or fault may name (a phase, a fault's time or
+ * length, a timeout) and the longest a whole run may last: 7 days. Timers cannot reach beyond
+ * 2^31 − 1 ms (24.8 days) and fire at once when asked to, so unbounded values are refused as input.
+ */
+export const MAX_DURATION_MS = 7 * 86_400_000;
+/** The longest SLO period (an error budget's `period`, OpenSLO time windows): 366 days. */
+export const MAX_PERIOD_MS = 366 * 86_400_000;
+
 /** Parses `250ms`, `2s`, `1.5s`, `1m30s`, `1h`, `30d`; returns milliseconds or undefined when malformed. */
 export function parseDurationMs(text: string): number | undefined {
   const s = text.trim();
@@ -26,7 +35,7 @@ export function parseDurationMs(text: string): number | undefined {
     total += Number(m[1]) * UNIT_MS[m[2] as string]!;
     pos = DURATION_PART.lastIndex;
   }
-  return total;
+  return Number.isFinite(total) ? total : undefined;
 }
 
 /** Formats milliseconds compactly: 1500 → `1.5s`, 90000 → `1m30s`, 250 → `250ms`. */
@@ -40,11 +49,11 @@ export function formatDuration(ms: number): string {
   return s === 0 ? `${m}m` : `${m}m${s}s`;
 }
 
-/** Parses `99.9%` or a bare fraction `0.999`; returns a fraction or undefined. */
+/** Parses `99.9%` (0% to 100%) or a bare fraction `0.999` (0 to 1); returns a fraction or undefined. */
 export function parsePercent(text: string | number): number | undefined {
   if (typeof text === 'number') return text >= 0 && text <= 1 ? text : undefined;
   const m = /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(text);
-  if (m) return Number(m[1]) / 100;
+  if (m) return Number(m[1]) <= 100 ? Number(m[1]) / 100 : undefined;
   const n = Number(text);
   return Number.isFinite(n) && text.trim() !== '' && n >= 0 && n <= 1 ? n : undefined;
 }

@@ -12,7 +12,7 @@ describe('parseDurationMs', () => {
     ['1m0.5s', 60_500],
   ])('%s → %d ms', (text, ms) => expect(parseDurationMs(text)).toBe(ms));
 
-  it.each(['', '5', '-5s', '5 s', 's', '5x', '1m30'])('rejects %j', (text) =>
+  it.each(['', '5', '-5s', '5 s', 's', '5x', '1m30', `${'9'.repeat(400)}d`])('rejects %j', (text) =>
     expect(parseDurationMs(text)).toBeUndefined(),
   );
 });
@@ -34,6 +34,9 @@ describe('parsePercent', () => {
   });
   it('rejects values outside 0..1 and junk', () => {
     expect(parsePercent(2)).toBeUndefined();
+    expect(parsePercent('150%')).toBeUndefined();
+    expect(parsePercent('100.01%')).toBeUndefined();
+    expect(parsePercent('100%')).toBe(1);
     expect(parsePercent('abc')).toBeUndefined();
     expect(parsePercent('')).toBeUndefined();
   });

@@ -112,9 +112,9 @@ const TSX_IMPORT = import.meta.resolve('tsx');
 export async function runWorker<T>(
   name: string,
   args: unknown,
-  opts: { core: number; deadlineMs: number; nodeArgs?: string[]; cwd?: string },
+  opts: { core: number; deadlineMs: number; nodeArgs?: string[]; cwd?: string; script?: string },
 ): Promise<T> {
-  const script = fileURLToPath(new URL(`../workers/${name}.ts`, import.meta.url));
+  const script = opts.script ?? fileURLToPath(new URL(`../workers/${name}.ts`, import.meta.url));
   const [cmd, argv] = pinned(opts.core, process.execPath, [
     ...(opts.nodeArgs ?? []),
     '--import',
@@ -377,3 +377,20 @@ export function median(xs: readonly number[]): number {
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Environment variables that move the demo system to free loopback ports (runs side by side). */
+export async function demoEnv(): Promise<Record<string, string>> {
+  const env: Record<string, string> = {};
+  for (const n of [
+    'API',
+    'DEPENDENCY',
+    'HOP',
+    'PROXY_API',
+    'INFERENCE',
+    'INFERENCE_UPSTREAM',
+    'INFERENCE_HTTP',
+    'INFERENCE_HTTP_UPSTREAM',
+  ])
+    env[`CHAOSKIT_DEMO_${n}_PORT`] = String(await freePort());
+  return env;
+}

@@ -1,4 +1,5 @@
 /** A terminal chart of a plan's rate over time, with fault windows drawn underneath. Pure. */
+import type { Target } from '../scenario/schema.ts';
 import type { RunPlan } from '../scenario/plan.ts';
 import { planSegment } from '../scenario/plan.ts';
 import { formatDuration } from '../units.ts';
@@ -61,4 +62,33 @@ export function describePlan(plan: RunPlan): string {
     `  duration ${formatDuration(plan.durationMs)}, ~${Math.round(plan.expectedRequests)} requests, peak ${Math.round(plan.peakRate)}/s at ${formatDuration(plan.peakAtMs)}, ${plan.faults.length} fault window(s), arrivals ${plan.arrivals}, seed ${plan.seed}${plan.timeScale !== 1 ? `, time scale ${plan.timeScale}` : ''}`,
   );
   return out.join('\n');
+}
+
+/**
+ * What each fault on a process target would pick right now (`chaos plan`, `--dry-run`): the PIDs
+ * and command lines, or why the pick does not fit. The demo's own processes exist only while it
+ * runs, so for a demo environment an empty pick here is expected.
+ */
+export async function describePicks(
+  targets: Readonly<Record<string, Target>>,
+  faults: readonly { id: string; type: string; target: string }[],
+  demo: boolean,
+): Promise<string> {
+  const { previewProcessTarget } = await import('../targets/process.ts');
+  const lines: string[] = [];
+  const seen = new Set<string>();
+  for (const f of faults) {
+    const t = targets[f.target];
+    if (t?.kind !== 'process' || seen.has(f.target)) continue;
+    seen.add(f.target);
+    const p = previewProcessTarget(t, `target ${f.target}`);
+    if (p.refs.length === 0 && demo) {
+      lines.push(`  ${f.target}: the demo system is not running now; its process is picked once it is up`);
+      continue;
+    }
+    lines.push(`  ${f.target}: ${p.refs.length} process(es) would be picked`);
+    for (const r of p.refs) lines.push(`    pid ${r.pid}: ${r.command}`);
+    if (p.problem) lines.push(`    ✗ ${p.problem.split('\n')[0]}`);
+  }
+  return lines.length ? `process targets:\n${lines.join('\n')}` : '';
 }

@@ -64,3 +64,13 @@ export function checkSeed(v: number | undefined): number | undefined {
 export function loadOptions(args: { env?: string | undefined; slo?: string | undefined }): LoadOptions {
   return { ...(args.env ? { envFile: args.env } : {}), ...(args.slo ? { sloFile: args.slo } : {}) };
 }
+
+/** `--json`: machine-readable output on stdout (shapes in docs/cli.md). */
+export function jsonOption<T>(y: Argv<T>, describe: string) {
+  return y.option('json', { type: 'boolean', default: false, describe });
+}
+
+/** Writes one JSON document (pretty, newline-terminated) to stdout. */
+export function writeJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import { Pool } from 'undici';
+import { InputError } from '../errors.ts';
 import { classifyError } from '../load/errors.ts';
 import { accountRoutes } from './account.ts';
 
@@ -12,9 +13,29 @@ export interface ApiOptions {
   port: number;
   dependencyUrl: string;
   timeoutMs: number;
+  /** Answers /items after this many times its own service time (1: as fast as it can). */
+  slowdown?: number;
+}
+
+export const SLOWDOWN_VAR = 'CHAOSKIT_DEMO_SLOWDOWN';
+
+/**
+ * CHAOSKIT_DEMO_SLOWDOWN=F plants a slowdown for checking `chaos compare` (docs/ci.md): the api
+ * holds each /items answer until F times the time it spent on it. Unset or empty: 1.
+ */
+export function demoSlowdown(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[SLOWDOWN_VAR];
+  if (raw === undefined || raw.trim() === '') return 1;
+  const f = Number(raw);
+  if (!Number.isFinite(f) || f < 1 || f > 100)
+    throw new InputError(
+      `${SLOWDOWN_VAR} must be a factor from 1 to 100 (2 answers twice as slowly), got ${JSON.stringify(raw)}`,
+    );
+  return f;
 }
 
 export function startApi(o: ApiOptions): Promise<http.Server> {
+  const slowdown = o.slowdown ?? demoSlowdown();
   const dep = new Pool(o.dependencyUrl, {
     connections: 128,
     headersTimeout: o.timeoutMs,
@@ -23,6 +44,7 @@ export function startApi(o: ApiOptions): Promise<http.Server> {
   });
   const account = accountRoutes(dep);
   const server = http.createServer(async (req, res) => {
+    const startedMs = performance.now();
     const url = req.url ?? '/';
     if (url === '/health') {
       res.setHeader('content-type', 'application/json');
@@ -41,6 +63,11 @@ export function startApi(o: ApiOptions): Promise<http.Server> {
     }
     let body = '';
     for await (const c of req) body += (c as Buffer).toString();
+    const answer = (text: string) => {
+      const holdMs = (slowdown - 1) * (performance.now() - startedMs);
+      if (holdMs > 0) setTimeout(() => res.end(text), holdMs);
+      else res.end(text);
+    };
     try {
       const r = await dep.request({
         method: req.method === 'POST' ? 'POST' : 'GET',
@@ -50,12 +77,12 @@ export function startApi(o: ApiOptions): Promise<http.Server> {
       const text = await r.body.text();
       res.statusCode = r.statusCode >= 500 ? 502 : r.statusCode;
       res.setHeader('content-type', 'application/json');
-      res.end(text);
+      answer(text);
     } catch (err) {
       const kind = classifyError(err);
       res.statusCode = kind === 'timeout' ? 504 : 503;
       res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ error: `dependency unavailable (${kind})` }));
+      answer(JSON.stringify({ error: `dependency unavailable (${kind})` }));
     }
   });
   server.keepAliveTimeout = 30_000;

@@ -27,12 +27,18 @@ function killGroup(child: ChildProcess, sig: NodeJS.Signals): void {
 export async function startDemoChild(
   env: NodeJS.ProcessEnv = process.env,
   timeoutMs = DEMO_START_TIMEOUT_MS,
+  signal?: AbortSignal,
 ): Promise<DemoChild> {
   const child: ChildProcess = spawn(process.execPath, [CLI_BIN, 'demo', '--supervised'], {
     env,
     detached: true,
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
+  // The demo never keeps its parent alive: when the parent exits, the IPC channel closes and the
+  // demo stops itself (src/cli/commands/demo.ts).
+  child.unref();
+  (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
+  (child.channel as unknown as { unref?: () => void } | undefined)?.unref?.();
   let stderr = '';
   child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
   try {
@@ -43,6 +49,11 @@ export async function startDemoChild(
       child.once('message', (m: { ready?: boolean }) => {
         clearTimeout(t);
         if (m.ready) resolve();
+      });
+      // A run stopped during set-up: nothing of the demo is needed any more, and nothing was applied.
+      signal?.addEventListener('abort', () => {
+        clearTimeout(t);
+        reject(new InputError('the demo system start was abandoned: the run was stopped'));
       });
       child.once('exit', (code) => {
         clearTimeout(t);

@@ -14,6 +14,7 @@ import type http from 'node:http';
 import { InputError } from '../errors.ts';
 import { startProxyServer, type ProxyServer } from '../proxy/server.ts';
 import { CLI_BIN } from '../scenario/paths.ts';
+import { demoSlowdown } from './api.ts';
 import { startDependency } from './dependency.ts';
 import { startDemoInference, type InferenceService } from './inference.ts';
 import type { DemoPorts } from './ports.ts';
@@ -40,6 +41,7 @@ export class DemoSystem extends EventEmitter<DemoSystemEvents> {
   }
 
   static async start(ports: DemoPorts, opts: { workMs?: number } = {}): Promise<DemoSystem> {
+    demoSlowdown(); // a bad CHAOSKIT_DEMO_SLOWDOWN is said here, not as an api that never got healthy
     const dependency = await listenOrExplain('dependency', ports.dependency, () =>
       startDependency({ port: ports.dependency, workMs: opts.workMs ?? 1 }),
     );

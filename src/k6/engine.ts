@@ -7,7 +7,7 @@
  * see no requests during a k6 run (the result says so).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../core/clock.ts';
@@ -18,7 +18,7 @@ import type { MetricsStore } from '../metrics/store.ts';
 import type { Scenario } from '../scenario/load.ts';
 import type { RunPlan } from '../scenario/plan.ts';
 import { exportK6 } from './export.ts';
-import { parseK6Ndjson } from './ndjson.ts';
+import { parseK6NdjsonFile } from './ndjson.ts';
 
 /** Fails before anything runs when there is no k6 to run. */
 export function k6Preflight(env: NodeJS.ProcessEnv = process.env): string {
@@ -106,15 +106,12 @@ export class K6Load implements LoadEngine {
     if (code !== 0 && code !== 99 && !this.stopped) {
       this.o.log(`k6 exited with code ${code}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
     }
-    let text = '';
-    try {
-      text = readFileSync(out, 'utf8');
-    } catch {
+    if (!existsSync(out)) {
       throw new InputError(
         `k6 wrote no output to ${out} (exit ${code}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
       );
     }
-    const parsed = parseK6Ndjson(text, out, this.o.store);
+    const parsed = await parseK6NdjsonFile(out, this.o.store);
     this.notes.push(...parsed.warnings);
     this.over = true;
     const sent = this.o.store.timeline(parsed.seconds).reduce((n, s) => n + s.sent, 0);

@@ -4,6 +4,7 @@
  * outcome into the run's MetricsStore; the registry is src/run/engines.ts.
  */
 import type { Clock } from '../core/clock.ts';
+import type { RequestTracer } from '../otel/request-tracer.ts';
 import type { MetricsStore } from '../metrics/store.ts';
 import type { RunResult } from '../result.ts';
 import type { Scenario } from '../scenario/load.ts';
@@ -42,6 +43,8 @@ export interface EngineContext {
   prng: Prng;
   log: (line: string) => void;
   env: NodeJS.ProcessEnv;
+  /** Sampled requests carry a traceparent and become spans (engines that support it: http, grpc). */
+  tracer?: RequestTracer;
 }
 
 export interface EngineDef {

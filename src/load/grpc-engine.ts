@@ -9,8 +9,11 @@
  *                status OK = ok, any other code = error kind grpc_<code> (src/load/grpc-status.ts)
  *   warm-up: the mix's first call on the same channels, recorded nowhere (a server stream is
  *            cancelled at its first message: by then the call path is warm)
+ *   tracing (only with a tracer): a sampled call carries `traceparent` metadata; its span ends
+ *            with the call's status
  */
 import * as grpc from '@grpc/grpc-js';
+import type { RequestTracer, TracedRequest, TraceProfile } from '../otel/request-tracer.ts';
 import type { Prng } from './prng.ts';
 import type { ErrorKind } from './errors.ts';
 import { grpcErrorKind } from './grpc-status.ts';
@@ -39,6 +42,8 @@ export interface GrpcLoadOptions extends Omit<OpenModelOptions, 'weights'> {
   deadlineMs: number;
   /** A server-streaming call's deadline. */
   streamDeadlineMs: number;
+  /** Sampled calls carry W3C traceparent metadata and are exported as spans (`--otlp`, `--trace-sample`). */
+  tracer?: RequestTracer | null;
 }
 
 /** gRPC enforces its own deadline; the scheduler's sweep only backs it up, a little later. */
@@ -51,6 +56,9 @@ class CallHandler extends InFlight implements grpc.InterceptingListener {
   call: ChannelCall | null = null;
   events = 0;
   lastEventMs = 0;
+  /** The status code it ended with (-1: none yet). */
+  code = -1;
+  trace: TracedRequest | null = null;
   constructor(
     private readonly load: GrpcLoad,
     readonly streaming: boolean,
@@ -94,6 +102,8 @@ export class GrpcLoad extends OpenModelLoad {
   private readonly calls: readonly GrpcCallSpec[];
   private readonly bodyPrng: Prng;
   private nextChannel = 0;
+  private readonly tracer: RequestTracer | null;
+  private readonly traceProfiles: TraceProfile[];
 
   constructor(private readonly o: GrpcLoadOptions) {
     super({ ...o, weights: o.calls.map((c) => c.weight) });
@@ -117,6 +127,23 @@ export class GrpcLoad extends OpenModelLoad {
     });
     this.bodyPrng = o.prng.fork('bodies');
     o.store.profiles.define(o.calls.map((c) => c.name));
+    this.tracer = o.tracer ?? null;
+    const [host, port] = splitAddress(o.address);
+    this.traceProfiles = o.calls.map((c) => {
+      const [service = '', method = ''] = c.path.replace(/^\//, '').split('/');
+      return {
+        name: `${service}/${method}`,
+        protocol: 'grpc' as const,
+        attributes: {
+          'rpc.system': 'grpc',
+          'rpc.service': service,
+          'rpc.method': method,
+          'server.address': host,
+          ...(port ? { 'server.port': port } : {}),
+          'chaoskit.profile': c.name,
+        },
+      };
+    });
   }
 
   private deadlineOf(profile: number): number {
@@ -142,7 +169,15 @@ export class GrpcLoad extends OpenModelLoad {
     const ch = this.channels[this.nextChannel++ % this.channels.length]!;
     const call = ch.createCall(spec.path, Date.now() + this.deadlineOf(i), null, null, null);
     listener.call = call;
-    call.start(this.metadata[i]!.clone(), listener);
+    const md = this.metadata[i]!.clone();
+    if (this.tracer !== null && listener instanceof CallHandler) {
+      const t = this.tracer.start(this.traceProfiles[i]!, listener.intendedMs, listener.sentMs);
+      if (t !== null) {
+        listener.trace = t;
+        md.set('traceparent', t.traceparent);
+      }
+    }
+    call.start(md, listener);
     call.sendMessageWithContext({}, spec.encode(prng));
     call.halfClose();
     call.startRead();
@@ -161,12 +196,18 @@ export class GrpcLoad extends OpenModelLoad {
   /** Called by a handler when its call ends with a status. */
   finish(h: CallHandler, code: number): void {
     this.live.delete(h);
+    h.code = code;
     this.complete(h, 0, grpcErrorKind(code));
   }
 
   protected override onSettled(h: InFlight, endMs: number, kind: ErrorKind | null): void {
     const c = h as CallHandler;
     if (c.streaming && (kind === null || c.events > 0)) this.store.streams.end(endMs, kind !== null);
+    if (c.trace !== null) {
+      const t = c.trace;
+      c.trace = null;
+      t.end(c.code >= 0 ? c.code : kind === 'timeout' ? grpc.status.DEADLINE_EXCEEDED : 0, kind, endMs);
+    }
   }
 
   protected abort(h: InFlight): void {
@@ -202,6 +243,12 @@ export class GrpcLoad extends OpenModelLoad {
       },
     };
   }
+}
+
+/** `host:port` (or `[v6]:port`) → host and port number (0 when absent). */
+function splitAddress(address: string): [string, number] {
+  const m = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(address.replace(/^dns:\/*/, ''));
+  return m ? [m[1] ?? address, Number(m[2] ?? 0)] : [address, 0];
 }
 
 /** Waits until `address` accepts an HTTP/2 connection; a string says why it did not. */

@@ -9,10 +9,14 @@
  *   deadline ──> scheduler records a timeout ──> abort(h): undici's abort for that request
  *   warm-up: the mix's first request that needs nothing from a session, through the same pool, recorded nowhere
  *
+ *   tracing (only with a tracer): a sampled request carries a `traceparent` header; its span ends
+ *   with its outcome. Without a tracer the hot path pays one null check.
+ *
  * A request that needs a value its session does not have (a capture that never matched) is not
  * sent: it fails at once with kind `check`, naming the variable.
  */
 import { Pool, type Dispatcher } from 'undici';
+import type { RequestTracer, TraceProfile } from '../otel/request-tracer.ts';
 import type { MixEntry } from '../scenario/schema.ts';
 import type { AnswerView } from './captures.ts';
 import { classifyError, type ErrorKind } from './errors.ts';
@@ -38,6 +42,8 @@ export interface HttpLoadOptions extends Omit<OpenModelOptions, 'weights' | 'con
   timeoutMs: number;
   /** Total deadline of a server-sent event stream (`stream: sse`). */
   streamTimeoutMs: number;
+  /** Sampled requests carry a W3C traceparent and are exported as spans (`--otlp`, `--trace-sample`). */
+  tracer?: RequestTracer | null;
 }
 
 /** Answers larger than this are read only this far for captures and checks. */
@@ -95,6 +101,8 @@ export class HttpLoad extends OpenModelLoad {
   private readonly base: string;
   private readonly bodyPrng: Prng;
   private readonly wl: Workload;
+  private readonly tracer: RequestTracer | null;
+  private readonly traceProfiles: TraceProfile[];
 
   constructor(private readonly o: HttpLoadOptions) {
     const wl = o.workload ?? HttpLoad.compile(o.requests ?? [], o.scenarioDir ?? process.cwd());
@@ -113,6 +121,20 @@ export class HttpLoad extends OpenModelLoad {
     }));
     this.base = base;
     this.bodyPrng = o.prng.fork('bodies');
+    this.tracer = o.tracer ?? null;
+    this.traceProfiles = this.tracer
+      ? wl.profiles.map(({ name, request: r }) => ({
+          name: `${r.method} ${base + r.path.source}`,
+          protocol: 'http' as const,
+          attributes: {
+            'http.request.method': r.method,
+            'url.full': url.origin + base + r.path.source,
+            'server.address': url.hostname,
+            'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+            'chaoskit.profile': name,
+          },
+        }))
+      : [];
   }
 
   private static compile(requests: readonly MixEntry[], dir: string): Workload {
@@ -145,7 +167,19 @@ export class HttpLoad extends OpenModelLoad {
 
   protected dispatch(h: InFlight): void {
     const opts = this.optsFor(h.profile, this.bodyPrng, h);
-    if (opts) this.pool.dispatch(opts, h as unknown as Dispatcher.DispatchHandler);
+    if (!opts) return;
+    this.pool.dispatch(
+      this.tracer === null ? opts : this.traced(h as HttpInFlight, opts),
+      h as unknown as Dispatcher.DispatchHandler,
+    );
+  }
+
+  /** A sampled request gets its span and a traceparent header (a copy of its options); others go as they are. */
+  private traced(h: HttpInFlight, opts: Dispatcher.DispatchOptions): Dispatcher.DispatchOptions {
+    const t = this.tracer!.start(this.traceProfiles[h.profile]!, h.intendedMs, h.sentMs);
+    if (t === null) return opts;
+    h.trace = t;
+    return { ...opts, headers: { ...(opts.headers as Record<string, string>), traceparent: t.traceparent } };
   }
 
   /** The request's options, rendered when it has tags; null when a value it needs is unset (failed already). */
@@ -188,6 +222,11 @@ export class HttpLoad extends OpenModelLoad {
 
   protected override onSettled(h: InFlight, endMs: number, kind: ErrorKind | null): void {
     if (h instanceof SseHandler) h.recordEnd(endMs, kind);
+    const t = (h as HttpInFlight).trace;
+    if (t !== null) {
+      (h as HttpInFlight).trace = null;
+      t.end((h as HttpInFlight).status, kind, endMs);
+    }
   }
 
   protected abort(h: InFlight): void {

@@ -1,4 +1,5 @@
 /** What every HTTP handler (plain request, SSE stream) shares with the scheduler. */
+import type { TracedRequest } from '../otel/request-tracer.ts';
 import { InFlight } from './open-model.ts';
 
 /** The error a request is aborted with when its deadline passes (already recorded as a timeout). */
@@ -12,6 +13,8 @@ const KEEP_BYTES = 1 << 20;
 /** What every HTTP handler shares: the undici abort for its request, and what it keeps of the answer. */
 export class HttpInFlight extends InFlight {
   status = 0;
+  /** Its client span when the request was sampled for tracing (src/otel/request-tracer.ts). */
+  trace: TracedRequest | null = null;
   abortFn: ((err: Error) => void) | null = null;
   abortAsked = false;
   /** Captures or checks read the body / headers: keep them (only then). */

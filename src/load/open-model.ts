@@ -94,6 +94,8 @@ export class InFlight {
   /** The session this request is a step of (its captured values and data row), or null. */
   session: Session | null = null;
   settled = false;
+  /** In flight while the generator itself was stalled: its outcome and latency are unknown. */
+  stalled = false;
   prev: InFlight | null = null;
   next: InFlight | null = null;
   list: InFlightList | null = null;
@@ -124,7 +126,8 @@ class InFlightList {
 /** The deadline sweep's period: a request ends at most this long after its deadline. */
 const SWEEP_MS = 25;
 const DUE_EPS_MS = 0.05;
-export const DEFAULT_STALL_BOUND_MS = 1000;
+/** Arrivals overdue by more than this were not sent by a stalled generator (a healthy one lags < 10 ms). */
+export const DEFAULT_STALL_BOUND_MS = 250;
 /** The closed model adjusts its number of users at least this often. */
 export const USERS_TICK_MS = 50;
 export const DEFAULT_GRACEFUL_STOP_MS = 30_000;
@@ -164,6 +167,15 @@ export abstract class OpenModelLoad implements LoadEngine {
   private warmUpReport: WarmUpReport | null = null;
   /** Arrivals up to this time (load clock) have been processed. */
   private throughMs = 0;
+  /** The last moment the scheduler was seen running (sweep, loop, a completion). */
+  private lastAliveMs = 0;
+
+  /** Notices a stall of the generator itself: nothing here ran for longer than the stall bound. */
+  private alive(now: number): void {
+    if (now - this.lastAliveMs > (this.m.stallBoundMs ?? DEFAULT_STALL_BOUND_MS) + SWEEP_MS)
+      this.stalled(this.lastAliveMs);
+    this.lastAliveMs = now;
+  }
   protected stopping = false;
   protected readonly clock: Clock;
   protected readonly store: MetricsStore;
@@ -375,6 +387,7 @@ export abstract class OpenModelLoad implements LoadEngine {
     this.wakeAt = Number.POSITIVE_INFINITY;
     if (this.stopping) return;
     const now = this.now();
+    this.alive(now);
     const store = this.store;
     const stallBound = this.m.stallBoundMs ?? DEFAULT_STALL_BOUND_MS;
     const durationMs = this.m.segment.durationMs;
@@ -487,11 +500,12 @@ export abstract class OpenModelLoad implements LoadEngine {
   ): void {
     if (now - intendedMs > stallBound) {
       // The generator itself was stopped (SIGSTOP, a frozen VM): these were never sent on time,
-      // and sending them all now would be a burst nobody planned, blamed on the target.
+      // and sending them all now would be a burst nobody planned, blamed on the target. Their
+      // sessions stop: the generator cut them, not the target.
       this.store.drop(intendedMs, true);
       this.store.profiles.dropped(profile, null);
       this.counts.dropped++;
-      if (session) this.driver!.stepEnded(session, now, false);
+      if (session) this.driver!.stepAbandoned(session, now);
     } else if (this.inflight < this.m.concurrency) this.send(intendedMs, profile, session, now);
     else if (this.bLen < this.m.maxBacklog) {
       const i = (this.bHead + this.bLen++) % this.backlog.length;
@@ -549,6 +563,7 @@ export abstract class OpenModelLoad implements LoadEngine {
   protected complete(h: InFlight, status: number, kind: ErrorKind | null): void {
     if (h.settled) return;
     const end = this.now();
+    this.alive(end);
     this.settle(h, end, end > h.deadlineMs ? 'timeout' : kind, status);
   }
 
@@ -556,6 +571,18 @@ export abstract class OpenModelLoad implements LoadEngine {
     h.settled = true;
     h.list?.unlink(h);
     this.inflight--;
+    if (h.stalled) {
+      // Whatever it answered, when it ended is unknown (the generator was not running to see):
+      // neither a success nor a failure of the target, and no latency. Its session stops.
+      this.counts.cancelled++;
+      this.store.cancel(h.intendedMs);
+      this.store.profiles.cancelled(h.profile);
+      this.next(endMs);
+      if (h.session && !this.stopping) this.driver!.stepAbandoned(h.session, endMs);
+      h.session = null;
+      this.maybeDone();
+      return;
+    }
     this.counts.completed++;
     const st = kind === 'timeout' ? 0 : status;
     this.store.result(h.intendedMs, h.sentMs, endMs, st, kind);
@@ -570,6 +597,15 @@ export abstract class OpenModelLoad implements LoadEngine {
         this.store.phaseOf(h.intendedMs, endMs),
       );
     this.onSettled(h, endMs, kind);
+    this.next(endMs);
+    // The backlog went first: it waited longer than this session's next step.
+    if (h.session && !this.stopping) this.driver!.stepEnded(h.session, endMs, ok);
+    h.session = null;
+    this.maybeDone();
+  }
+
+  /** A slot is free: the oldest waiting arrival goes out. */
+  private next(nowMs: number): void {
     if (this.bLen > 0 && !this.stopping) {
       const i = this.bHead;
       const intended = this.backlog[i]!;
@@ -577,11 +613,29 @@ export abstract class OpenModelLoad implements LoadEngine {
       if (this.bSession) this.bSession[i] = null;
       this.bHead = (this.bHead + 1) % this.backlog.length;
       this.bLen--;
-      this.send(intended, this.bProfile[i]!, session, endMs);
+      this.send(intended, this.bProfile[i]!, session, nowMs);
     }
-    if (h.session && !this.stopping) this.driver!.stepEnded(h.session, endMs, ok);
-    h.session = null;
-    this.maybeDone();
+  }
+
+  /**
+   * The sweep did not run for longer than the stall bound: the generator itself was stopped.
+   * Requests in flight since before the stall have unknown latency; arrivals that waited through
+   * it in the backlog are overdue by the stall: both are the generator's, not the target's.
+   */
+  private stalled(lastRunMs: number): void {
+    for (const list of this.lists.values())
+      for (let h = list.head; h; h = h.next) if (h.sentMs <= lastRunMs) h.stalled = true;
+    const now = this.now();
+    for (; this.bLen > 0; this.bLen--) {
+      const i = this.bHead;
+      this.store.drop(this.backlog[i]!, true);
+      this.store.profiles.dropped(this.bProfile[i]!, null);
+      const session = this.bSession ? this.bSession[i]! : null;
+      if (this.bSession) this.bSession[i] = null;
+      this.bHead = (this.bHead + 1) % this.backlog.length;
+      this.counts.dropped++;
+      if (session) this.driver!.stepAbandoned(session, now);
+    }
   }
 
   /** Requests past their deadline fail as timeouts now (the engine is told to let go of them). */
@@ -589,6 +643,7 @@ export abstract class OpenModelLoad implements LoadEngine {
     this.sweepTimer = null;
     if (this.stopping) return;
     const now = this.now();
+    this.alive(now);
     for (const list of this.lists.values()) {
       for (let h = list.head; h && h.deadlineMs <= now; h = list.head) {
         this.settle(h, now, 'timeout', 0);

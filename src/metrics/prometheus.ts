@@ -1,16 +1,22 @@
 /**
- * Live metrics for dashboards: `--prometheus PORT` serves /metrics (prom-client) while the run
- * lasts; `--pushgateway URL` pushes the same metrics every few seconds and once at the end.
- * Only listens to run events: it never slows the load engine.
+ * Prometheus: `--prometheus PORT` serves /metrics on loopback while the run lasts; `--pushgateway
+ * URL` PUTs the same metrics every few seconds and once at the end, grouped by job `chaoskit` and
+ * the scenario (the run id is a label of `chaoskit_run_info` only, so series stay bounded).
+ * The metrics (src/metrics/run-metrics.ts) follow only run events: nothing here slows the load.
+ *
+ * Text exposition format 0.0.4, checked with `promtool check metrics` (test/observe/prometheus.test.ts).
+ * A push that fails or is still in flight when the next one is due is dropped and counted;
+ * failures are reported once, when the run ends.
  */
 import http from 'node:http';
-import { Counter, Gauge, Pushgateway, Registry } from 'prom-client';
-import type { Progress, RunHandle } from '../run.ts';
+import { METRICS, RunMetrics, type Labels, type MetricsSnapshot } from './run-metrics.ts';
+import type { RunHandle } from '../run.ts';
 
 export interface LiveMetrics {
   readonly url: string | null;
-  /** Starts following a run (its `second` events). */
+  /** Starts following a run (its events). */
   attach(run: RunHandle): void;
+  /** Final push, server closed; resolves within a few seconds whatever the Pushgateway does. */
   stop(): Promise<void>;
 }
 
@@ -19,92 +25,126 @@ export interface LiveMetricsOptions {
   host?: string;
   pushgateway?: string;
   pushEveryMs?: number;
+  /** A push's deadline (default 3 s). */
+  pushTimeoutMs?: number;
+  /** How long stop() waits for the final push (default 2 s: the CLI waits 3 s for everything). */
+  finalPushWaitMs?: number;
+  /** Where the one line about failed pushes goes, at the end (default stderr). */
+  report?: (line: string) => void;
+  /** The metrics to serve (default: a new RunMetrics, attached by attach()). */
+  metrics?: RunMetrics;
+}
+
+export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+const escLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+const escHelp = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+
+function labelText(labels: Labels, extra?: [string, string]): string {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escLabel(v)}"`);
+  if (extra) parts.push(`${extra[0]}="${escLabel(extra[1])}"`);
+  return parts.length ? `{${parts.join(',')}}` : '';
+}
+
+function num(v: number): string {
+  if (Number.isNaN(v)) return 'NaN';
+  if (v === Number.POSITIVE_INFINITY) return '+Inf';
+  if (v === Number.NEGATIVE_INFINITY) return '-Inf';
+  return String(v);
+}
+
+/** The snapshot in the Prometheus text format; families without samples are left out. */
+export function renderPrometheus(s: MetricsSnapshot): string {
+  const out: string[] = [];
+  for (const f of s.scalars) {
+    if (f.samples.length === 0) continue;
+    const { prom, help, kind } = f.def;
+    out.push(`# HELP ${prom} ${escHelp(help)}`, `# TYPE ${prom} ${kind}`);
+    for (const x of f.samples) out.push(`${prom}${labelText(x.labels)} ${num(x.value)}`);
+  }
+  for (const h of s.histograms) {
+    if (h.points.length === 0) continue;
+    const { prom, help } = h.def;
+    out.push(`# HELP ${prom} ${escHelp(help)}`, `# TYPE ${prom} histogram`);
+    for (const p of h.points) {
+      let acc = 0;
+      h.bounds.forEach((b, i) => {
+        acc += p.counts[i]!;
+        out.push(`${prom}_bucket${labelText(p.labels, ['le', String(b)])} ${acc}`);
+      });
+      out.push(`${prom}_bucket${labelText(p.labels, ['le', '+Inf'])} ${p.count}`);
+      out.push(`${prom}_sum${labelText(p.labels)} ${num(p.sum)}`);
+      out.push(`${prom}_count${labelText(p.labels)} ${p.count}`);
+    }
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** The Pushgateway URL of a run's group: job `chaoskit`, grouping key the scenario. */
+export function pushUrl(base: string, scenario: string): string {
+  const seg = scenario.includes('/')
+    ? `scenario@base64/${Buffer.from(scenario).toString('base64url')}`
+    : `scenario/${encodeURIComponent(scenario)}`;
+  return `${base.replace(/\/+$/, '')}/metrics/job/chaoskit/${seg}`;
 }
 
 /** Binds the metrics server (before the run starts, so a taken port fails first); attach() a run after. */
 export async function startLiveMetricsServer(o: LiveMetricsOptions): Promise<LiveMetrics> {
-  const registry = new Registry();
-  let run: RunHandle | null = null;
-  let labels: Record<string, string> = {};
-  const g = (name: string, help: string, labelNames: string[] = []) =>
-    new Gauge({ name, help, labelNames, registers: [registry] });
-  const requested = g('chaoskit_requested_rate', 'arrivals scheduled in the last second');
-  const achieved = g('chaoskit_achieved_rate', 'requests sent in the last second');
-  const latency = g('chaoskit_latency_ms', 'latency of the last second from the intended send time', [
-    'quantile',
-  ]);
-  const active = g('chaoskit_fault_active', '1 while a fault is applied', ['fault']);
-  const saturated = g('chaoskit_generator_saturated', '1 when the load generator itself was saturated');
-  const progress = g('chaoskit_progress_ratio', 'elapsed share of the run');
-  const errors = new Counter({
-    name: 'chaoskit_errors_total',
-    help: 'failed requests by kind',
-    labelNames: ['kind'],
-    registers: [registry],
-  });
-  const sent = new Counter({ name: 'chaoskit_requests_total', help: 'requests sent', registers: [registry] });
-  const seenFaults = new Set<string>();
-
-  const onProgress = (p: Progress) => {
-    requested.set(p.requestedRate);
-    achieved.set(p.achievedRate);
-    sent.inc(p.achievedRate);
-    progress.set(Math.min(1, p.elapsedMs / Math.max(1, p.durationMs)));
-    saturated.set(p.saturated ? 1 : 0);
-    for (const q of ['p50', 'p90', 'p95', 'p99', 'max'] as const) {
-      const v = p.latencyMs?.[q];
-      if (v !== undefined) latency.set({ quantile: q }, v);
-    }
-    for (const [kind, n] of Object.entries(p.errors)) if (n) errors.inc({ kind }, n);
-    for (const f of p.activeFaults) seenFaults.add(f);
-    for (const f of seenFaults) active.set({ fault: f }, p.activeFaults.includes(f) ? 1 : 0);
-  };
+  const metrics = o.metrics ?? new RunMetrics();
+  const ownsMetrics = !o.metrics;
+  const report = o.report ?? ((line: string) => process.stderr.write(`${line}\n`));
 
   let server: http.Server | null = null;
   let url: string | null = null;
   if (o.port !== undefined) {
-    const s = http.createServer(async (req, res) => {
-      if (req.url !== '/metrics') {
+    const s = http.createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method !== 'GET' || path !== '/metrics') {
         res.statusCode = 404;
         res.end('see /metrics\n');
         return;
       }
-      res.setHeader('content-type', registry.contentType);
-      res.end(await registry.metrics());
+      res.setHeader('content-type', CONTENT_TYPE);
+      res.end(renderPrometheus(metrics.snapshot()));
     });
+    const host = o.host ?? '127.0.0.1';
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject);
-      s.listen(o.port, o.host ?? '127.0.0.1', () => resolve());
+      s.listen(o.port, host, () => resolve());
     });
+    s.on('error', () => {}); // after the bind, a client's trouble is not the run's
     server = s;
-    const addr = s.address() as { port: number };
-    url = `http://${o.host ?? '127.0.0.1'}:${addr.port}/metrics`;
+    url = `http://${host}:${(s.address() as { port: number }).port}/metrics`;
   }
 
+  const gw = o.pushgateway ? new Pusher(o.pushgateway, o.pushTimeoutMs ?? 3000) : null;
   let pushTimer: NodeJS.Timeout | null = null;
-  const gateway = o.pushgateway ? new Pushgateway(o.pushgateway, { timeout: 3000 }, registry) : null;
-  const push = async () => {
-    if (!run) return;
-    try {
-      await gateway?.pushAdd({ jobName: 'chaoskit', groupings: labels });
-    } catch (err) {
-      run.emit('log', `pushgateway ${o.pushgateway}: ${(err as Error).message}`);
-    }
+  const push = () => {
+    const scenario = metrics.scenario;
+    if (gw && scenario) gw.push(scenario, renderPrometheus(metrics.snapshot()));
   };
-  if (gateway) pushTimer = setInterval(() => void push(), o.pushEveryMs ?? 5000);
 
   return {
     url,
     attach(r) {
-      run = r;
-      labels = { scenario: r.scenario.spec.name, run: r.runId };
-      registry.setDefaultLabels(labels);
-      r.on('second', onProgress);
+      if (ownsMetrics) metrics.attach(r);
+      if (gw) {
+        pushTimer = setInterval(push, o.pushEveryMs ?? 5000);
+        pushTimer.unref();
+      }
     },
     stop: async () => {
-      run?.off('second', onProgress);
       if (pushTimer) clearInterval(pushTimer);
-      if (gateway) await push();
+      if (ownsMetrics) metrics.detach();
+      if (gw) {
+        // The final push carries the totals: it waits (bounded) for one still in flight.
+        const until = new Promise((r) => setTimeout(r, o.finalPushWaitMs ?? 2000).unref());
+        await Promise.race([gw.idle(), until]);
+        push();
+        await Promise.race([gw.idle(), until]);
+        const line = gw.summary();
+        if (line) report(line);
+      }
       if (server) {
         server.closeAllConnections();
         await new Promise<void>((r) => server!.close(() => r()));
@@ -112,3 +152,60 @@ export async function startLiveMetricsServer(o: LiveMetricsOptions): Promise<Liv
     },
   };
 }
+
+/** One push in flight at most; a push due while one is in flight is dropped (and counted). */
+class Pusher {
+  private inFlight: Promise<void> | null = null;
+  private attempts = 0;
+  private failed = 0;
+  private skipped = 0;
+  private lastError = '';
+
+  constructor(
+    private readonly base: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  push(scenario: string, body: string): void {
+    this.attempts++;
+    if (this.inFlight) {
+      this.skipped++;
+      return;
+    }
+    this.inFlight = fetch(pushUrl(this.base, scenario), {
+      method: 'PUT',
+      body,
+      headers: { 'content-type': CONTENT_TYPE },
+      signal: AbortSignal.timeout(this.timeoutMs),
+    })
+      .then(async (res) => {
+        await res.body?.cancel();
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      })
+      .catch((err: unknown) => {
+        this.failed++;
+        const e = err as Error & { cause?: { code?: string } };
+        this.lastError = e.cause?.code ?? e.message;
+      })
+      .finally(() => (this.inFlight = null));
+  }
+
+  idle(): Promise<void> {
+    return this.inFlight ?? Promise.resolve();
+  }
+
+  /** One line about the pushes that did not land (one still in flight counts as not landed), or null. */
+  summary(): string | null {
+    const pending = this.inFlight ? 1 : 0;
+    const lost = this.failed + this.skipped + pending;
+    if (lost === 0) return null;
+    const why = [
+      `${this.failed} failed${this.lastError ? `, last: ${this.lastError}` : ''}`,
+      ...(this.skipped ? [`${this.skipped} skipped while one was in flight`] : []),
+      ...(pending ? ['the last one still unanswered'] : []),
+    ];
+    return `pushgateway ${this.base}: ${lost} of ${this.attempts} pushes did not land (${why.join('; ')}); the load was not affected`;
+  }
+}
+
+export { METRICS };

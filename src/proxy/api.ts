@@ -4,8 +4,8 @@
  * Every failure is answered as `{"error": message, "status": code}`; nothing a client sends can
  * take the server down.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { accessPolicy, type AccessPolicy } from './access.ts';
 import { badRequest, ProxyApiError } from './api-error.ts';
 import type { ProxyRegistry } from './registry.ts';
 import { isObject } from './toxic-def.ts';
@@ -124,8 +124,8 @@ function routes(reg: ProxyRegistry): Array<[string, Record<string, Handler>]> {
 }
 
 export interface ApiOptions {
-  /** When set, every request must carry `Authorization: Bearer <token>`. */
-  token?: string;
+  /** Who may use the API (access.ts); default: loopback clients only. */
+  access?: AccessPolicy;
   log?: (line: string) => void;
 }
 
@@ -135,8 +135,9 @@ export function createApiHandler(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const table = routes(registry).map(([path, methods]) => ({ parts: path.split('/').slice(1), methods }));
   const log = opts.log ?? (() => {});
+  const access = opts.access ?? accessPolicy({});
   return (req, res) => {
-    handle(req, table, opts.token)
+    handle(req, table, access)
       .catch((err: unknown) => {
         if (err instanceof ProxyApiError)
           return { status: err.status, json: { error: err.message, status: err.status } };
@@ -157,14 +158,11 @@ export function createApiHandler(
 async function handle(
   req: IncomingMessage,
   table: Array<{ parts: string[]; methods: Record<string, Handler> }>,
-  token: string | undefined,
+  access: AccessPolicy,
 ): Promise<Reply> {
   // Toxiproxy refuses browsers so a web page cannot drive a loopback API (CSRF, DNS rebinding).
   if ((req.headers['user-agent'] ?? '').startsWith('Mozilla/'))
     throw new ProxyApiError('user agent not allowed', 403);
-  if (token !== undefined && !bearerMatches(req.headers.authorization, token)) {
-    throw new ProxyApiError('missing or wrong bearer token (send "Authorization: Bearer <token>")', 401);
-  }
   let url: URL;
   try {
     url = new URL(req.url ?? '/', 'http://api');
@@ -173,6 +171,10 @@ async function handle(
   }
   const segments = url.pathname.split('/').slice(1);
   if (segments.at(-1) === '') segments.pop();
+  // GET /version is open to anyone who can connect: it tells nothing but the API level.
+  const isVersion = segments.length === 1 && segments[0] === 'version' && req.method === 'GET';
+  const refused = isVersion ? undefined : access.refuse(req.socket.remoteAddress, req.headers.authorization);
+  if (refused) throw new ProxyApiError(refused.message, refused.status);
   for (const route of table) {
     const params = match(route.parts, segments);
     if (!params) continue;
@@ -227,14 +229,6 @@ function readJson(req: IncomingMessage): Promise<unknown> {
       }
     });
   });
-}
-
-function bearerMatches(header: string | undefined, token: string): boolean {
-  const m = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  if (!m) return false;
-  const given = Buffer.from(m[1]!.trim());
-  const want = Buffer.from(token);
-  return given.length === want.length && timingSafeEqual(given, want);
 }
 
 function notFound(what: 'proxy' | 'toxic', name: string): never {

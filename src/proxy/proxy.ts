@@ -93,40 +93,33 @@ export class Proxy implements ConnectionHost {
     this.conns.delete(conn);
   }
 
-  /** Changes addresses; the caller restarts the listener. Validates before changing anything. */
-  setAddresses(listen: string, upstream: string): void {
-    parseHostPort(listen, 'listen');
-    const up = parseHostPort(upstream, 'upstream', { allowPortZero: false });
-    if (listen !== this.listen) this.requestedListen = this.listen = listen;
+  /**
+   * Applies an update. Whatever fails (a taken or foreign listen address, a bad upstream), the
+   * proxy stays as it was: same addresses, same state, same listener, same connections. A new
+   * listen address is bound before the old listener closes; a changed upstream closes the open
+   * connections (as Toxiproxy's restart does) and keeps the listener.
+   */
+  async update(next: { listen: unknown; upstream: unknown; enabled: boolean }): Promise<void> {
+    parseHostPort(next.listen, 'listen');
+    const up = parseHostPort(next.upstream, 'upstream', { allowPortZero: false });
+    const listen = next.listen as string;
+    const upstream = next.upstream as string;
+    const moved = listen !== this.listen;
+    if (!next.enabled) {
+      await this.stop();
+      if (moved) this.requestedListen = this.listen = listen;
+    } else if (moved || !this.server) {
+      await this.listenOn(listen);
+      if (moved) this.requestedListen = listen;
+    } else if (upstream !== this.upstream) {
+      this.dropConnections();
+    }
     this.upstream = upstream;
     this.upstreamHp = up;
   }
 
   async start(): Promise<void> {
-    if (this.server) return;
-    const { host, port } = parseHostPort(this.listen, 'listen');
-    const server = createServer({ allowHalfOpen: true }, (socket) => this.onConnection(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: host || undefined, port }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    }).catch((err: NodeJS.ErrnoException) => {
-      const status =
-        err.code === 'EADDRINUSE'
-          ? 409
-          : err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND'
-            ? 400
-            : 500;
-      throw new ProxyApiError(`proxy ${this.name}: cannot listen on ${this.listen}: ${err.message}`, status, {
-        cause: err,
-      });
-    });
-    server.on('error', (err) => this.env.log(`proxy ${this.name}: listener error: ${err.message}`));
-    const addr = server.address() as AddressInfo;
-    this.listen = formatHostPort(addr.address, addr.port);
-    this.server = server;
+    if (!this.server) await this.listenOn(this.listen);
   }
 
   /** Closes the listener and every open connection. */
@@ -134,15 +127,8 @@ export class Proxy implements ConnectionHost {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
-    const closed = new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, 1000);
-      server.close(() => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
-    for (const c of [...this.conns]) c.destroy();
-    this.conns.clear();
+    const closed = closeServer(server);
+    this.dropConnections();
     await closed;
   }
 
@@ -161,12 +147,98 @@ export class Proxy implements ConnectionHost {
     this.httpDefs = defs.filter((d) => d.kind.onRequest);
   }
 
-  private onConnection(socket: Socket): void {
-    if (!this.server) {
+  /**
+   * Moves the listener to `listen`: binds the new one first, then closes the old one and its
+   * connections. When the new address is refused, nothing changed. Only when the old listener
+   * itself holds the port (same port, another host) is it closed first, and put back on failure.
+   */
+  private async listenOn(listen: string): Promise<void> {
+    const old = this.server;
+    let server: Server;
+    try {
+      server = await this.bind(listen);
+    } catch (err) {
+      if (!(old && (err as ProxyApiError).code === 'EADDRINUSE' && samePort(listen, this.listen))) throw err;
+      await this.stop();
+      try {
+        server = await this.bind(listen);
+      } catch (again) {
+        await this.bind(this.listen).then(
+          (back) => this.install(back),
+          (e: Error) =>
+            this.env.log(`proxy ${this.name}: could not listen again on ${this.listen}: ${e.message}`),
+        );
+        throw again;
+      }
+    }
+    const oldConns = [...this.conns];
+    this.install(server);
+    if (old && old !== server) {
+      for (const c of oldConns) c.destroy();
+      for (const c of oldConns) this.conns.delete(c);
+      await closeServer(old);
+    }
+  }
+
+  private install(server: Server): void {
+    this.server = server;
+    const addr = server.address() as AddressInfo;
+    this.listen = formatHostPort(addr.address, addr.port);
+  }
+
+  /** A listener on `listen`, not yet in use; rejects with 409 when the address is taken. */
+  private async bind(listen: string): Promise<Server> {
+    const { host, port } = parseHostPort(listen, 'listen');
+    const server: Server = createServer({ allowHalfOpen: true }, (socket) =>
+      this.onConnection(socket, server),
+    );
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: host || undefined, port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    }).catch((err: NodeJS.ErrnoException) => {
+      const status =
+        err.code === 'EADDRINUSE'
+          ? 409
+          : err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND'
+            ? 400
+            : 500;
+      throw new ProxyApiError(`proxy ${this.name}: cannot listen on ${listen}: ${err.message}`, status, {
+        cause: err,
+      });
+    });
+    server.on('error', (err) => this.env.log(`proxy ${this.name}: listener error: ${err.message}`));
+    return server;
+  }
+
+  private dropConnections(): void {
+    for (const c of [...this.conns]) c.destroy();
+    this.conns.clear();
+  }
+
+  private onConnection(socket: Socket, from: Server): void {
+    if (from !== this.server) {
       socket.destroy();
       return;
     }
     const conn = Connection.accept(this, socket);
     if (conn) this.conns.add(conn);
   }
+}
+
+/** Closes a listener; a close that hangs (a stuck handle) is given up on after a second. */
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, 1000);
+    server.close(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
+
+function samePort(a: string, b: string): boolean {
+  return parseHostPort(a, 'listen').port === parseHostPort(b, 'listen').port;
 }

@@ -80,20 +80,20 @@ export class ProxyRegistry {
     });
   }
 
-  /** Toxiproxy's update: changing listen or upstream restarts the listener (closing connections). */
+  /**
+   * Toxiproxy's update: a changed listen address moves the listener, a changed upstream closes
+   * open connections. A refused update (400, 409) leaves the proxy as it was.
+   */
   updateProxy(name: string, patch: ProxyPatch): Promise<ProxyJson> {
     return this.serial(async () => {
       const proxy = this.mustGet(name);
       if (!isObject(patch)) throw badRequest('expected a json object');
-      const listen = patch.listen ?? proxy.listen;
-      const upstream = patch.upstream ?? proxy.upstream;
       const enabled = optionalBool(patch.enabled, 'enabled') ?? proxy.enabled;
-      if (listen !== proxy.listen || upstream !== proxy.upstream) {
-        proxy.setAddresses(String(listen), String(upstream));
-        await proxy.stop();
-      }
-      if (enabled) await proxy.start();
-      else await proxy.stop();
+      await proxy.update({
+        listen: patch.listen ?? proxy.listen,
+        upstream: patch.upstream ?? proxy.upstream,
+        enabled,
+      });
       return proxy.toJson();
     });
   }

@@ -5,6 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../errors.ts';
+import { decode } from '../metrics/hist.ts';
 import { runResultSchema, type RunResult } from '../result.ts';
 import { failWith, parseYamlDocs, readSource, zodProblems } from '../scenario/yaml.ts';
 import { VERSION } from '../version.ts';
@@ -74,6 +75,31 @@ export function jsonErrorOffset(text: string): number {
 
 const MAX_PROBLEMS = 20;
 
+/** The first encoded histogram that does not decode (a hand-edited or truncated file), if any. */
+function badHistogram(r: RunResult): { path: (string | number)[]; message: string } | null {
+  const check = (h: string | null | undefined, path: (string | number)[]) => {
+    if (!h) return null;
+    try {
+      decode(h);
+      return null;
+    } catch (err) {
+      return { path, message: `not a valid encoded latency histogram (${(err as Error).message})` };
+    }
+  };
+  let bad = check(r.totals.hist, ['totals', 'hist']);
+  for (let i = 0; !bad && i < r.timeline.length; i++) {
+    const s = r.timeline[i]!;
+    bad =
+      check(s.hist, ['timeline', i, 'hist']) ??
+      check(s.failedHist, ['timeline', i, 'failedHist']) ??
+      check(s.stream?.firstEventHist, ['timeline', i, 'stream', 'firstEventHist']);
+    for (const [name, p] of Object.entries(s.phases ?? {}))
+      bad ??= check(p?.hist, ['timeline', i, 'phases', name, 'hist']);
+  }
+  for (const [name, p] of Object.entries(r.profiles ?? {})) bad ??= check(p.hist, ['profiles', name, 'hist']);
+  return bad;
+}
+
 /**
  * Reads a saved results.json (or a directory holding one) and validates it against the
  * RunResult schema. Every problem is an InputError naming file:line:col and the field path;
@@ -94,7 +120,13 @@ export function readResultFile(path: string): RunResult {
   }
   const migrated = migrateResult(value, VERSION);
   const parsed = migrated.ok ? runResultSchema.safeParse(migrated.doc, { reportInput: true }) : null;
-  if (parsed?.success) return parsed.data;
+  if (parsed?.success) {
+    const bad = badHistogram(parsed.data);
+    if (!bad) return parsed.data;
+    const at = parseYamlDocs(file, text)[0];
+    if (at) failWith(at, 'results file', [{ path: bad.path, message: bad.message }]);
+    throw new InputError(`${file}: ${bad.path.join('.')}: ${bad.message}`);
+  }
   const src = parseYamlDocs(file, text)[0];
   if (!src) throw new InputError(`${file}:1:1: the results file is empty`);
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {

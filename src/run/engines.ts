@@ -75,6 +75,7 @@ const http: EngineDef = {
       connections: load.connections,
       timeoutMs: load.timeout,
       streamTimeoutMs: load.streamTimeout,
+      tracer: ctx.tracer ?? null,
     });
   },
 };
@@ -97,6 +98,7 @@ const grpc: EngineDef = {
       channels: spec.channels,
       deadlineMs: spec.deadline ?? load.timeout,
       streamDeadlineMs: spec.deadline ?? load.streamTimeout,
+      tracer: ctx.tracer ?? null,
     });
   },
 };

@@ -19,8 +19,14 @@ import type { PlannedFault } from '../scenario/plan.ts';
 import { renewProxyLease } from '../targets/proxy.ts';
 import { manualRevertFor } from '../targets/revert.ts';
 import { ownershipMark, type ApplyContext, type Prepared, type RevertRecipe } from '../targets/types.ts';
-import type { Ledger, LedgerEvent, RevertLayer } from './ledger.ts';
-import { revertWithRetry } from './revert.ts';
+import {
+  LedgerWriteError,
+  type Ledger,
+  type LedgerEvent,
+  type LedgerRevertBy,
+  type RevertLayer,
+} from './ledger.ts';
+import { revertFault } from './revert.ts';
 
 export const LEASE_MS = 10_000;
 const RENEW_EVERY_MS = 2_000;
@@ -53,6 +59,12 @@ export interface FaultRunnerOptions {
   onApplied?: (record: FaultRecord) => void;
   onReverted?: (record: FaultRecord) => void;
   leaseMs?: number;
+  /** Converts a wall-clock time (epoch ms, as in ledger records) to the load's clock. */
+  wallToRunMs?: (epochMs: number) => number;
+  /** The environment file the run used (restart commands and remote proxy APIs are re-read from it on revert). */
+  environmentFile?: string;
+  /** The state directory (self-reverting timers find the ledger there). */
+  stateDir?: string;
   /** Prepares a fault (the fault type's driver when absent; tests inject fakes). */
   prepare?: (f: PlannedFault, ctx: ApplyContext) => Promise<Prepared>;
   /** Reverts from a recipe (the real drivers when absent; tests inject fakes). */
@@ -232,65 +244,92 @@ export class FaultRunner {
     )
       return;
     const recipe = l.recipe;
-    const guard = this.revertedElsewhere(l);
-    if (guard) {
-      // A stalled runner resumed: its guard (or an emergency stop) reverted this fault meanwhile.
-      l.record.status = 'reverted';
-      l.record.revertedAtMs = guard.atMs;
-      l.record.revertedBy = guard.by;
-      l.record.observations.push(`reverted by ${guard.by} while this runner was not responding`);
-      this.o.windows.close(l.planned.id, guard.atMs ?? this.o.now());
-      this.o.onReverted?.({ ...l.record });
+    const elsewhere = st === 'applied' ? this.revertedElsewhere(l) : null;
+    if (elsewhere) {
+      // A stalled runner resumed: its guard (or an emergency stop, or its timer) reverted this fault meanwhile.
+      this.markRevertedElsewhere(l, elsewhere);
       return;
     }
     try {
-      const notes: string[] = [];
-      const outcome = this.o.revert
-        ? await this.o.revert(recipe, (n) => notes.push(n))
-        : await revertWithRetry(recipe, 3, 200, (note) => notes.push(note));
+      const { outcome, notes } = await revertFault(
+        this.o.ledger,
+        { runId: this.o.runId, faultId: l.planned.id, recipe },
+        by,
+        this.o.revert ? { revert: this.o.revert } : {},
+      );
       this.o.windows.close(l.planned.id, this.o.now());
-      this.append({ event: 'reverted', runId: this.o.runId, faultId: l.planned.id, by, outcome });
+      if (outcome === 'reverted-by-other') {
+        const other = this.revertedElsewhere(l, true);
+        if (other && st === 'applied') {
+          this.markRevertedElsewhere(l, other);
+          return;
+        }
+      }
       if (st !== 'apply-failed') {
         l.record.status = 'reverted';
         l.record.revertedAtMs = Math.round(this.o.now());
         l.record.revertedBy = by;
         if (notes.length > 0) l.record.observations.push(...notes);
-        else if (outcome === 'already-gone')
+        else if (outcome !== 'reverted')
           l.record.observations.push('already gone when reverted (another layer removed it)');
         this.o.log(`fault ${l.planned.id} reverted (${by})`);
         this.o.onReverted?.({ ...l.record });
       }
     } catch (err) {
       const error = (err as Error).message;
-      this.append({ event: 'revert-failed', runId: this.o.runId, faultId: l.planned.id, by, error });
+      if (err instanceof LedgerWriteError) {
+        // The revert may well have happened; the ledger could not say so: the run exits 4.
+        this.ledgerFailures.push(`${l.planned.id}: ${error}`);
+        this.o.log(`fault ${l.planned.id}: ${error}`);
+      }
       l.record.status = 'revert-failed';
       l.record.error = `revert failed: ${error}`;
       l.record.manualRevert = manualRevertFor(recipe);
+      this.o.windows.close(l.planned.id, this.o.now());
       this.o.log(
         `fault ${l.planned.id} could NOT be reverted: ${error}\n  run by hand: ${l.record.manualRevert}`,
       );
     }
   }
 
-  /** Another layer's `reverted` record for this fault, written after this run's intent. */
-  private revertedElsewhere(l: Live): { by: RevertLayer; atMs: number | null } | null {
-    let entries;
+  private markRevertedElsewhere(l: Live, other: { by: LedgerRevertBy; atMs: number | null }): void {
+    for (const t of l.timers) this.o.clock.clearTimeout(t);
+    const at = other.atMs ?? this.o.now();
+    l.record.status = 'reverted';
+    l.record.revertedAtMs = Math.round(at);
+    l.record.revertedBy = other.by;
+    l.record.observations.push(`reverted by ${other.by} while this runner was not responding`);
+    this.o.windows.close(l.planned.id, at);
+    this.o.log(`fault ${l.planned.id} was reverted by ${other.by} while this runner was not responding`);
+    this.o.onReverted?.({ ...l.record });
+  }
+
+  /**
+   * After the runner itself was stalled: faults its guard (or an emergency stop) reverted
+   * meanwhile are recorded as such, with the time they stopped being in effect.
+   */
+  reconcile(): void {
+    for (const l of this.live) {
+      if (l.record.status !== 'applied') continue;
+      const other = this.revertedElsewhere(l);
+      if (other) this.markRevertedElsewhere(l, other);
+    }
+  }
+
+  /** Another layer's `reverted` record for this fault (any layer but this runner's own, unless `any`). */
+  private revertedElsewhere(l: Live, any = false): { by: LedgerRevertBy; atMs: number | null } | null {
+    let last;
     try {
-      entries = this.o.ledger.read();
+      last = this.o.ledger.revertedBy(this.o.runId, l.planned.id);
     } catch {
       return null;
     }
-    let seenIntent = false;
-    let found: { by: RevertLayer; atMs: number | null } | null = null;
-    for (const e of entries) {
-      if (e.runId !== this.o.runId || e.faultId !== l.planned.id) continue;
-      if (e.event === 'intent') {
-        seenIntent = true;
-        found = null;
-      } else if (seenIntent && e.event === 'reverted' && (e.by === 'guard' || e.by === 'emergency-stop'))
-        found = { by: e.by, atMs: null };
-    }
-    return found;
+    if (!last || (!any && (last.by === 'schedule' || last.by === 'runner-exit'))) return null;
+    const wall = Date.parse(last.ts);
+    return {
+      by: last.by,
+      atMs: this.o.wallToRunMs && Number.isFinite(wall) ? Math.max(0, this.o.wallToRunMs(wall)) : null,
+    };
   }
 
   /** No fault starts from now on (an abort); reverting what is applied is stopAll's job. */

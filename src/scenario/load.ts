@@ -8,9 +8,9 @@ import { faultDef, faultTypes } from '../../faults/index.ts';
 import { InputError } from '../errors.ts';
 import { engineTargetKind, streamingProblems } from '../load/checks.ts';
 import { stepLevel } from '../load/patterns.ts';
+import { loadSlo, type SloConfig } from '../slo/load.ts';
 import { parseStopCondition } from '../slo/stop.ts';
 import { formatDuration, parseDurationMs } from '../units.ts';
-import { parseThreshold } from '../slo/threshold.ts';
 import { AT_HINT, parseAt } from './at.ts';
 import { resolveEnvironmentPath, resolveScenarioPath, resolveSloPath } from './paths.ts';
 import { plan as makePlan, type RunPlan } from './plan.ts';
@@ -18,33 +18,19 @@ import {
   environmentSchema,
   FAULT_COMMON_KEYS,
   MAX_RATE_WITHOUT_FORCE,
-  openSloDoc,
   scenarioSchema,
-  sloSchema,
   type EnvironmentFile,
-  type NativeService,
   type ScenarioFile,
 } from './schema.ts';
-import {
-  failWith,
-  parseYamlDocs,
-  parseYamlFile,
-  problemLine,
-  readSource,
-  zodProblems,
-  type Problem,
-  type SourceDoc,
-} from './yaml.ts';
+import { failWith, parseYamlFile, problemLine, zodProblems, type Problem, type SourceDoc } from './yaml.ts';
+
+// SLO loading lives in src/slo/load.ts; re-exported so callers keep importing it from here.
+export { loadSlo };
+export type { OpenSloDoc, SloConfig } from '../slo/load.ts';
 
 export interface Environment {
   file: string;
   spec: EnvironmentFile;
-}
-export type OpenSloDoc = z.output<typeof openSloDoc>;
-export interface SloConfig {
-  file: string;
-  services: Record<string, NativeService>;
-  openslo: OpenSloDoc[];
 }
 export interface Scenario {
   file: string;
@@ -74,72 +60,6 @@ function parseWith<S extends z.ZodType>(src: SourceDoc, schema: S, label: string
 export function loadEnvironment(file: string, env: NodeJS.ProcessEnv = process.env): Environment {
   const src = parseYamlFile(file, 'environment file', env);
   return { file, spec: parseWith(src, environmentSchema, 'environment file') };
-}
-
-export function loadSlo(file: string): SloConfig {
-  const docs = parseYamlDocs(file, readSource(file, 'SLO file'));
-  const services: Record<string, NativeService> = {};
-  const openslo: OpenSloDoc[] = [];
-  const problems: { src: SourceDoc; p: Problem }[] = [];
-  for (const src of docs) {
-    const v = src.value as Record<string, unknown> | null;
-    const schema = v && typeof v === 'object' && 'apiVersion' in v ? openSloDoc : sloSchema;
-    const r = schema.safeParse(v, { reportInput: true });
-    if (!r.success) {
-      for (const p of zodProblems(r.error)) problems.push({ src, p });
-      continue;
-    }
-    if (schema === openSloDoc) openslo.push(r.data as OpenSloDoc);
-    else {
-      const parsed = (r.data as z.output<typeof sloSchema>).services;
-      for (const [name, svc] of Object.entries(parsed)) {
-        for (const p of serviceProblems(svc))
-          problems.push({ src, p: { ...p, path: ['services', name, ...p.path] } });
-      }
-      Object.assign(services, parsed);
-    }
-  }
-  if (problems.length > 0) {
-    const lines = problems.map(({ src, p }) => problemLine(src, p));
-    throw new InputError(
-      `invalid SLO file (${lines.length} problem${lines.length > 1 ? 's' : ''})\n  ${lines.join('\n  ')}`,
-    );
-  }
-  return { file, services, openslo };
-}
-
-/** Threshold grammar and contradictions (a lower bound at or above an upper bound on one statistic). */
-function serviceProblems(svc: NativeService): Problem[] {
-  const out: Problem[] = [];
-  const bounds = new Map<string, { lo?: number; hi?: number; loAt?: number; hiAt?: number }>();
-  const bound = (key: string, kind: 'lo' | 'hi', v: number, at: number) => {
-    const b = bounds.get(key) ?? {};
-    if (kind === 'hi' && (b.hi === undefined || v < b.hi)) Object.assign(b, { hi: v, hiAt: at });
-    if (kind === 'lo' && (b.lo === undefined || v > b.lo)) Object.assign(b, { lo: v, loAt: at });
-    bounds.set(key, b);
-  };
-  if (svc.errorRate !== undefined) bound('rate', 'hi', svc.errorRate, -1);
-  if (svc.availability !== undefined) bound('rate', 'hi', 1 - svc.availability, -1);
-  for (const [k, ms] of Object.entries(svc.latency ?? {})) bound(k === 'med' ? 'p50' : k, 'hi', ms, -1);
-  svc.thresholds.forEach((text, i) => {
-    const t = parseThreshold(text);
-    if (typeof t === 'string') {
-      out.push({ path: ['thresholds', i], message: t });
-      return;
-    }
-    const key = t.stat.kind === 'percentile' ? `p${t.stat.p}` : t.stat.kind === 'med' ? 'p50' : t.stat.kind;
-    if (t.op === '<' || t.op === '<=') bound(key, 'hi', t.value, i);
-    else if (t.op === '>' || t.op === '>=') bound(key, 'lo', t.value, i);
-  });
-  for (const [key, b] of bounds) {
-    if (b.lo !== undefined && b.hi !== undefined && b.lo >= b.hi) {
-      out.push({
-        path: ['thresholds', b.loAt!],
-        message: `contradictory objectives: ${key} must be above ${b.lo} and below ${b.hi} at once`,
-      });
-    }
-  }
-  return out;
 }
 
 /** Reads and validates a scenario with its environment and SLO file. Throws InputError on any problem. */

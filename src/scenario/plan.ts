@@ -6,6 +6,7 @@ import { faultDef } from '../../faults/index.ts';
 import { phaseDurationMs, segmentOf, sequence, type Segment } from '../load/patterns.ts';
 import { FAULT_COMMON_KEYS, type Phase, type ScenarioFile } from './schema.ts';
 import { parseAt, type AtExpr } from './at.ts';
+import { MAX_DURATION_MS } from '../units.ts';
 
 export interface PlannedPhase {
   index: number; // 1-based, as users write `phase 2`
@@ -93,6 +94,13 @@ export function plan(scenario: ScenarioFile, opts: PlanOptions): { plan: RunPlan
   const peakAtMs = findPeak(seg);
   const problems: PlanProblem[] = [];
   const faults: PlannedFault[] = [];
+  if (durationMs > MAX_DURATION_MS) {
+    // Beyond this, timers overflow and fire at once (a TimeoutOverflowWarning, faults out of time).
+    problems.push({
+      path: ['load', 'pattern'],
+      message: `the load lasts ${+(durationMs / 86_400_000).toFixed(2)}d${timeScale !== 1 ? ` at time scale ${timeScale}` : ''}, longer than the ${MAX_DURATION_MS / 86_400_000}d a run may last`,
+    });
+  }
 
   scenario.faults.forEach((f, index) => {
     const at = parseAt(f.at);

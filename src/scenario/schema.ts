@@ -3,6 +3,7 @@
  * Defaults live here and nowhere else; JSON Schemas in schemas/ are generated from these.
  */
 import { z } from 'zod';
+import { MAX_PERIOD_MS } from '../units.ts';
 import { duration, percent, rate } from './types.ts';
 import { grpcSpec, grpcTarget } from '../load/grpc-schema.ts';
 import {
@@ -437,16 +438,47 @@ const proxyTarget = z.strictObject({
   api: z.url({ protocol: /^https?$/, error: 'expected the proxy API URL, like http://127.0.0.1:8474' }),
   token: z.string().optional(),
 });
+/**
+ * A process target picks processes by `match` (whole arguments in order, e.g. `my-api --port
+ * 8080`; or `/regex/` over the whole command line, anchored at both ends), by `argv` (an exact
+ * prefix of the argument list) or by `pidFile`. `expect` is how many must match (1 by default;
+ * `any` for one or more); chaoskit's own processes, their ancestors, PID 1, kernel threads and
+ * (unless `anyUser`) other users' processes are never picked. See src/targets/process.ts.
+ */
 const processTarget = z
   .strictObject({
     kind: z.literal('process'),
-    match: z.string().min(1).optional(),
+    match: z
+      .string()
+      .min(1)
+      .refine((m) => m.trim().length > 0, {
+        message:
+          'match names no argument (it is blank); name the program and its arguments, e.g. "my-api --port 8080"',
+      })
+      .refine(
+        (m) => {
+          const re = /^\/(.+)\/([imsu]*)$/.exec(m.trim());
+          if (!re) return true;
+          try {
+            new RegExp(re[1]!, re[2]);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        { message: 'match /.../ is not a valid regular expression' },
+      )
+      .optional(),
+    argv: z.array(z.string().min(1)).min(1).optional(),
     pidFile: z.string().min(1).optional(),
+    expect: z.union([z.number().int().positive(), z.literal('any')]).optional(),
+    anyUser: z.boolean().optional(),
     restart: z.string().min(1).optional(),
     health: z.url().optional(),
   })
-  .refine((t) => t.match !== undefined || t.pidFile !== undefined, {
-    message: 'a process target needs match (a command-line substring) or pidFile',
+  .refine((t) => [t.match, t.argv, t.pidFile].filter((x) => x !== undefined).length === 1, {
+    message:
+      'a process target needs exactly one of match (its arguments, e.g. "my-api --port 8080"), argv or pidFile',
   });
 const dockerTarget = z
   .strictObject({
@@ -539,7 +571,7 @@ export const nativeService = z.strictObject({
   errorRate: percent.optional(),
   recovery: duration().optional(),
   holdFor: duration().default(10_000),
-  budget: z.strictObject({ period: duration(), maxSpend: percent }).optional(),
+  budget: z.strictObject({ period: duration({ maxMs: MAX_PERIOD_MS }), maxSpend: percent }).optional(),
   /** k6-style thresholds, optionally windowed: `p(95)<500`, `rate<0.01`, `p(99)<300 over 10s`. */
   thresholds: z.array(z.string().min(1)).default([]),
   /**
@@ -554,23 +586,4 @@ export const sloSchema = z.strictObject({
   services: z.record(z.string(), nativeService).default({}),
 });
 
-/** OpenSLO v1 `kind: SLO` (subset the scorer maps onto its own measurements). */
-export const openSloDoc = z.looseObject({
-  apiVersion: z.literal('openslo/v1'),
-  kind: z.literal('SLO'),
-  metadata: z.looseObject({ name: z.string().min(1) }),
-  spec: z.looseObject({
-    service: z.string().min(1),
-    budgetingMethod: z.enum(['Occurrences', 'Timeslices', 'RatioTimeslices']),
-    objectives: z
-      .array(
-        z.looseObject({
-          target: z.number().gt(0).lte(1).optional(),
-          targetPercent: z.number().gt(0).lte(100).optional(),
-          op: z.enum(['lt', 'lte', 'gt', 'gte']).optional(),
-          value: z.number().optional(),
-        }),
-      )
-      .min(1),
-  }),
-});
+// OpenSLO documents (any kind) in an SLO file: src/slo/openslo.ts.

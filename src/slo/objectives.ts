@@ -3,7 +3,7 @@
  * own measurements (requests that got a non-error answer are good; latency is from the
  * intended send time).
  */
-import type { SloConfig } from '../scenario/load.ts';
+import type { SloConfig } from './load.ts';
 import type { NativeService } from '../scenario/schema.ts';
 import { parseThreshold, type Threshold } from './threshold.ts';
 
@@ -58,19 +58,27 @@ export function nativeObjectives(s: NativeService): Objective[] {
 }
 
 type OpenSlo = SloConfig['openslo'][number];
+type Indicator = { spec?: Record<string, unknown> } | undefined;
 
+/**
+ * One OpenSLO SLO's objectives (indicators already resolved inline by the loader):
+ *   thresholdMetric + value: the share of requests whose latency is `op` value (lt/lte: at or
+ *     below, gt/gte: above; lt and lte are alike at the histogram's 3 significant digits);
+ *   Timeslices/RatioTimeslices + timeSliceTarget: the share of good 1-second slices;
+ *   otherwise (ratioMetric): good / total.
+ */
 function openSloObjectives(d: OpenSlo): { objectives: Objective[]; allowedBad: number | null } {
   const objectives: Objective[] = [];
   let allowedBad: number | null = null;
-  const indicator = (d.spec as { indicator?: { spec?: Record<string, unknown> } }).indicator?.spec ?? {};
-  const isThreshold = 'thresholdMetric' in indicator;
+  const top = (d.spec as { indicator?: Indicator }).indicator?.spec ?? {};
   d.spec.objectives.forEach((o, i) => {
     const target = o.target ?? (o.targetPercent !== undefined ? o.targetPercent / 100 : undefined);
     if (target === undefined) return;
     const label = `${d.metadata.name}${d.spec.objectives.length > 1 ? `[${i}]` : ''}`;
     allowedBad = Math.min(allowedBad ?? 1, 1 - target);
+    const indicator = (o as { indicator?: Indicator }).indicator?.spec ?? top;
     const sliceMin = (o as { timeSliceTarget?: number }).timeSliceTarget;
-    if (isThreshold && o.value !== undefined) {
+    if ('thresholdMetric' in indicator && o.value !== undefined) {
       const above = o.op === 'gt' || o.op === 'gte';
       objectives.push({
         name: `${label}: ${pct(target)} of requests ${above ? 'above' : 'within'} ${o.value}ms`,

@@ -255,7 +255,8 @@ export interface ScoreOptions {
   timeScale?: number;
 }
 
-export function score(r: RunResult, so: ServiceObjectives, opts: ScoreOptions = {}): Verdict {
+export function score(full: RunResult, so: ServiceObjectives, opts: ScoreOptions = {}): Verdict {
+  const r = capacityScope(full);
   const ts = opts.timeScale ?? r.timeScale;
   const slices = phaseSlices(r);
   const reasons: string[] = [];
@@ -358,7 +359,13 @@ export function score(r: RunResult, so: ServiceObjectives, opts: ScoreOptions = 
     reasons.push(
       `not scored: the SLO file has no objectives for service ${so.service}, so nothing was judged against targets`,
     );
-  if (judged.length === 0 && scored && r.status !== 'aborted')
+  const firstStep = full.capacity?.steps[0];
+  const noCapacity = firstStep !== undefined && !firstStep.pass;
+  if (noCapacity)
+    reasons.push(
+      `capacity: even the first step (${firstStep.connections} connections) missed ${firstStep.failed.join(', ')}`,
+    );
+  if (judged.length === 0 && scored && r.status !== 'aborted' && firstStep === undefined)
     reasons.push('nothing could be judged: no request ended in any phase');
   if (r.status === 'aborted')
     reasons.unshift(
@@ -367,8 +374,11 @@ export function score(r: RunResult, so: ServiceObjectives, opts: ScoreOptions = 
 
   const unsteady = r.steadyState?.held === false;
   if (unsteady) reasons.push(`steady state: ${r.steadyState!.reason}; no fault was applied`);
-  const inconclusive = unsteady || baselineMiss.length > 0 || (scored && judged.length === 0);
-  const fail = gatingMiss.length > 0 || recovery.some((x) => x.pass === false) || budget?.pass === false;
+  const judgedPerStep = firstStep !== undefined; // a capacity probe's steps are judged one by one
+  const inconclusive =
+    unsteady || baselineMiss.length > 0 || (scored && judged.length === 0 && !judgedPerStep);
+  const fail =
+    noCapacity || gatingMiss.length > 0 || recovery.some((x) => x.pass === false) || budget?.pass === false;
   const status: Verdict['status'] =
     r.status === 'aborted'
       ? 'aborted'
@@ -456,6 +466,21 @@ export function profileObjectiveResults(
     );
   }
   return out;
+}
+
+/**
+ * A capacity probe steps load up until an objective breaks: the steps past the knee miss by
+ * design. Its objectives are judged on the steps up to the knee (what the service sustains);
+ * the run fails when even its first step missed.
+ */
+function capacityScope(r: RunResult): RunResult {
+  const steps = r.capacity?.steps;
+  const firstBad = steps?.findIndex((x) => !x.pass) ?? -1;
+  if (!steps || firstBad < 0) return r;
+  if (firstBad === 0) return { ...r, timeline: [] };
+  const endMs = steps[firstBad - 1]!.endMs;
+  // Whole seconds inside the sustained steps; each step was also judged on its own requests.
+  return { ...r, timeline: r.timeline.filter((s) => (s.t + 1) * 1000 <= endMs) };
 }
 
 function recoveryScore(x: RecoveryResult): number {

@@ -11,6 +11,15 @@ export const SKIPPED_UNAVAILABLE = 'skipped (--skip-unavailable)';
 /** Marks a result warning about broken accounting (a bug; the numbers cannot be trusted). */
 export const ACCOUNTING_WARNING = 'accounting:';
 
+/** Layers that revert a fault only when the runner did not. */
+const OTHER_LAYERS: Partial<Record<NonNullable<RunResult['faults'][number]['revertedBy']>, string>> = {
+  guard: 'the run’s guard',
+  'emergency-stop': 'an emergency stop',
+  timer: 'its self-reverting timer',
+  expired: 'its own expiry',
+  lease: 'its lease',
+};
+
 export function invalidReasons(r: RunResult): string[] {
   const out: string[] = [];
   const completed = r.status === 'completed';
@@ -28,10 +37,9 @@ export function invalidReasons(r: RunResult): string[] {
     if (f.status === 'skipped' && skipped) out.push(`${what} was ${skipped}: the experiment did not test it`);
     if (completed && f.status === 'scheduled')
       out.push(`${what} never started although the run completed: the experiment did not happen as planned`);
-    if (completed && (f.revertedBy === 'guard' || f.revertedBy === 'emergency-stop'))
-      out.push(
-        `${what} was reverted by ${f.revertedBy === 'guard' ? 'the run’s guard' : 'an emergency stop'}, not by its schedule: the runner stopped responding`,
-      );
+    const layer = f.revertedBy ? OTHER_LAYERS[f.revertedBy] : undefined;
+    if (completed && layer)
+      out.push(`${what} was reverted by ${layer}, not by its schedule: the runner stopped responding`);
   }
   const stalled = r.totals.droppedStall ?? 0;
   if (stalled > 0)

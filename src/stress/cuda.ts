@@ -2,8 +2,18 @@
  * The CUDA driver API through koffi: no compiler and no CUDA toolkit, only the NVIDIA driver's
  * libcuda.so.1. Used by the GPU holders (memory pressure, compute stress) and by the preflight
  * that turns "no driver" or "no such device" into a clear error before a run starts.
+ *
+ * koffi is an optional dependency (28 MB of prebuilt binaries, needed only here): it is loaded on
+ * first use, and its absence is a CudaUnavailable that says how to install it.
  */
-import koffi from 'koffi';
+import { createRequire } from 'node:module';
+
+/** The slice of koffi's API used here. */
+interface Koffi {
+  load(path: string): { func(proto: string): unknown };
+  alloc(type: string, count: number): unknown;
+  encode(ref: unknown, type: string, value: unknown): void;
+}
 
 type Fn = (...args: unknown[]) => number;
 
@@ -27,9 +37,24 @@ export class CudaUnavailable extends Error {}
 
 let cached: Cuda | null = null;
 
+export const KOFFI_MISSING = 'gpu faults need the optional package koffi: npm install koffi';
+
+/** koffi, loaded on first use; `name` is for tests. */
+export function loadKoffi(name = 'koffi'): Koffi {
+  try {
+    return createRequire(import.meta.url)(name) as Koffi;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') throw new CudaUnavailable(KOFFI_MISSING);
+    throw new CudaUnavailable(
+      `${KOFFI_MISSING} (it is installed but did not load: ${(err as Error).message.split('\n')[0]})`,
+    );
+  }
+}
+
 export function loadCuda(): Cuda {
   if (cached) return cached;
-  let lib: koffi.IKoffiLib;
+  const koffi = loadKoffi();
+  let lib: ReturnType<Koffi['load']>;
   try {
     lib = koffi.load('libcuda.so.1');
   } catch (err) {

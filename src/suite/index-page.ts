@@ -1,7 +1,8 @@
 /**
  * The suite's artifacts index: index.html linking every scenario's reports with its score and
- * verdict, summary.md, and one junit.xml merging every scenario's test suites. Built from the
- * per-scenario folders the pipeline wrote (results.json, exit-code, compare.json).
+ * verdict, summary.md, job-summary.md (for $GITHUB_STEP_SUMMARY), and one junit.xml merging every
+ * scenario's test suites. Built from the per-scenario folders the pipeline wrote (results.json,
+ * report.md, exit-code, compare.json).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,14 +62,25 @@ function verdictText(o: ScenarioOutcome): string {
   return o.exitCode === 4 ? `REVERT FAILED (${status})` : status;
 }
 
-export function summaryMarkdown(suite: string, outs: ScenarioOutcome[], exitCode: number): string {
-  const icon = (o: ScenarioOutcome) =>
-    o.exitCode === 0 && !o.regression?.length ? '✅' : o.exitCode === 4 ? '🚨' : '❌';
+const icon = (o: ScenarioOutcome) =>
+  o.exitCode === 0 && !o.regression?.length ? '✅' : o.exitCode === 4 ? '🚨' : '❌';
+/** Text for a Markdown table cell: no line breaks, no column separators. */
+const cell = (s: string) => s.replace(/\s*\n\s*/g, ' ').replace(/\|/g, '\\|');
+const EXIT_LINE =
+  'Exit codes: 0 pass, 1 SLO missed or regression, 2 invalid input, 3 aborted, 4 a fault could not be reverted, 5 internal error. The suite exits with the worst: 4 > 5 > 2 > 3 > 1 > 0.';
+
+/** The suite table; `link` gives a scenario's name cell (a link in the artifacts, plain text elsewhere). */
+function suiteTable(
+  suite: string,
+  outs: ScenarioOutcome[],
+  exitCode: number,
+  link: (o: ScenarioOutcome) => string,
+): string[] {
   const rows = outs.map((o) => {
     const v = o.result?.verdict;
     const reg =
       o.regression === null ? 'no previous run' : o.regression.length ? o.regression.join('; ') : 'none';
-    return `| ${icon(o)} | [${o.name}](${o.name}/report.md) | ${verdictText(o)} | ${v ? `${v.score} (${v.grade})` : '–'} | ${o.exitCode ?? '–'} | ${reg} |`;
+    return `| ${icon(o)} | ${link(o)} | ${verdictText(o)} | ${v ? `${v.score} (${v.grade})` : '–'} | ${o.exitCode ?? '–'} | ${cell(reg)} |`;
   });
   return [
     `# Resilience suite ${suite}: ${exitCode === 0 ? 'passed' : `failed (exit ${exitCode})`}`,
@@ -77,9 +89,63 @@ export function summaryMarkdown(suite: string, outs: ScenarioOutcome[], exitCode
     '|---|---|---|---|---|---|',
     ...rows,
     '',
-    'Exit codes: 0 pass, 1 SLO missed or regression, 2 invalid input, 3 aborted, 4 a fault could not be reverted, 5 internal error. The suite exits with the worst: 4 > 5 > 2 > 3 > 1 > 0.',
+    EXIT_LINE,
     '',
-  ].join('\n');
+  ];
+}
+
+/** summary.md in the artifacts folder: the suite table, each scenario linked to its report.md beside it. */
+export function summaryMarkdown(suite: string, outs: ScenarioOutcome[], exitCode: number): string {
+  return suiteTable(suite, outs, exitCode, (o) => `[${o.name}](${o.name}/report.md)`).join('\n');
+}
+
+/** A scenario's report.md, at most this much of it, in the job summary (GitHub allows 1 MiB per step). */
+const DETAILS_MAX_BYTES = 64 * 1024;
+
+/**
+ * job-summary.md, for $GITHUB_STEP_SUMMARY: the suite table first, then each scenario's report
+ * collapsed in a <details> block. A job summary is shown on the run's page, away from the
+ * artifacts, so it has no relative links (they could not resolve there): scenario names are plain
+ * text, and links in the embedded reports that are not absolute http(s) URLs become their text.
+ */
+export function jobSummaryMarkdown(
+  dir: string,
+  suite: string,
+  outs: ScenarioOutcome[],
+  exitCode: number,
+): string {
+  const out = suiteTable(suite, outs, exitCode, (o) => `\`${o.name}\``);
+  out.push(
+    "Every report (index.html, and per scenario report.html, report.md, junit.xml, results.json) is in this run's artifacts.",
+    '',
+  );
+  for (const o of outs) {
+    const v = o.result?.verdict;
+    const head = `${o.name}: ${verdictText(o)}${v ? `, score ${v.score} (${v.grade})` : ''}, exit ${o.exitCode ?? '–'}`;
+    const f = join(dir, o.name, 'report.md');
+    let body = existsSync(f)
+      ? readFileSync(f, 'utf8')
+      : `No report: the scenario ${o.exitCode === null ? 'did not run' : `exited ${o.exitCode} (${EXIT_MEANING[o.exitCode] ?? 'unknown'}) without one`}; see its run.log in the artifacts.`;
+    if (Buffer.byteLength(body) > DETAILS_MAX_BYTES) {
+      body = `${Buffer.from(body)
+        .subarray(0, DETAILS_MAX_BYTES)
+        .toString('utf8')
+        .replace(
+          /\n[^\n]*$/,
+          '',
+        )}\n\n_(cut at ${DETAILS_MAX_BYTES / 1024} KiB: the whole report.md is in the artifacts)_`;
+    }
+    out.push(`<details><summary>${esc(head)}</summary>`, '', unlink(body).trim(), '', '</details>', '');
+  }
+  return out.join('\n');
+}
+
+/** Markdown and HTML links that are not absolute http(s) URLs become their text; such images go. */
+function unlink(md: string): string {
+  return md
+    .replace(/!\[([^\]]*)\]\((?!https?:\/\/)[^)]*\)/g, '$1')
+    .replace(/\[([^\]]*)\]\((?!https?:\/\/)[^)]*\)/g, '$1')
+    .replace(/<a\s[^>]*href="(?!https?:\/\/)[^"]*"[^>]*>([\s\S]*?)<\/a>/gi, '$1');
 }
 
 export function indexHtml(suite: string, outs: ScenarioOutcome[], exitCode: number): string {
@@ -122,23 +188,28 @@ export function mergeJunit(dir: string, outs: ScenarioOutcome[]): string {
           ? 'did not run'
           : `exited ${o.exitCode} (${EXIT_MEANING[o.exitCode] ?? 'unknown'}) without a report`;
       suites.push(
-        `<testsuite name="chaoskit.${esc(o.name)}" tests="1" failures="0" errors="1" skipped="0"><testcase classname="chaoskit.${esc(o.name)}" name="run"><error message="${esc(why)}" type="run"/></testcase></testsuite>`,
+        `<testsuite name="chaoskit.${esc(o.name)}" tests="1" failures="0" errors="1" skipped="0" time="0"><testcase classname="chaoskit.${esc(o.name)}" name="run" time="0"><error message="${esc(why)}" type="run"/></testcase></testsuite>`,
       );
     }
     if (o.regression?.length) {
       suites.push(
-        `<testsuite name="chaoskit.${esc(o.name)}.regression" tests="1" failures="1" errors="0" skipped="0"><testcase classname="chaoskit.${esc(o.name)}" name="no regression against the previous run"><failure message="${esc(o.regression.join('; '))}" type="regression"/></testcase></testsuite>`,
+        `<testsuite name="chaoskit.${esc(o.name)}.regression" tests="1" failures="1" errors="0" skipped="0" time="0"><testcase classname="chaoskit.${esc(o.name)}" name="no regression against the previous run" time="0"><failure message="${esc(o.regression.join('; '))}" type="regression"/></testcase></testsuite>`,
       );
     }
   }
-  const count = (attr: string) =>
-    suites.reduce((n, s) => n + Number(new RegExp(`${attr}="(\\d+)"`).exec(s)?.[1] ?? 0), 0);
-  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="chaoskit" tests="${count('tests')}" failures="${count('failures')}" errors="${count('errors')}">\n${suites.join('\n')}\n</testsuites>\n`;
+  // Totals from each suite's opening tag (never a testcase's time); summed in milliseconds.
+  const total = (name: string) =>
+    suites.reduce((n, x) => {
+      const open = /^<testsuite\b[^>]*>/.exec(x)?.[0] ?? '';
+      return n + Math.round(Number(new RegExp(`\\b${name}="([\\d.]+)"`).exec(open)?.[1] ?? 0) * 1000);
+    }, 0) / 1000;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="chaoskit" tests="${total('tests')}" failures="${total('failures')}" errors="${total('errors')}" time="${total('time')}">\n${suites.join('\n')}\n</testsuites>\n`;
 }
 
 export function writeSuiteIndex(dir: string, suite: string, names: string[], exitCode: number): void {
   const outs = names.map((n) => readOutcome(dir, n));
   writeFileSync(join(dir, 'index.html'), indexHtml(suite, outs, exitCode));
   writeFileSync(join(dir, 'summary.md'), summaryMarkdown(suite, outs, exitCode));
+  writeFileSync(join(dir, 'job-summary.md'), jobSummaryMarkdown(dir, suite, outs, exitCode));
   writeFileSync(join(dir, 'junit.xml'), mergeJunit(dir, outs));
 }

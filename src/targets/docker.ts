@@ -5,8 +5,10 @@
  * touched by a revert; a container removed by hand counts as gone, with a note, not as a failure.
  */
 import { readFileSync } from 'node:fs';
-import Docker from 'dockerode';
+import { createRequire } from 'node:module';
+import type Docker from 'dockerode';
 import type { Target } from '../scenario/schema.ts';
+import { armSelfRevert } from '../safety/self-revert.ts';
 import { pick } from './pick.ts';
 import { waitHealthy } from './process.ts';
 import type { ApplyContext, ContainerRef, DockerRecipe, Prepared } from './types.ts';
@@ -55,7 +57,10 @@ export function dockerEndpoint(env: NodeJS.ProcessEnv = process.env): string {
   return env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
 }
 
-export function dockerodeApi(client: Docker = new Docker()): DockerApi {
+// dockerode pulls in ssh2, cpu-features, gRPC and protobufjs (~0.5 s): loaded only when used.
+const newDocker = () => new (createRequire(import.meta.url)('dockerode') as typeof Docker)();
+
+export function dockerodeApi(client: Docker = newDocker()): DockerApi {
   const c = (id: string) => client.getContainer(id);
   return {
     ping: async () => void (await client.ping()),
@@ -363,6 +368,7 @@ export async function prepareLifecycle(ctx: ApplyContext, l: Lifecycle): Promise
     description: `${l.what} container ${namesOf(victims)} (${ctx.targetName})`,
     manualRevert: dockerManualRevert(recipe),
     apply: async () => {
+      armSelfRevert(ctx);
       const t0 = performance.now();
       const hit: ContainerInfo[] = [];
       for (const v of victims) if (await l.act(docker, v)) hit.push(v);
@@ -394,6 +400,7 @@ export async function prepareDisconnect(ctx: ApplyContext): Promise<Prepared> {
     description: `container ${namesOf(victims)} disconnected from network ${network} (${ctx.targetName})`,
     manualRevert: dockerManualRevert(recipe),
     apply: async () => {
+      armSelfRevert(ctx);
       for (const c of victims) await docker.disconnect(network, c.id);
       return {};
     },

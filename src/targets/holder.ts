@@ -3,11 +3,17 @@
  * resource and keeps it until it is killed or its own deadline passes. It carries the fault's
  * ownership mark on its command line, so the revert recipe is known before it starts
  * (`--mark chaoskit:<run>:<fault>`) and reverting kills exactly the processes with that mark.
+ * It runs a small plain-JavaScript entry, not the CLI, so it holds the resource soon after the
+ * fault's start (see the start-up figures in docs/architecture.md, "Threat model and revert layers").
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { CLI_BIN } from '../scenario/paths.ts';
-import { processStartTime } from './process.ts';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../scenario/paths.ts';
+import { markedEnv, processStartTime } from './process.ts';
+
+/** The holder's own entry (no TypeScript loader, no CLI). */
+export const HOLDER_MAIN = join(PACKAGE_ROOT, 'src', 'stress', 'holder-main.mjs');
 
 export type HolderKind = 'cpu' | 'memory' | 'gpu-memory' | 'gpu-stress';
 
@@ -21,10 +27,11 @@ export async function startHolder(
 ): Promise<number> {
   const child = spawn(
     process.execPath,
-    [CLI_BIN, '_hold', kind, '--mark', mark, '--max-ms', String(Math.round(maxMs)), ...args],
+    [HOLDER_MAIN, kind, '--mark', mark, '--max-ms', String(Math.round(maxMs)), ...args],
     {
       detached: true,
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      env: markedEnv('holder'),
     },
   );
   let stderr = '';

@@ -14,10 +14,13 @@ import { isIPv4 } from 'node:net';
 import { dockerOf, findContainers, pickContainers, refOf } from './docker.ts';
 import { realExecutor, run, shellLine, type Executor } from './exec.ts';
 import { processStartTime } from './process.ts';
+import { armSelfRevert } from '../safety/self-revert.ts';
 import type { ApplyContext, NetnsCmdRecipe, NetnsEnter, Prepared } from './types.ts';
+import { IPTABLES, qdiscHandle } from './marks.ts';
+
+export { IPTABLES, qdiscHandle };
 
 export const NETNS_DIR = '/run/netns';
-export const IPTABLES = ['iptables', '-w', '5'];
 
 export interface Place {
   enter: NetnsEnter;
@@ -102,13 +105,6 @@ export function lossRules(
       rules.push(dropRule('INPUT', [...(p ? ['-s', p] : ['!', '-i', 'lo']), ...stat], mark));
   }
   return rules;
-}
-
-/** The root qdisc handle owned by a fault: `c` + 3 hex digits from the mark (0xc000–0xcfff). */
-export function qdiscHandle(mark: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < mark.length; i++) h = Math.imul(h ^ mark.charCodeAt(i), 0x01000193) >>> 0;
-  return `c${(h & 0xfff).toString(16).padStart(3, '0')}:`;
 }
 
 /** Token bucket at `bytesPerS`: a burst of ~20 ms of traffic (at least four full frames), 100 ms of queue. */
@@ -207,6 +203,7 @@ export function prepared(ctx: ApplyContext, cmds: readonly PlaceCommands[], what
     description: `${what} in ${cmds.map((c) => c.place.label).join(', ')} (${ctx.targetName})`,
     manualRevert: netnsManualRevert(recipe),
     apply: async () => {
+      armSelfRevert(ctx);
       for (const c of cmds) {
         if (!placeAlive(c.place.enter)) throw new Error(`${c.place.label} is gone`);
         for (const argv of c.add) await run(exec, inNetns(c.place.enter, argv));

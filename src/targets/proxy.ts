@@ -2,6 +2,8 @@
  * Driver for proxy targets: a Toxiproxy-compatible API (ours, `chaos proxy`, or a real Toxiproxy).
  * A fault is one toxic named with the run's ownership mark; reverting deletes it by name.
  */
+import { environmentRef } from './env-ref.ts';
+import { isLoopbackUrl } from './recipes.ts';
 import type { ApplyContext, Prepared, RevertRecipe } from './types.ts';
 
 export interface ToxicSpec {
@@ -41,7 +43,17 @@ export async function addToxic(ctx: ApplyContext, spec: ToxicSpec): Promise<Prep
   if (ctx.target.kind !== 'proxy') throw new Error(`target ${ctx.targetName} is not a proxy target`);
   const { api, proxy, token } = ctx.target;
   const name = ctx.mark;
-  const recipe: ProxyRecipe = { driver: 'proxy', api, proxy, toxic: name, ...(token ? { token } : {}) };
+  const recipe: ProxyRecipe = {
+    driver: 'proxy',
+    api,
+    proxy,
+    toxic: name,
+    ...(token ? { token } : {}),
+    // A revert from the ledger trusts a non-loopback API only when the environment file names it.
+    ...(ctx.environmentFile && !isLoopbackUrl(api)
+      ? { environment: environmentRef(ctx.environmentFile, ctx.targetName) }
+      : {}),
+  };
   const attrs = Object.entries(spec.attributes)
     .map(([k, v]) => `${k}=${String(v)}`)
     .join(' ');

@@ -8,28 +8,65 @@ import type { DockerApi } from './docker.ts';
 import type { Executor } from './exec.ts';
 
 export type RevertRecipe =
-  | { driver: 'proxy'; api: string; token?: string; proxy: string; toxic: string }
+  | ProxyRecipe
   | { driver: 'process'; action: 'continue'; processes: ProcessRecord[] }
-  | {
-      driver: 'process';
-      action: 'restart';
-      match?: string;
-      pidFile?: string;
-      restart?: string;
-      health?: string;
-      killed: ProcessRecord[];
-    }
+  | RestartRecipe
   | HolderRecipe
   | FileRecipe
   | DockerRecipe
   | NetnsCmdRecipe;
+
+/**
+ * Where a recipe's commands and addresses come from: the environment file the run used, with
+ * its sha256 when the fault was prepared. A revert re-reads and re-hashes it; a command is never
+ * taken from a ledger line alone.
+ */
+export interface EnvironmentRef {
+  file: string;
+  sha256: string;
+  /** The target's name in that file. */
+  target: string;
+}
+
+export type ProxyRecipe = {
+  driver: 'proxy';
+  api: string;
+  token?: string;
+  proxy: string;
+  toxic: string;
+  /** Set when the API is not on loopback: the revert checks the environment still names it. */
+  environment?: EnvironmentRef;
+};
+
+/**
+ * After a crash: make sure the process runs again. Restarting it needs the environment file
+ * (its `restart` command, `match` and `health` are read from there at revert time).
+ */
+export type RestartRecipe = {
+  driver: 'process';
+  action: 'restart';
+  killed: ProcessRecord[];
+  /** How to find the process again (data only: used to see whether it runs, never executed). */
+  find: ProcessFind;
+  health?: string;
+  environment?: EnvironmentRef;
+};
+
+/** The selection fields of a process target. */
+export interface ProcessFind {
+  match?: string;
+  argv?: string[];
+  pidFile?: string;
+  anyUser?: boolean;
+}
 
 export type HolderRecipe = {
   driver: 'holder';
   kind: 'cpu' | 'memory' | 'gpu-memory' | 'gpu-stress';
   mark: string;
 };
-export type FileRecipe = { driver: 'file'; path: string };
+/** A disk-fill file: deleted only when it is `mark`'s file in a chaoskit fill directory (fill.ts). */
+export type FileRecipe = { driver: 'file'; path: string; mark: string };
 
 /** A container as recorded at prepare time: its full id (names can be reused) and its name. */
 export interface ContainerRef {
@@ -63,6 +100,16 @@ export interface ProcessRecord {
 export interface ApplyContext {
   /** The target's name in the environment. */
   targetName: string;
+  /**
+   * The environment file the run loaded (absolute path). Recipes that would need a command or a
+   * non-loopback address at revert time record it with its hash; without it, a crashed process
+   * is not restarted by a revert (the manual command says how).
+   */
+  environmentFile?: string;
+  /** The state directory of the run's ledger (self-reverting timers read it); $CHAOSKIT_STATE_DIR by default. */
+  stateDir?: string;
+  /** Start a self-reverting timer with faults that have no lease (default true; driver tests turn it off). */
+  selfRevert?: boolean;
   target: Target;
   faultId: string;
   runId: string;

@@ -1,10 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
+import net from 'node:net';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { SCHEMA_VERSION } from '../../src/result.ts';
-import { demoEnv, freePort, runCli, startCli } from '../helpers/cli.ts';
+import { demoEnv, freePort, runCli, SCENARIOS, startCli } from '../helpers/cli.ts';
 import { MINIMAL, tempDir, writeScenario } from '../helpers/files.ts';
 
 function validateResults(file: string): { valid: boolean; errors: unknown } {
@@ -225,6 +226,133 @@ describe('chaos CLI end to end', () => {
       expect(onDisk, `schemas/${name} is stale: run npm run schemas`).toBe(
         `${JSON.stringify(schema, null, 2)}\n`,
       );
+    }
+  });
+});
+
+describe('machine-readable output, completion and start-up (chaos CLI)', () => {
+  it('list --json: every built-in scenario with its file and description', async () => {
+    const r = await runCli(['list', '--json']);
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { scenarios: { name: string; file: string; description: string }[] };
+    const names = out.scenarios.map((s) => s.name);
+    expect(names).toEqual(
+      readdirSync(SCENARIOS)
+        .filter((f) => f.endsWith('.yaml') && f !== 'slo.yaml')
+        .map((f) => f.slice(0, -5))
+        .sort(),
+    );
+    const spike = out.scenarios.find((s) => s.name === 'spike-with-partition')!;
+    expect(spike.description).toMatch(/^Traffic spikes 10x/);
+    expect(spike.file).toBe(join(SCENARIOS, 'spike-with-partition.yaml'));
+    expect(out.scenarios.every((s) => !('error' in s))).toBe(true);
+  });
+
+  it('every built-in scenario validates (list reads them without validating)', async () => {
+    const names = readdirSync(SCENARIOS)
+      .filter((f) => f.endsWith('.yaml') && f !== 'slo.yaml')
+      .map((f) => f.slice(0, -5));
+    const r = await runCli(['validate', '--json', ...names]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: true });
+  });
+
+  it('validate --json: one entry per file, problems located by file, line, column and field', async () => {
+    const bad = writeScenario(MINIMAL.replace('10s }', '-1s }'));
+    const r = await runCli(['validate', '--json', 'scenarios/slo.yaml', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toEqual({
+      ok: false,
+      files: [
+        {
+          input: 'scenarios/slo.yaml',
+          file: join(SCENARIOS, 'slo.yaml'),
+          kind: 'slo',
+          ok: true,
+          problems: [],
+        },
+        {
+          input: bad,
+          file: bad,
+          kind: 'scenario',
+          ok: false,
+          problems: [
+            {
+              file: bad,
+              line: 6,
+              col: 45,
+              path: 'load.pattern[0].duration',
+              message: 'expected a duration like 250ms, 2s or 1m30s, got "-1s"',
+            },
+          ],
+        },
+      ],
+    });
+    const missing = await runCli(['validate', '--json', '/nonexistent/x.yaml']);
+    const entry = (JSON.parse(missing.stdout) as { files: { problems: { message: string }[] }[] }).files[0]!;
+    expect(entry.problems).toHaveLength(1);
+    expect(entry.problems[0]!.message).toMatch(/x\.yaml: cannot read the scenario: no such file/);
+  });
+
+  it('plan --json: phases, fault windows and totals as numbers', async () => {
+    const r = await runCli(['plan', 'spike-with-partition', '--json']);
+    expect(r.code).toBe(0);
+    const plan = JSON.parse(r.stdout);
+    expect(plan).toMatchObject({
+      scenario: 'spike-with-partition',
+      file: join(SCENARIOS, 'spike-with-partition.yaml'),
+      environment: join(SCENARIOS, 'environments', 'demo.yaml'),
+      seed: 0,
+      timeScale: 1,
+      durationMs: 94_000,
+      peakRate: 500,
+      peakAtMs: 32_000,
+    });
+    expect(Math.round(plan.expectedRequests)).toBe(14_600);
+    expect(plan.phases.map((p: { kind: string }) => p.kind)).toEqual(['constant', 'spike', 'constant']);
+    expect(plan.faults).toEqual([
+      {
+        id: 'f1',
+        type: 'partition',
+        target: 'api->dependency',
+        startMs: 32_000,
+        endMs: 47_000,
+        probability: 1,
+        params: expect.any(Object),
+      },
+    ]);
+  });
+
+  it('completion prints a script that asks chaos for completions; they hold the commands and scenario names', async () => {
+    const script = await runCli(['completion']);
+    expect(script.code).toBe(0);
+    expect(script.stdout).toContain('chaos --get-yargs-completions');
+    expect(script.stdout).toContain('complete -o bashdefault -o default -F _chaos_yargs_completions chaos');
+    const commands = (await runCli(['--get-yargs-completions', 'chaos', ''])).stdout.split('\n');
+    for (const c of ['run', 'plan', 'validate', 'list', 'emergency-stop', 'status', 'proxy', 'completion'])
+      expect(commands).toContain(c);
+    expect(commands.some((c) => c.startsWith('_'))).toBe(false); // helpers stay hidden
+    const scenarios = (await runCli(['--get-yargs-completions', 'chaos', 'run', 'spi'])).stdout.split('\n');
+    expect(scenarios).toContain('spike-with-partition');
+    const flags = (await runCli(['--get-yargs-completions', 'chaos', 'proxy', '--'])).stdout.split('\n');
+    expect(flags).toEqual(expect.arrayContaining(['--allow', '--token', '--port']));
+  });
+
+  it('a second chaos proxy on a taken port is exit 2 with one paragraph naming the port', async () => {
+    const port = await freePort();
+    const taken = net.createServer();
+    await new Promise<void>((r) => taken.listen(port, '127.0.0.1', r));
+    try {
+      const r = await runCli(['proxy', '--port', String(port)]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(
+        `chaos: proxy api cannot listen on 127.0.0.1 port ${port}: port ${port} is already in use on 127.0.0.1 ` +
+          '(another chaos proxy or toxiproxy-server?); stop it or choose another port with --port\n',
+      );
+    } finally {
+      await new Promise<void>((r) => taken.close(() => r()));
     }
   });
 });

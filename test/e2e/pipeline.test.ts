@@ -67,7 +67,11 @@ describe('resilience-pipeline.sh', () => {
     );
     expect(r2.code).toBe(1);
     expect(r2.out).toContain('regression against');
-    expect(readFileSync(join(second, 'summary.md'), 'utf8')).toMatch(/p99/);
+    // At --time-scale 0.1 each phase is too short for chaos compare to judge latency (docs/ci.md
+    // "Regressions"): the slowdown shows as a lower score and a recovery that no longer comes.
+    expect(readFileSync(join(second, 'summary.md'), 'utf8')).toMatch(
+      /resilience score fell|did not recover now|time to recover grew|latency rose/,
+    );
     expect(readFileSync(join(second, 'junit.xml'), 'utf8')).toContain('type="regression"');
   }, 300_000);
 

@@ -8,19 +8,32 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { Ledger } from '../../src/safety/ledger.ts';
 import { HEARTBEAT_TTL_MS, listRuns } from '../../src/safety/runs.ts';
 import { startProxyServer, type ProxyServer } from '../../src/proxy/server.ts';
 import type { RunResult } from '../../src/result.ts';
 import { tempDir } from '../helpers/files.ts';
+import { fill, mountUnavailable, smallTmpfs, unmountAll } from '../safety/mounts.ts';
+import { RESERVE_BYTES } from '../../src/safety/state.ts';
 import {
   adopt,
   killAll,
   procState,
   runCli,
   spawnCli,
+  spawnProc,
   startCliProxy,
   waitUntil,
   type Proc,
@@ -29,6 +42,7 @@ import {
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   await killAll();
+  unmountAll();
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
@@ -83,6 +97,7 @@ async function createDep(api: string, upstreamPort: number, listen = '127.0.0.1:
  */
 async function system(
   proxyKind: 'cli' | 'in-process',
+  extraTargets = '',
 ): Promise<System & { proxyProc?: Proc; proxyServer?: ProxyServer }> {
   const dir = tempDir('chaoskit-e2e-');
   const state = join(dir, 'state');
@@ -121,7 +136,7 @@ async function system(
 targets:
   api: { kind: http, url: "http://127.0.0.1:${listenPort}", health: /health }
   link: { kind: proxy, proxy: dep, api: "${api}" }
-`,
+${extraTargets}`,
   );
   return {
     dir,
@@ -345,16 +360,17 @@ describe('chaos run: nothing is left broken', () => {
       error: expect.stringContaining('ECONNREFUSED'),
     });
 
-    // `chaos status` shows it open while the proxy comes back on the same port, with its state
-    // (as a proxy with persisted state would have it).
-    const [status, back] = await Promise.all([
-      runCli(['status'], sys.state),
-      startCliProxy(sys.state, sys.apiPort),
-    ]);
-    expect(status.code).toBe(0);
+    // `chaos status` shows it open (no live run owns it; the proxy is down, so it may well be in
+    // effect); then the proxy comes back on the same port, with its state (as a proxy with
+    // persisted state would have it).
+    const status = await runCli(['status'], sys.state);
+    // A fault open with no live run to revert it: status says so and exits 4.
+    expect(status.code).toBe(4);
     expect(status.stdout).toContain(`open fault ${runId}/f1`);
+    expect(status.stdout).toContain('no live run owns it (cannot tell whether it is still in effect)');
     expect(status.stdout).toMatch(/last revert error: .*not reachable/);
     expect(status.stdout).toContain(`manual revert: ${manual}`);
+    const back = await startCliProxy(sys.state, sys.apiPort);
     expect(back.url).toBe(sys.api);
     await createDep(sys.api, sys.upstreamPort, `127.0.0.1:${sys.listenPort}`);
     const add = await apiCall(sys.api, 'POST', '/proxies/dep/toxics', {
@@ -410,4 +426,224 @@ describe('chaos run: nothing is left broken', () => {
     expect(new Ledger(sys.state).open()).toEqual([]);
     expect(listRuns(sys.state)).toEqual([]);
   });
+});
+
+describe('chaos against a hostile or broken state directory (issue 13)', () => {
+  it('a state directory others can write (0777): chaos run and chaos status exit 2 with the fix', async () => {
+    const sys = await system('in-process');
+    mkdirSync(sys.state, { recursive: true });
+    chmodSync(sys.state, 0o777);
+    const scenario = sys.scenario('loose', 3, [
+      '{ type: latency, target: link, at: 1s, duration: 1s, delay: 10ms }',
+    ]);
+    const run = await runCli(['run', scenario, '--env', sys.envFile, '--quiet'], sys.state, 60_000);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toContain(`${sys.state} is writable by group and others (mode 0777)`);
+    expect(run.stderr).toContain(`Fix: chmod 700 ${sys.state}`);
+    expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(await sys.toxics()).toEqual([]);
+    const status = await runCli(['status'], sys.state);
+    expect(status.code).toBe(2);
+    expect(status.stderr).toContain('chmod 700');
+  });
+
+  it('a planted ledger line (delete a file, run a command): emergency-stop reports it, runs nothing, exit 0', async () => {
+    const dir = tempDir('chaoskit-e2e-');
+    const state = join(dir, 'state');
+    const victim = join(dir, 'victim.txt');
+    const pwned = join(dir, 'pwned');
+    writeFileSync(victim, 'precious\n');
+    new Ledger(state); // creates it, private
+    const plant = (faultId: string, recipe: unknown) =>
+      `${JSON.stringify({ ts: new Date().toISOString(), event: 'intent', runId: 'evil', faultId, type: 'x', target: 't', recipe, description: 'd', manualRevert: 'm' })}\n`;
+    appendFileSync(
+      join(state, 'ledger.jsonl'),
+      plant('f1', { driver: 'file', path: victim }) +
+        plant('f2', {
+          driver: 'process',
+          action: 'restart',
+          killed: [{ pid: 4242, startTime: 1, command: 'x' }],
+          restart: `touch ${pwned}`,
+        }),
+    );
+    const stop = await runCli(['emergency-stop'], state);
+    expect(stop.code, stop.stdout + stop.stderr).toBe(0);
+    expect(stop.stdout.match(/^ignored ledger line .*ledger\.jsonl:\d \(never executed\)/gm)).toHaveLength(2);
+    expect(stop.stdout).toContain('nothing to do');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+    expect(existsSync(pwned)).toBe(false);
+    const status = await runCli(['status', '--json'], state);
+    expect(status.code).toBe(0);
+    const doc = JSON.parse(status.stdout) as {
+      openFaults: unknown[];
+      invalidLedgerLines: { line: number }[];
+    };
+    expect(doc.openFaults).toEqual([]);
+    expect(doc.invalidLedgerLines.map((l) => l.line)).toEqual([1, 2]);
+  });
+
+  it.skipIf(mountUnavailable !== null)(
+    'a full state directory: chaos run exits 2 naming the path, before anything is applied, no run file left',
+    async () => {
+      const sys = await system('in-process');
+      const state = smallTmpfs(64);
+      fill(join(state, 'other'));
+      const scenario = sys.scenario('full', 3, [
+        '{ type: latency, target: link, at: 1s, duration: 1s, delay: 10ms }',
+      ]);
+      const run = await runCli(['run', scenario, '--env', sys.envFile, '--quiet'], state, 60_000);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toContain(
+        `the state directory ${state} cannot be written: no space left on device (ENOSPC)`,
+      );
+      expect(run.stderr).not.toMatch(/internal error|\n\s+at /);
+      expect(readdirSync(join(state, 'runs'))).toEqual([]);
+      expect(await sys.toxics()).toEqual([]);
+    },
+  );
+
+  it.skipIf(mountUnavailable !== null)(
+    'the state directory fills up during a fault: the run still reverts and records it, no stack trace, the guard lives on',
+    async () => {
+      const sys = await system('in-process');
+      const state = smallTmpfs(RESERVE_BYTES / 1024 + 128);
+      const out = join(sys.dir, 'out');
+      const scenario = sys.scenario('filling', 6, [
+        '{ type: latency, target: link, at: 1s, duration: 3s, delay: 20ms }',
+      ]);
+      const runner = spawnCli(['run', scenario, '--env', sys.envFile, '--out', out, '--quiet'], state);
+      const { runId, guardPid } = await registered(state);
+      await waitUntil(async () => (await sys.toxics()).length === 1, 20_000, 'the fault to be applied');
+      await waitUntil(
+        () => new Ledger(state).read().some((e) => e.event === 'applied'),
+        10_000,
+        'the applied record',
+      );
+      // The ledger's last page full, then the disk: the revert's record needs new space (the reserve).
+      const ledgerFile = join(state, 'ledger.jsonl');
+      const n = (4096 - (statSync(ledgerFile).size % 4096)) % 4096;
+      if (n > 0) appendFileSync(ledgerFile, `${' '.repeat(n - 1)}\n`); // a blank line: readers skip it
+      fill(join(state, 'other'));
+      expect(existsSync(join(state, 'reserve'))).toBe(true);
+      const exit = await runner.wait(30_000);
+      expect([0, 1], runner.output()).toContain(exit.code);
+      expect(runner.stderr).not.toMatch(/\n\s+at |internal error/);
+      expect(await sys.toxics()).toEqual([]);
+      expect(
+        new Ledger(state)
+          .read()
+          .filter((e) => e.runId === runId)
+          .map((e) => e.event),
+      ).toEqual(['intent', 'applied', 'reverted']);
+      expect(existsSync(join(state, 'reserve'))).toBe(false); // used up for that record
+      expect(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'))).toMatchObject({ runId });
+      // The guard saw the run end and left on its own.
+      await waitUntil(() => ['Z', undefined].includes(procState(guardPid)), 10_000, 'the guard to exit');
+    },
+  );
+
+  it('a blank process match is invalid input: chaos validate exits 2 with the file, line and field', async () => {
+    const sys = await system('in-process', `  blank: { kind: process, match: ' ' }\n`);
+    const scenario = sys.scenario('blank', 3, ['{ type: pause, target: blank, at: 1s, duration: 1s }']);
+    const r = await runCli(['validate', scenario, '--env', sys.envFile], sys.state);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stdout + r.stderr).toMatch(
+      /env\.yaml:\d+:\d+: targets\.blank\.match: match names no argument \(it is blank\)/,
+    );
+  });
+
+  it('a process target that matches every process: chaos run exits 2 listing each PID and command line, nothing signalled', async () => {
+    const mark = `chaoskit-test-${randomBytes(6).toString('hex')}`;
+    const bystander = spawnProc(process.execPath, ['-e', 'setInterval(() => {}, 1000)', mark], {
+      label: 'bystander',
+    });
+    const sys = await system('in-process', `  everything: { kind: process, match: "/.*/" }\n`);
+    await waitUntil(
+      () => readFileSync(`/proc/${bystander.pid}/cmdline`, 'utf8').includes(mark),
+      10_000,
+      'the bystander',
+    );
+    const scenario = sys.scenario('broad', 3, ['{ type: pause, target: everything, at: 1s, duration: 1s }']);
+    const run = await runCli(['run', scenario, '--env', sys.envFile, '--quiet'], sys.state, 60_000);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toMatch(
+      /faults\[0\] \(pause on everything\): process target: match "\/\.\*\/" picks \d+ processes, expected 1/,
+    );
+    expect(run.stderr).toContain(
+      `pid ${bystander.pid}: ${process.execPath} -e setInterval(() => {}, 1000) ${mark}`,
+    );
+    expect(procState(bystander.pid)).not.toBe('T');
+  });
+});
+
+describe('when runner and guard both die (issue 13 item 6)', () => {
+  it('the self-reverting timers resume the paused process and remove the fill file; status closes the toxic gone by lease', async () => {
+    const mark = `chaoskit-test-${randomBytes(6).toString('hex')}`;
+    const victim = spawnProc(process.execPath, ['-e', 'setInterval(() => {}, 1000)', mark], {
+      label: 'paused service',
+    });
+    const fillIn = tempDir('chaoskit-fill-');
+    const sys = await system(
+      'in-process',
+      `  svc: { kind: process, match: "${mark}" }\n  host: { kind: host }\n`,
+    );
+    await waitUntil(
+      () => readFileSync(`/proc/${victim.pid}/cmdline`, 'utf8').includes(mark),
+      10_000,
+      'the service',
+    );
+    const scenario = sys.scenario('orphaned', 30, [
+      '{ type: pause, target: svc, at: 1s, duration: 2s }',
+      `{ type: disk-fill, target: host, at: 1s, duration: 2s, directory: "${fillIn}", size: 1MiB, keepFree: 1MiB }`,
+      '{ type: latency, target: link, at: 1s, duration: 25s, delay: 50ms }',
+    ]);
+    const runner = spawnCli(['run', scenario, '--env', sys.envFile, '--quiet'], sys.state);
+    const { runId, guardPid } = await registered(sys.state);
+    const fillFile = join(fillIn, '.chaoskit-fill', `chaoskit_${runId}_f2.fill`);
+    await waitUntil(
+      async () => procState(victim.pid) === 'T' && existsSync(fillFile) && (await sys.toxics()).length === 1,
+      30_000,
+      'all three faults to be applied',
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}\n${runner.output()}`);
+    });
+    // Everything on chaoskit's side dies: the guard first, so it cannot revert.
+    process.kill(guardPid, 'SIGKILL');
+    runner.signal('SIGKILL');
+    const tKill = performance.now();
+    await runner.wait(5_000);
+
+    // Open faults that no live run owns: status exits 4 and says so.
+    const before = await runCli(['status'], sys.state);
+    expect(before.code, before.stdout).toBe(4);
+    expect(before.stdout).toContain(`open fault ${runId}/f3  latency on link`);
+    expect(before.stdout).toContain('no live run owns it');
+
+    // Window end (3 s) + the timers' grace (10 s): the pause and the fill are undone.
+    await waitUntil(
+      () => procState(victim.pid) !== 'T' && !existsSync(fillFile),
+      30_000,
+      'the timers to revert',
+    );
+    console.log(
+      `self-reverting timers: process resumed and fill file removed ${Math.round(performance.now() - tKill)}ms after runner and guard were killed`,
+    );
+    const byTimer = new Ledger(sys.state).read().filter((e) => e.event === 'reverted' && e.runId === runId);
+    expect(byTimer.map((e) => [e.faultId, e.event === 'reverted' && e.by]).sort()).toEqual([
+      ['f1', 'timer'],
+      ['f2', 'timer'],
+    ]);
+    // The toxic's lease (10 s) ran out; status records it closed instead of showing it forever.
+    await waitUntil(async () => (await sys.toxics()).length === 0, 20_000, 'the lease to expire');
+    const after = await runCli(['status', '--json'], sys.state);
+    expect(after.code, after.stdout).toBe(0);
+    const doc = JSON.parse(after.stdout) as {
+      openFaults: unknown[];
+      closedNow: { faultId: string; by: string }[];
+    };
+    expect(doc.openFaults).toEqual([]);
+    expect(doc.closedNow).toEqual([{ runId, faultId: 'f3', by: 'lease' }]);
+    expect(new Ledger(sys.state).open()).toEqual([]);
+  }, 90_000);
 });

@@ -106,4 +106,73 @@ faults:
     expect(new Ledger(state).open()).toEqual([]);
     await waitUntil(() => processStartTime(run.guardPid!) === undefined, 5_000, 'the guard to exit');
   });
+
+  it('runner and guard both killed: the self-reverting timers unpause the container and remove the rules', async () => {
+    const port = await freePort();
+    const net = await lab.network('net');
+    const web = await lab.run('web', { network: net, hostPort: port });
+    const side = await lab.run('side', { network: net });
+    const dir = tempDir('chaoskit-docker-timer-');
+    const state = join(dir, 'state');
+    const envFile = join(dir, 'env.yaml');
+    writeFileSync(
+      envFile,
+      `name: docker-timer
+targets:
+  web: { kind: http, url: "http://127.0.0.1:${port}", health: /health }
+  web-container: { kind: docker, container: ${web} }
+  side: { kind: docker, container: ${side} }
+`,
+    );
+    const scenario = join(dir, 'orphaned.yaml');
+    writeFileSync(
+      scenario,
+      `name: docker-orphaned
+load:
+  target: web
+  timeout: 2s
+  pattern:
+    - { kind: constant, rate: 20, duration: 30s }
+faults:
+  - { type: pause, target: side, at: 2s, duration: 2s }
+  - { type: partition, target: web-container, at: 2s, duration: 2s, peers: [side] }
+`,
+    );
+    const runner = spawnCli(['run', scenario, '--env', envFile, '--quiet'], state);
+    const run = await waitUntil(
+      () => listRuns(state).find((r) => r.guardPid !== null),
+      20_000,
+      'the run to register with its guard',
+    );
+    adopt(run.guardPid!);
+    await waitUntil(
+      async () => (await lab.inspect(side)).State.Paused && (await lab.rules(web)).length === 2,
+      20_000,
+      'both faults to be applied',
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}\n${runner.output()}`);
+    });
+    process.kill(run.guardPid!, 'SIGKILL');
+    runner.signal('SIGKILL');
+    const t0 = performance.now();
+    await waitUntil(
+      async () => !(await lab.inspect(side)).State.Paused && (await lab.rules(web)).length === 0,
+      40_000,
+      'the timers to revert both faults',
+      100,
+    );
+    console.log(
+      `docker timers: container unpaused and rules gone ${Math.round(performance.now() - t0)}ms after runner and guard were killed (window 2 s + grace 10 s)`,
+    );
+    const by = new Ledger(state)
+      .read()
+      .filter((e) => e.runId === run.runId && e.event === 'reverted')
+      .map((e) => (e.event === 'reverted' ? [e.faultId, e.by] : []))
+      .sort();
+    expect(by).toEqual([
+      ['f1', 'timer'],
+      ['f2', 'timer'],
+    ]);
+    expect(new Ledger(state).open()).toEqual([]);
+  });
 });

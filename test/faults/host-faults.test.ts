@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { faults } from '../../faults/index.ts';
 import { createPrng } from '../../src/load/prng.ts';
-import { holdersWithMark } from '../../src/targets/holder.ts';
+import { holdersWithMark, startHolder } from '../../src/targets/holder.ts';
+import { isChaoskitProcess } from '../../src/targets/process.ts';
 import { revertRecipe } from '../../src/targets/revert.ts';
 import type { ApplyContext } from '../../src/targets/types.ts';
 import type { Target } from '../../src/scenario/schema.ts';
@@ -14,6 +15,7 @@ function ctx(target: Target, id: string): ApplyContext {
   const mark = `chaoskit:test-${process.pid}-${Date.now()}:${id}`;
   marks.push(mark);
   return {
+    selfRevert: false,
     targetName: target.kind,
     target,
     faultId: id,
@@ -54,6 +56,9 @@ describe('host resource faults (real holder processes)', () => {
     const [h] = holdersWithMark(c.mark);
     expect(h).toBeDefined();
     expect(rssBytes(h!.pid)).toBeGreaterThan(256 * 1024 * 1024);
+    // Its own small entry, not the CLI; marked as chaoskit's, so no process fault can pick it.
+    expect(readFileSync(`/proc/${h!.pid}/cmdline`, 'utf8')).toContain('src/stress/holder-main.mjs');
+    expect(isChaoskitProcess(h!.pid)).toBe(true);
     expect(await revertRecipe(prepared.recipe)).toBe('reverted');
     expect(holdersWithMark(c.mark)).toEqual([]);
     expect(await revertRecipe(prepared.recipe)).toBe('already-gone');
@@ -97,7 +102,10 @@ describe('host resource faults (real holder processes)', () => {
     await prepared.apply();
     const path = (prepared.recipe as { path: string }).path;
     expect(statSync(path).size).toBe(4 * 1024 * 1024);
-    expect(path.startsWith(join(dir, 'chaoskit_'))).toBe(true);
+    // In chaoskit's own fill directory (0700), named after the mark, starting with the marker.
+    expect(path.startsWith(join(dir, '.chaoskit-fill', 'chaoskit_'))).toBe(true);
+    expect(statSync(join(dir, '.chaoskit-fill')).mode & 0o777).toBe(0o700);
+    expect(readFileSync(path).subarray(0, 40).toString()).toMatch(/^chaoskit disk-fill chaoskit:test-/);
     await revertRecipe(prepared.recipe);
     expect(existsSync(path)).toBe(false);
     const huge = def.params.parse({ directory: dir, size: '100TB' });
@@ -128,4 +136,16 @@ describe('GPU faults without a GPU', () => {
       );
     }
   });
+
+  it.skipIf(hasDriver)(
+    'a GPU holder started anyway (its own entry loads the CUDA bindings) reports why and exits',
+    async () => {
+      const mark = `chaoskit:test-${process.pid}-${Date.now()}:gpu`;
+      marks.push(mark);
+      await expect(startHolder('gpu-memory', mark, 5_000, ['--bytes', '1024'])).rejects.toThrow(
+        /^no NVIDIA driver/,
+      );
+      expect(holdersWithMark(mark)).toEqual([]);
+    },
+  );
 });

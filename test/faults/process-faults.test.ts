@@ -30,8 +30,15 @@ function idle(mark: string): Proc {
   return spawnProc(process.execPath, ['-e', 'setInterval(() => {}, 1000)', mark], { label: `idle ${mark}` });
 }
 
-function ctx(target: Target, pick: ApplyContext['pick'] = {}, seed = 1): ApplyContext {
+function ctx(
+  target: Target,
+  pick: ApplyContext['pick'] = {},
+  seed = 1,
+  extra: Partial<ApplyContext> = {},
+): ApplyContext {
   return {
+    selfRevert: false,
+    ...extra,
     targetName: 'svc',
     target,
     faultId: 'f1',
@@ -50,9 +57,17 @@ async function prepare(
   target: Target,
   pick: ApplyContext['pick'] = {},
   params: Record<string, unknown> = {},
+  extra: Partial<ApplyContext> = {},
 ): Promise<Prepared> {
   const def = faultDef(type)!;
-  return def.on.process!(ctx(target, pick), def.params.parse(params));
+  return def.on.process!(ctx(target, pick, 1, extra), def.params.parse(params));
+}
+
+/** An environment file with one process target `svc`, as a run would have loaded it. */
+function envWith(dir: string, svc: Record<string, unknown>): string {
+  const file = join(dir, 'env.yaml');
+  writeFileSync(file, `targets:\n  svc: ${JSON.stringify({ kind: 'process', ...svc })}\n`);
+  return file;
 }
 
 const stopped = (pid: number) => waitUntil(() => procState(pid) === 'T', 3_000, `pid ${pid} to stop`);
@@ -85,8 +100,8 @@ describe('pause', () => {
     const mark = marker();
     const procs = [idle(mark), idle(mark), idle(mark)];
     await waitUntil(() => procs.every((p) => procState(p.pid) !== undefined), 3_000, 'the processes');
-    const prepared = await prepare('pause', { kind: 'process', match: mark }, { count: 2 });
-    const again = await prepare('pause', { kind: 'process', match: mark }, { count: 2 });
+    const prepared = await prepare('pause', { kind: 'process', match: mark, expect: 3 }, { count: 2 });
+    const again = await prepare('pause', { kind: 'process', match: mark, expect: 3 }, { count: 2 });
     const picked = (prepared.recipe as Extract<RevertRecipe, { action: 'continue' }>).processes.map(
       (x) => x.pid,
     );
@@ -150,20 +165,24 @@ describe('crash', () => {
     const health = `http://127.0.0.1:${port}/health`;
     const first = spawnProc(process.execPath, [service, String(port), pidFile, mark], { label: 'service' });
     await waitUntil(() => healthy(health), 10_000, 'the service to be healthy');
-    const target: Target = {
-      kind: 'process',
+    const target = {
+      kind: 'process' as const,
       match: mark,
       restart: `exec ${process.execPath} ${service} ${port} ${pidFile} ${mark}`,
       health,
     };
-    const prepared = await prepare('crash', target);
-    expect(prepared.recipe).toMatchObject({
+    const envFile = envWith(dir, target);
+    const prepared = await prepare('crash', target, {}, {}, { environmentFile: envFile });
+    // The restart command is not in the recipe: only the environment file and its hash are.
+    expect(prepared.recipe).toEqual({
       driver: 'process',
       action: 'restart',
-      match: mark,
+      find: { match: mark },
       health,
-      killed: [{ pid: first.pid }],
+      killed: [{ pid: first.pid, startTime: expect.any(Number), command: expect.stringContaining(mark) }],
+      environment: { file: envFile, sha256: expect.stringMatching(/^[0-9a-f]{64}$/), target: 'svc' },
     });
+    expect(JSON.stringify(prepared.recipe)).not.toContain('exec ');
     expect(prepared.manualRevert).toBe(target.restart);
 
     const applied = await prepared.apply();
@@ -192,12 +211,8 @@ describe('crash', () => {
     const health = `http://127.0.0.1:${port}/health`;
     const first = spawnProc(process.execPath, [service, String(port), pidFile, mark], { label: 'service' });
     await waitUntil(() => healthy(health), 10_000, 'the service to be healthy');
-    const prepared = await prepare('crash', {
-      kind: 'process',
-      match: mark,
-      restart: `touch ${ranFile}`,
-      health,
-    });
+    const svc = { kind: 'process' as const, match: mark, restart: `touch ${ranFile}`, health };
+    const prepared = await prepare('crash', svc, {}, {}, { environmentFile: envWith(dir, svc) });
     await prepared.apply();
     await first.wait(5_000);
     // The "supervisor" (this test) restarts it.
@@ -215,9 +230,34 @@ describe('crash', () => {
     await prepared.apply();
     expect((await p.wait(5_000)).signal).toBe('SIGTERM');
     await expect(revertRecipe(prepared.recipe)).rejects.toThrow(
-      /is not running and the environment gives no restart command/,
+      /is not running and the run recorded no environment file to take a restart command from/,
     );
     expect(manualRevertFor(prepared.recipe)).toContain(mark);
+  });
+
+  it('never runs a restart command from an environment file that changed since the fault (its hash differs)', async () => {
+    const dir = tempDir();
+    const mark = marker();
+    const ranFile = join(dir, 'restart-ran');
+    const p = idle(mark);
+    await waitUntil(() => procState(p.pid) !== undefined, 3_000, 'the process');
+    const envFile = envWith(dir, { match: mark, restart: 'true' });
+    const prepared = await prepare(
+      'crash',
+      { kind: 'process', match: mark, restart: 'true' },
+      {},
+      {},
+      {
+        environmentFile: envFile,
+      },
+    );
+    await prepared.apply();
+    await p.wait(5_000);
+    // Someone edits the environment between the fault and its revert.
+    envWith(dir, { match: mark, restart: `touch ${ranFile}` });
+    await expect(revertRecipe(prepared.recipe)).rejects.toThrow(/changed since the fault was applied/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(existsSync(ranFile)).toBe(false);
   });
 });
 

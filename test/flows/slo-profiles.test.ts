@@ -109,7 +109,7 @@ spec:
   indicator:
     metadata: { name: answer-latency }
     spec:
-      thresholdMetric: { metricSource: { type: chaoskit, spec: { measure: latency } } }
+      thresholdMetric: { metricSource: { type: chaoskit, spec: { metric: latency } } }
   objectives:
     - { displayName: fast answers, op: lte, value: 100, target: 0.95 }
 `,

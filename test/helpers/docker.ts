@@ -369,6 +369,7 @@ export function pingLoss(out: string): number {
 export function testCtx(targetName: string, target: Target, extra: Partial<ApplyContext> = {}): ApplyContext {
   const faultId = `f${randomBytes(3).toString('hex')}`;
   return {
+    selfRevert: false, // driver tests revert by hand; the timers are tested end to end
     targetName,
     target,
     faultId,

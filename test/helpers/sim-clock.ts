@@ -76,6 +76,14 @@ export class SimClock implements Clock {
     await flush();
   }
 
+  /**
+   * The process was stopped for `ms` (SIGSTOP, a frozen VM): time jumps and nothing runs meanwhile;
+   * overdue timers fire on the next advance(), as a resumed process's would.
+   */
+  jump(ms: number): void {
+    this.t += ms;
+  }
+
   /** Advances in steps until `done` settles (or `maxMs` of simulated time passed). */
   async runUntil<T>(done: Promise<T>, maxMs: number, stepMs = 50): Promise<T> {
     let settled = false;

@@ -128,6 +128,62 @@ describe('/proxies/{name}', () => {
     expect(save.json.listen).toBe(moved.json.listen);
   });
 
+  it('an update answered 409 (listen address taken) leaves the proxy enabled on its old listener', async () => {
+    const created = await create();
+    const port = Number(created.json.listen.split(':')[1]);
+    const open = await connect(port);
+    expect(await echoTime(open, 'before')).toBeLessThan(1000);
+    const other = await create('other');
+    const r = await req('POST', '/proxies/db', { listen: other.json.listen, upstream: '127.0.0.1:1' });
+    expect(r.status).toBe(409);
+    expect(r.json.error).toMatch(/^proxy db: cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+    const after = await req('GET', '/proxies/db');
+    expect(after.json).toMatchObject({ enabled: true, listen: created.json.listen, upstream });
+    expect(await echoTime(open, 'still open')).toBeLessThan(1000);
+    expect(await echoTime(await connect(port), 'new')).toBeLessThan(1000);
+  });
+
+  it('a refused re-enable leaves the proxy disabled with its address; a bad body changes nothing', async () => {
+    const created = await create();
+    const port = Number(created.json.listen.split(':')[1]);
+    await req('POST', '/proxies/db', { enabled: false });
+    const squatter = await startEcho(); // takes the freed port (or another one: then nothing to test)
+    await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', () => resolve()));
+    const r = await req('POST', '/proxies/db', { enabled: true });
+    expect(r.status).toBe(409);
+    expect((await req('GET', '/proxies/db')).json).toMatchObject({
+      enabled: false,
+      listen: created.json.listen,
+    });
+    await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    const on = await req('POST', '/proxies/db', { enabled: true, upstream: 'nonsense' });
+    expect(on.status).toBe(400);
+    expect((await req('GET', '/proxies/db')).json).toMatchObject({ enabled: false, upstream });
+  });
+
+  it('a changed upstream closes open connections and keeps the listener', async () => {
+    const created = await create();
+    const port = Number(created.json.listen.split(':')[1]);
+    const s = await connect(port);
+    expect(await echoTime(s, 'x')).toBeLessThan(1000);
+    const closed = outcome(s);
+    const other = `127.0.0.1:${portOf(await startEcho())}`;
+    const r = await req('POST', '/proxies/db', { upstream: other });
+    expect(r.json).toMatchObject({ enabled: true, listen: created.json.listen, upstream: other });
+    expect((await closed).how).not.toBe('timeout');
+    expect(await echoTime(await connect(port), 'y')).toBeLessThan(1000);
+  });
+
+  it('moving to the same port on another host name of this machine works (the old listener makes way)', async () => {
+    const created = await create();
+    const port = Number(created.json.listen.split(':')[1]);
+    const r = await req('POST', '/proxies/db', { listen: `localhost:${port}` });
+    expect(r.status).toBe(200);
+    expect(r.json.enabled).toBe(true);
+    expect(Number(r.json.listen.split(':').pop())).toBe(port);
+  });
+
   it('400 for a bad update, 404 for a missing proxy', async () => {
     await create();
     const bad = await req('POST', '/proxies/db', { enabled: 'yes' });

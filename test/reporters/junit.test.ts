@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseTestResults } from 'test-results-parser';
 import { describe, expect, it } from 'vitest';
 import { junit } from '../../reporters/junit.ts';
 import type { RunResult } from '../../src/result.ts';
@@ -66,14 +68,69 @@ const cases: [string, () => RunResult][] = [
   ['no faults', () => synthetic({ name: 'steady', seconds: 10, at: () => ({ ok: 100, failed: 0, ms: 10 }) })],
 ];
 
+/** xmllint's verdict against junit-10.xsd (the rules Jenkins' xunit plugin validates with). */
+function junit10Errors(file: string): string | null {
+  const xsd = join(import.meta.dirname, 'junit-10.xsd');
+  const r = spawnSync(XMLLINT!, ['--noout', '--schema', xsd, file], { encoding: 'utf8' });
+  return r.status === 0 ? null : `${r.stdout}${r.stderr}`;
+}
+
+const times = (xml: string, el: string) =>
+  [...xml.matchAll(new RegExp(`<${el} [^>]*?\\btime="([^"]+)"`, 'g'))].map((m) => m[1]!);
+/** Sum of decimal strings in whole milliseconds (exact, no floating-point drift). */
+const msSum = (ts: string[]) => ts.reduce((n, t) => n + Math.round(Number(t) * 1000), 0);
+
 describe('junit reporter', () => {
-  it.for(cases)('%s: valid against the JUnit schema', ([, make], ctx) => {
+  it.for(cases)('%s: valid against junit-10.xsd and the repository schema', ([, make], ctx) => {
     if (!XMLLINT)
       return ctx.skip('xmllint is not installed (apt-get install libxml2-utils): JUnit XML not validated');
     const file = join(tempDir(), 'junit.xml');
     writeFileSync(file, junit.render(make()));
+    expect(junit10Errors(file)).toBeNull();
     expect(xsdErrors(file)).toBeNull();
   });
+
+  it.for(cases)('%s: test case times add up to the suite time', ([, make]) => {
+    const r = make();
+    const xml = junit.render(r);
+    const [suites] = times(xml, 'testsuites');
+    const [suite] = times(xml, 'testsuite');
+    const caseTimes = times(xml, 'testcase');
+    expect(msSum(caseTimes)).toBe(msSum([suite!]));
+    expect(suites).toBe(suite);
+    for (const t of [...caseTimes, suite!]) expect(t).toMatch(/^\d+(\.\d{1,3})?$/);
+    // A scored run: the objective cases cover every measured second.
+    if (r.verdict?.objectives.length) expect(msSum([suite!])).toBe(r.timeline.length * 1000);
+  });
+
+  it('<testsuites> carries no skipped attribute (junit-10.xsd forbids it); <testsuite> does', () => {
+    const xml = junit.render(cases[3]![1]());
+    expect(/<testsuites [^>]*>/.exec(xml)![0]).not.toMatch(/skipped=/);
+    expect(/<testsuite [^>]*>/.exec(xml)![0]).toMatch(/ skipped="\d+"/);
+  });
+
+  it.for(cases)(
+    '%s: a real JUnit parser (test-results-parser) reads the same outcomes and times',
+    ([, make]) => {
+      const r = make();
+      const xml = junit.render(r);
+      const file = join(tempDir(), 'junit.xml');
+      writeFileSync(file, xml);
+      const parsed = parseTestResults({ type: 'junit', files: [file] });
+      const suite = parsed.suites[0]!;
+      const count = (tag: string) => (xml.match(new RegExp(`<${tag}[ >/]`, 'g')) ?? []).length;
+      const caseCount = count('testcase');
+      expect(suite.cases).toHaveLength(caseCount);
+      expect(suite.skipped).toBe(count('skipped'));
+      expect(suite.failed).toBe(count('failure'));
+      expect(suite.errors).toBe(count('error'));
+      expect(suite.total + suite.skipped).toBe(caseCount);
+      expect(suite.cases.filter((c) => c.status === 'SKIP')).toHaveLength(count('skipped'));
+      expect(suite.cases.filter((c) => c.status === 'FAIL')).toHaveLength(count('failure') + count('error'));
+      expect(suite.cases.reduce((n, c) => n + Math.round(c.duration), 0)).toBe(Math.round(suite.duration));
+      expect(Math.round(parsed.duration)).toBe(Math.round(suite.duration));
+    },
+  );
 
   it('a passing run: no failures; a fault-phase miss passes and describes the degradation', () => {
     const r = partitionRun();

@@ -4,12 +4,12 @@
  * drivers. Each case here failed on the runner before the rebuild (issue 12) and takes
  * milliseconds instead of the seconds it simulates.
  */
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runScenario, type RunOptions } from '../../src/run.ts';
 import type { RunResult } from '../../src/result.ts';
-import { loadScenario } from '../../src/scenario/load.ts';
+import { loadScenario, type Scenario } from '../../src/scenario/load.ts';
 import { verdictExitCode } from '../../src/cli/commands/run.ts';
 import { tempDir } from '../helpers/files.ts';
 import { SimClock } from '../helpers/sim-clock.ts';
@@ -51,6 +51,30 @@ interface SimRun {
   revertedAt: Map<string, number>;
 }
 
+/** Starts a scenario in simulated time against a target model (the clock advances only when told). */
+function startSim(
+  scenario: Scenario,
+  model: TargetModel,
+  o: { faults?: Parameters<typeof simFaults>[3]; opts?: RunOptions } = {},
+) {
+  const clock = new SimClock();
+  const sim = simEngine(model);
+  const revertedAt = new Map<string, number>();
+  const now = () => sim.load().now();
+  const drivers = simFaults(model, clock, now, { ...o.faults, onRevert: (id) => revertedAt.set(id, now()) });
+  const stateDir = o.opts?.stateDir ?? tempDir('chaoskit-state-');
+  const run = runScenario(scenario, {
+    clock,
+    createEngine: sim.create,
+    faultDrivers: drivers as unknown as RunOptions['faultDrivers'],
+    guard: false,
+    hostSamples: false,
+    stateDir,
+    ...o.opts,
+  });
+  return { clock, sim, run, stateDir, revertedAt };
+}
+
 /** Runs a scenario in simulated time against a target model. */
 async function simRun(
   body: string,
@@ -64,23 +88,7 @@ async function simRun(
     during?: (clock: SimClock, run: ReturnType<typeof runScenario>) => Promise<void>;
   } = {},
 ): Promise<SimRun> {
-  const clock = new SimClock();
-  const sim = simEngine(model);
-  const revertedAt = new Map<string, number>();
-  const now = () => sim.load().now();
-  const drivers = simFaults(model, clock, now, {
-    ...o.faults,
-    onRevert: (id) => revertedAt.set(id, now()),
-  });
-  const run = runScenario(loadScenario(scenarioFile(body, o.slo)), {
-    clock,
-    createEngine: sim.create,
-    faultDrivers: drivers as unknown as RunOptions['faultDrivers'],
-    guard: false,
-    hostSamples: false,
-    stateDir: tempDir('chaoskit-state-'),
-    ...o.opts,
-  });
+  const { clock, run, revertedAt } = startSim(loadScenario(scenarioFile(body, o.slo)), model, o);
   const events: SimRun['events'] = [];
   run.on('stopping', (d) => events.push({ name: 'stopping', at: clock.now(), detail: d }));
   run.on('faultApplied', (f) => events.push({ name: 'faultApplied', at: clock.now(), detail: f.id }));
@@ -142,11 +150,7 @@ describe('runner lifecycle (simulated time)', () => {
         if (active) sim?.load().cutAll('reset');
       },
     };
-    const clock = new SimClock();
-    sim = simEngine(model);
-    const s = sim;
-    const drivers = simFaults(model, clock, () => s.load().now());
-    const run = runScenario(
+    const started = startSim(
       loadScenario(
         scenarioFile(`load:
   target: api
@@ -155,15 +159,10 @@ faults:
   - { type: latency, target: api->dependency, at: 5s, duration: 3s, delay: 1ms }
 `),
       ),
-      {
-        clock,
-        createEngine: s.create,
-        faultDrivers: drivers as unknown as RunOptions['faultDrivers'],
-        guard: false,
-        hostSamples: false,
-        stateDir: tempDir('chaoskit-state-'),
-      },
+      model,
     );
+    sim = started.sim;
+    const { clock, run } = started;
     const result = await clock.runUntil(run.result, 60_000);
     expectAccounting(result);
     const v = result.verdict!;
@@ -367,16 +366,8 @@ describe('built-in step-rollout-with-errors (simulated target)', () => {
         on && ++n % Math.round(1 / failRate) === 0 ? { latencyMs: 3, status: 503 } : { latencyMs: 3 },
       onFault: (_id, active) => (on = active),
     };
-    const sim = simEngine(model);
-    const drivers = simFaults(model, clock, () => sim.load().now());
-    const run = runScenario(loadScenario('step-rollout-with-errors'), {
-      clock,
-      timeScale: 0.1,
-      createEngine: sim.create,
-      faultDrivers: drivers as unknown as RunOptions['faultDrivers'],
-      guard: false,
-      hostSamples: false,
-      stateDir: tempDir('chaoskit-state-'),
+    const { run } = startSim(loadScenario('step-rollout-with-errors'), model, {
+      opts: { clock, timeScale: 0.1 },
     });
     const result = await clock.runUntil(run.result, 30_000);
     expectAccounting(result);
@@ -399,5 +390,64 @@ describe('built-in step-rollout-with-errors (simulated target)', () => {
     const r = await rollout(0.03);
     expect(r.status).toBe('completed');
     expect(r.timeline.some((s) => s.requested === 400)).toBe(true);
+  });
+});
+
+describe('a stalled runner that resumes (SIGSTOP, then SIGCONT)', () => {
+  it('notices its guard reverted the fault, records the truth, and never bursts its overdue arrivals', async () => {
+    const clock = new SimClock();
+    let slow = false;
+    const model: TargetModel = {
+      fate: () => ({ latencyMs: slow ? 100 : 5 }),
+      onFault: (_id, a) => (slow = a),
+    };
+    const {
+      sim,
+      run,
+      stateDir: state,
+    } = startSim(
+      loadScenario(
+        scenarioFile(`load:
+  target: api
+  pattern: [{ kind: constant, rate: 100, duration: 20s }]
+faults:
+  - { type: latency, target: api->dependency, at: 3s, duration: 10s, delay: 100ms }
+`),
+      ),
+      model,
+      { opts: { clock } },
+    );
+    await clock.advance(0); // let set-up finish
+    while (sim.load().now() < 5_000) await clock.advance(100);
+    // The runner is stopped for 6 s; its guard sees the stale heartbeat and reverts the fault 3 s in.
+    const wallAtStall = clock.wallNow();
+    appendFileSync(
+      join(state, 'ledger.jsonl'),
+      `${JSON.stringify({ ts: new Date(wallAtStall + 3_000).toISOString(), event: 'reverted', runId: run.runId, faultId: 'f1', by: 'guard', outcome: 'reverted' })}\n`,
+    );
+    clock.jump(6_000);
+    const r = await clock.runUntil(run.result, 60_000);
+    expectAccounting(r);
+    const f = r.faults[0]!;
+    expect(f.revertedBy).toBe('guard');
+    expect(f.revertedAtMs).toBeGreaterThanOrEqual(7_900);
+    expect(f.revertedAtMs).toBeLessThanOrEqual(8_200);
+    expect(f.observations).toContain('reverted by guard while this runner was not responding');
+    // About 6 s of arrivals (600) were overdue when it resumed: dropped as a stall, not sent at once.
+    // Only those less than the stall bound (250 ms, 25 arrivals) late went out with the resume.
+    expect(r.totals.droppedStall).toBeGreaterThan(550);
+    expect(Math.max(...r.timeline.map((s) => s.achieved))).toBeLessThanOrEqual(100 + 25);
+    // Requests in flight across the stall (100 ms answers at 100/s: about 10) have unknown
+    // latency: cancelled, never a 6 s latency blamed on the target.
+    expect(r.totals.cancelled).toBeGreaterThanOrEqual(5);
+    expect(r.totals.cancelled).toBeLessThanOrEqual(15);
+    expect(r.totals.latencyMs!.max).toBeLessThan(500);
+    expect(r.timeline.some((s) => s.generator?.reasons.some((x) => x.startsWith('generator stalled')))).toBe(
+      true,
+    );
+    expect(r.warnings.some((w) => w.startsWith('the runner was stalled for'))).toBe(true);
+    expect(r.verdict!.status).toBe('invalid');
+    expect(r.verdict!.reasons.join('\n')).toMatch(/reverted by the run’s guard, not by its schedule/);
+    expect(r.verdict!.reasons.join('\n')).toMatch(/the load generator stalled: \d+ arrival\(s\)/);
   });
 });

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { utimesSync } from 'node:fs';
+import { appendFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { EmergencyStop } from '../../src/safety/emergency-stop.ts';
 import { runGuard } from '../../src/safety/guard.ts';
@@ -24,6 +24,8 @@ import { startProxyServer, type ProxyServer } from '../../src/proxy/server.ts';
 import { processStartTime } from '../../src/targets/process.ts';
 import type { RevertRecipe } from '../../src/targets/types.ts';
 import { tempDir } from '../helpers/files.ts';
+import { fill, mountUnavailable, smallTmpfs, unmountAll } from './mounts.ts';
+import { RESERVE_BYTES, RESERVE_FILE } from '../../src/safety/state.ts';
 import { freePort, killAll, spawnProc, waitUntil } from '../helpers/procs.ts';
 
 let api: ProxyServer;
@@ -102,7 +104,7 @@ describe('revertOpenFaults', () => {
       driver: 'proxy',
       api: `http://127.0.0.1:${deadPort}`,
       proxy: 'dep',
-      toxic: 'x',
+      toxic: 'chaoskit:r1:f2',
     };
     ledger.append({
       event: 'intent',
@@ -225,5 +227,48 @@ describe('EmergencyStop (in-process)', () => {
       remaining: 0,
     });
     expect(again).toEqual(['nothing to do: no running runs and no open faults']);
+  });
+});
+
+describe.skipIf(mountUnavailable !== null)('runGuard on a full disk', () => {
+  afterEach(unmountAll);
+
+  it('still reverts every fault when the ledger cannot be written, and does not crash', async () => {
+    const dir = smallTmpfs(RESERVE_BYTES / 1024 + 64);
+    const ledger = new Ledger(dir);
+    const runner = spawnProc(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { label: 'runner' });
+    await waitUntil(() => processStartTime(runner.pid) !== undefined, 3_000, 'the runner');
+    registerRun(dir, runInfo('r1', runner.pid));
+    fault(ledger, 'r1', 'f1');
+    fault(ledger, 'r1', 'f2');
+    // Full beyond the reserve too, and the ledger's last page full: nothing can be recorded any more.
+    rmSync(join(dir, RESERVE_FILE));
+    const pad = (d: string) =>
+      `${JSON.stringify({ ts: new Date().toISOString(), event: 'intent', runId: 'r0', faultId: 'f0', type: 'latency', target: 'link', recipe: { driver: 'proxy', api: api.url, proxy: 'dep', toxic: 'chaoskit:r0:f0' }, description: d, manualRevert: 'x' })}\n`;
+    const used = statSync(ledger.file).size + pad('').length;
+    appendFileSync(ledger.file, pad('x'.repeat((4096 - (used % 4096)) % 4096)));
+    expect(statSync(ledger.file).size % 4096).toBe(0);
+    fill(join(dir, 'other'));
+    runner.signal('SIGKILL');
+    await runner.wait(5_000);
+    // Each revert works; recording it fails (LedgerWriteError): the guard goes on to the next,
+    // retries for its window, and ends normally.
+    expect(await runGuard(dir, 'r1', 20, 1_000)).toBe('reverted');
+    expect(toxicNames()).toEqual([]);
+    // Not recorded: still open in the ledger (emergency-stop or status closes them later).
+    expect(ledger.open('r1').map((f) => f.faultId)).toEqual(['f1', 'f2']);
+  });
+
+  it('a resumed runner learns from the ledger who reverted its fault meanwhile', async () => {
+    const dir = tempDir();
+    const ledger = new Ledger(dir);
+    fault(ledger, 'r1', 'f1');
+    expect(ledger.revertedBy('r1', 'f1')).toBeNull();
+    await revertOpenFaults(ledger, ledger.open('r1'), 'guard');
+    expect(ledger.revertedBy('r1', 'f1')).toEqual({
+      by: 'guard',
+      ts: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      outcome: 'reverted',
+    });
   });
 });

@@ -161,7 +161,7 @@ while (Date.now() < Number(startAt)) await new Promise((r) => setTimeout(r, 5));
 for (let i = 0; i < 200; i++) {
   l.append({
     event: 'intent', runId: who, faultId: 'f' + i, type: 'latency', target: 'link',
-    recipe: { driver: 'proxy', api: 'http://127.0.0.1:9', proxy: 'dep', toxic: who + i },
+    recipe: { driver: 'proxy', api: 'http://127.0.0.1:9', proxy: 'dep', toxic: 'chaoskit:' + who + ':f' + i },
     description: (who + i + ' ').repeat(i % 10 === 0 ? 1200 : 3), manualRevert: 'x',
   });
 }

@@ -173,7 +173,7 @@ describe('score: hand-computed timelines', () => {
     expect(v.recovery[0]!.ttrMs).toBeNull();
     expect(v.subscores.recovery).toBe(0);
     expect(v.status).toBe('fail');
-    expect(v.reasons).toContain('f1: did not recover, objective 10000ms');
+    expect(v.reasons).toContain('f1: did not recover, objective 10s');
   });
 
   it('recovery slower than the objective scores objective/TTR and fails', () => {

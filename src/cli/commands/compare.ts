@@ -1,3 +1,5 @@
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Comparison } from '../../compare.ts';
 import { DEFAULT_TOLERANCES, type Tolerances } from '../../tolerances.ts';
 import { ExitCode, InputError } from '../../errors.ts';
@@ -6,24 +8,59 @@ import type { Command } from './index.ts';
 
 export const COMPARE_FORMATS = ['console', 'md', 'markdown', 'json'] as const;
 
-/** `20%` or `20` → 0.2. */
-export function parseIncrease(v: string | number): number {
+/** `20%` or `20` → 0.2; `flag` names the option in the error. */
+export function parseIncrease(v: string | number, flag = '--max-latency-increase'): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(String(v));
-  if (!m)
-    throw new InputError(
-      `--max-p99-increase must be a percentage like 20%, got ${JSON.stringify(String(v))}`,
-    );
+  if (!m) throw new InputError(`${flag} must be a percentage like 20%, got ${JSON.stringify(String(v))}`);
   return Number(m[1]) / 100;
 }
 
-/** `2s`, `500ms` → milliseconds. */
-export function parseTtrIncrease(v: string | number): number {
+/** `2s`, `500ms` → milliseconds; `flag` names the option in the error. */
+export function parseTtrIncrease(v: string | number, flag = '--max-ttr-increase'): number {
   const d = parseDurationMs(String(v));
   if (d === undefined)
-    throw new InputError(
-      `--max-ttr-increase must be a duration like 2s or 500ms, got ${JSON.stringify(String(v))}`,
-    );
+    throw new InputError(`${flag} must be a duration like 2s or 500ms, got ${JSON.stringify(String(v))}`);
   return d;
+}
+
+/**
+ * Reads both files and compares them. Every problem with a file (unreadable, not JSON, not a
+ * result, a histogram that does not decode) is an InputError naming the file, line and field.
+ */
+export async function compareFiles(
+  oldFile: string,
+  newFile: string,
+  tolerances: Tolerances,
+  note: (line: string) => void = () => {},
+): Promise<Comparison> {
+  const [{ compareResults, HistogramError }, { readResultFile }, { migrationNote }, yaml] = await Promise.all(
+    [
+      import('../../compare.ts'),
+      import('../../results/read.ts'),
+      import('../../results/migrate.ts'),
+      import('../../scenario/yaml.ts'),
+    ],
+  );
+  const [older, newer] = [readResultFile(oldFile), readResultFile(newFile)];
+  // Say when a side was written by an older chaoskit: what it lacks cannot be compared.
+  for (const [file, r] of [
+    [oldFile, older],
+    [newFile, newer],
+  ] as const) {
+    const migrated = migrationNote(r);
+    if (migrated) note(`chaos compare: ${file}: ${migrated}`);
+  }
+  try {
+    return compareResults(older, newer, tolerances);
+  } catch (err) {
+    if (!(err instanceof HistogramError)) throw err;
+    let file = err.side === 'old' ? oldFile : newFile;
+    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'results.json');
+    const src = yaml.parseYamlDocs(file, yaml.readSource(file, 'results file'))[0]!;
+    return yaml.failWith(src, 'results file', [
+      { path: err.path, message: `not a valid encoded latency histogram (${err.reason})` },
+    ]);
+  }
 }
 
 const n = (v: number | null, unit = '', digits = 1) => (v === null ? '–' : `${+v.toFixed(digits)}${unit}`);
@@ -46,14 +83,25 @@ function rows(c: Comparison): string[][] {
   const out: string[][] = [
     ['resilience score', n(c.score.old), n(c.score.new), signed(c.score.delta), flag(c.score.regressed)],
   ];
-  for (const p of c.p99) {
-    const note = p.lowConfidence ? ' (low confidence)' : '';
+  const p = (v: number | null) => (v === null ? '' : v < 0.001 ? ' (p < 0.001)' : ` (p = ${+v.toFixed(3)})`);
+  for (const l of c.latency) {
+    const note = l.lowConfidence ? ', low confidence' : '';
     out.push([
-      `p99 latency, ${p.scope === 'all' ? 'whole run' : p.scope}${note}`,
-      ms(p.oldMs),
-      ms(p.newMs),
-      p.change === null ? '–' : signed(p.change * 100, '%'),
-      flag(p.regressed),
+      `${l.phase}: ${l.stat} latency, median of ${l.old.seconds}/${l.new.seconds} seconds${note}`,
+      ms(l.old.medianMs),
+      ms(l.new.medianMs),
+      l.ratio === null ? '–' : `×${+l.ratio.toFixed(2)}${p(l.pValue)}`,
+      flag(l.regressed),
+    ]);
+  }
+  for (const e of c.errors) {
+    const rate = (x: { rate: number | null }) => (x.rate === null ? '–' : `${+(x.rate * 100).toFixed(2)}%`);
+    out.push([
+      `${e.phase}: error rate, ${e.old.requests}/${e.new.requests} requests${e.lowConfidence ? ', low confidence' : ''}`,
+      rate(e.old),
+      rate(e.new),
+      e.delta === null ? '–' : `${signed(e.delta * 100, ' pts', 2)}${p(e.pValue)}`,
+      flag(e.regressed),
     ]);
   }
   for (const t of c.ttr) {
@@ -79,14 +127,20 @@ function rows(c: Comparison): string[][] {
       `${fmtValue(o.target, o.old?.value ?? null)}${mark(o.old)}`,
       `${fmtValue(o.target, o.new?.value ?? null)}${mark(o.new)}`,
       change,
-      flag(o.regressed),
+      o.nowMissed ? 'now missed' : '',
     ]);
   }
   return out;
 }
 
-function tolerancesLine(t: Tolerances): string {
-  return `tolerances: score drop ≤ ${t.maxScoreDrop} points, p99 increase ≤ ${+(t.maxP99Increase * 100).toFixed(2)}%, time-to-recover increase ≤ ${formatDuration(t.maxTtrIncreaseMs)}`;
+function tolerancesLine(c: Comparison): string {
+  const t = c.tolerances;
+  const pts = +(t.maxErrorRateIncrease * 100).toFixed(2);
+  return (
+    `tolerances: score drop ≤ ${t.maxScoreDrop} points; latency rise ≤ ${+(t.maxLatencyIncrease * 100).toFixed(2)}% or ${ms(t.latencyFloorMs)}, whichever is more; ` +
+    `error rate rise ≤ ${pts} point${pts === 1 ? '' : 's'} or to ${c.rule.minErrorRateRatio}x, whichever is more; ` +
+    `time-to-recover increase ≤ ${formatDuration(t.maxTtrIncreaseMs)}; latency and errors count only beyond the runs' own noise (p < ${c.rule.alpha})`
+  );
 }
 
 function renderText(c: Comparison): string {
@@ -99,7 +153,7 @@ function renderText(c: Comparison): string {
   ];
   for (const r of all)
     lines.push(`  ${r.map((x, i) => (i === 0 ? x.padEnd(w[i]!) : x.padStart(w[i]!))).join('  ')}`.trimEnd());
-  lines.push('', `  ${tolerancesLine(c.tolerances)}; † not gating`);
+  lines.push('', `  ${tolerancesLine(c)}; † not gating`);
   for (const r of c.regressions) lines.push(`  ✗ ${r.message}`);
   for (const x of c.warnings) lines.push(`  ⚠ ${x}`);
   return `${lines.join('\n')}\n`;
@@ -112,9 +166,11 @@ function renderMarkdown(c: Comparison): string {
     '',
     `| | old \`${c.old.runId}\` | new \`${c.new.runId}\` | change | |`,
     '|---|---:|---:|---:|---|',
-    ...rows(c).map((r) => `| ${r.map((x, i) => (i === 4 && x ? '**REGRESSION**' : esc(x))).join(' | ')} |`),
+    ...rows(c).map(
+      (r) => `| ${r.map((x) => (x === 'REGRESSION' ? '**REGRESSION**' : esc(x))).join(' | ')} |`,
+    ),
     '',
-    `<sub>${esc(tolerancesLine(c.tolerances))}; † not gating</sub>`,
+    `<sub>${esc(tolerancesLine(c))}; † not gating</sub>`,
   ];
   if (c.regressions.length) lines.push('', ...c.regressions.map((r) => `- ❌ ${esc(r.message)}`));
   if (c.warnings.length) lines.push('', ...c.warnings.map((x) => `- ⚠️ ${esc(x)}`));
@@ -124,7 +180,7 @@ function renderMarkdown(c: Comparison): string {
 export const compareCommand: Command = (cli, setCode) =>
   cli.command(
     'compare <old> <new>',
-    'compare two results.json files: score, p99, time-to-recover and objective deltas; exit 1 on a regression',
+    "compare two results.json files: score, latency and error rate per phase (judged against the runs' own noise), time-to-recover and objectives; exit 1 on a regression",
     (y) =>
       y
         .positional('old', {
@@ -138,10 +194,25 @@ export const compareCommand: Command = (cli, setCode) =>
           default: DEFAULT_TOLERANCES.maxScoreDrop,
           describe: 'resilience-score points the new run may lose',
         })
+        .option('max-latency-increase', {
+          type: 'string',
+          default: `${DEFAULT_TOLERANCES.maxLatencyIncrease * 100}%`,
+          describe: "how much a phase's typical per-second p50 or p99 may rise",
+        })
+        .option('latency-floor', {
+          type: 'string',
+          default: `${DEFAULT_TOLERANCES.latencyFloorMs}ms`,
+          describe: 'a latency rise this small is never a regression, whatever the percentage',
+        })
+        .option('max-error-rate-increase', {
+          type: 'string',
+          default: `${DEFAULT_TOLERANCES.maxErrorRateIncrease * 100}%`,
+          describe: "how many percentage points a phase's error rate may rise",
+        })
         .option('max-p99-increase', {
           type: 'string',
-          default: '20%',
-          describe: 'how much p99 latency may rise (overall and per phase)',
+          hidden: true,
+          describe: 'the former name of --max-latency-increase',
         })
         .option('max-ttr-increase', {
           type: 'string',
@@ -154,11 +225,6 @@ export const compareCommand: Command = (cli, setCode) =>
           describe: 'output format',
         }),
     async (args) => {
-      const [{ compareResults }, { readResultFile }, { migrationNote }] = await Promise.all([
-        import('../../compare.ts'),
-        import('../../results/read.ts'),
-        import('../../results/migrate.ts'),
-      ]);
       if (!(Number.isFinite(args.maxScoreDrop) && args.maxScoreDrop >= 0)) {
         throw new InputError(
           `--max-score-drop must be a number of points, 0 or more, got ${args.maxScoreDrop}`,
@@ -166,19 +232,15 @@ export const compareCommand: Command = (cli, setCode) =>
       }
       const tolerances: Tolerances = {
         maxScoreDrop: args.maxScoreDrop,
-        maxP99Increase: parseIncrease(args.maxP99Increase),
+        maxLatencyIncrease:
+          args.maxP99Increase !== undefined
+            ? parseIncrease(args.maxP99Increase, '--max-p99-increase')
+            : parseIncrease(args.maxLatencyIncrease),
+        latencyFloorMs: parseTtrIncrease(args.latencyFloor, '--latency-floor'),
+        maxErrorRateIncrease: parseIncrease(args.maxErrorRateIncrease, '--max-error-rate-increase'),
         maxTtrIncreaseMs: parseTtrIncrease(args.maxTtrIncrease),
       };
-      const [older, newer] = [readResultFile(args.old), readResultFile(args.new)];
-      // Say when a side was written by an older chaoskit: what it lacks cannot be compared.
-      for (const [file, r] of [
-        [args.old, older],
-        [args.new, newer],
-      ] as const) {
-        const migrated = migrationNote(r);
-        if (migrated) process.stderr.write(`chaos compare: ${file}: ${migrated}\n`);
-      }
-      const c = compareResults(older, newer, tolerances);
+      const c = await compareFiles(args.old, args.new, tolerances, (l) => process.stderr.write(`${l}\n`));
       const out =
         args.format === 'json'
           ? `${JSON.stringify(c, null, 2)}\n`

@@ -17,8 +17,10 @@ export const demoCommand: Command = (cli) =>
         const stop = () => void sys.stop().then(resolve);
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
-        // Supervised by a run: leave when the run goes away, however it ended.
+        // Supervised by a run: leave when the run goes away, however it ended (also when it went
+        // away while the demo was still starting: the channel is already closed then).
         process.once('disconnect', stop);
+        if (args.supervised && !process.connected) stop();
       });
       if (args.supervised && process.send) {
         process.send({ ready: true, ports: p });

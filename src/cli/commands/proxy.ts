@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { InputError } from '../../errors.ts';
+import { ExitCode, exitCodeOf, InputError } from '../../errors.ts';
+import type { ProxyInput } from '../../proxy/types.ts';
 import type { Command } from './index.ts';
 
 export const proxyCommand: Command = (cli) =>
@@ -11,41 +12,47 @@ export const proxyCommand: Command = (cli) =>
         .option('host', {
           type: 'string',
           default: '127.0.0.1',
-          describe: 'API listen address (non-loopback needs --token)',
+          describe: 'API listen address (a non-loopback one needs --allow or --token)',
         })
         .option('port', { type: 'number', default: 8474, describe: 'API port' })
-        .option('token', { type: 'string', describe: 'bearer token required on every API request' })
+        .option('allow', {
+          type: 'string',
+          array: true,
+          describe:
+            'client networks that may use the whole API without a token, e.g. 10.0.0.0/8 or 192.168.1.7 (loopback always may); for stock Toxiproxy clients',
+        })
+        .option('token', {
+          type: 'string',
+          describe: 'bearer token that lets clients outside loopback and --allow use the API',
+        })
         .option('config', {
           type: 'string',
           describe: 'JSON file of proxies to create at start (as POST /populate takes)',
         }),
     async (args) => {
       const { startProxyServer } = await import('../../proxy/server.ts');
-      const server = await startProxyServer({
-        host: args.host,
-        port: args.port,
-        ...(args.token !== undefined ? { token: args.token } : {}),
-        log: (l) => process.stderr.write(`${l}\n`),
-      });
+      let list: unknown;
       if (args.config) {
-        let list: unknown;
         try {
           list = JSON.parse(readFileSync(args.config, 'utf8'));
         } catch (err) {
-          await server.close();
           throw new InputError(`--config ${args.config}: ${(err as Error).message}`);
         }
-        const r = await fetch(`${server.url}/populate`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            ...(args.token ? { authorization: `Bearer ${args.token}` } : {}),
-          },
-          body: JSON.stringify(list),
-        });
-        if (!r.ok) {
+      }
+      const server = await startProxyServer({
+        host: args.host,
+        port: args.port,
+        allow: args.allow ?? [],
+        ...(args.token !== undefined ? { token: args.token } : {}),
+        log: (l) => process.stderr.write(`${l}\n`),
+      });
+      if (list !== undefined) {
+        try {
+          await server.registry.populate(list as ProxyInput[]);
+        } catch (err) {
           await server.close();
-          throw new InputError(`--config ${args.config}: ${await r.text()}`);
+          if (exitCodeOf(err) !== ExitCode.invalidInput) throw err;
+          throw new InputError(`--config ${args.config}: ${(err as Error).message}`);
         }
       }
       process.stdout.write(`fault proxy API on ${server.url} (Toxiproxy-compatible; Ctrl-C to stop)\n`);

@@ -3,15 +3,9 @@ import { join, resolve } from 'node:path';
 import { REPORTER_NAMES, type ReporterName } from '../../../reporters/names.ts';
 import { AbortedError, ExitCode, InputError, RevertError } from '../../errors.ts';
 import type { RunResult } from '../../result.ts';
-import {
-  checkMinScore,
-  checkPort,
-  checkSeed,
-  checkTimeScale,
-  loadOptions,
-  scenarioOptions,
-} from '../options.ts';
+import { checkMinScore, checkSeed, checkTimeScale, loadOptions, scenarioOptions } from '../options.ts';
 import { formatDuration } from '../../units.ts';
+import { checkObserveFlags, startObservers } from '../observers.ts';
 import type { Command } from './index.ts';
 
 export const runCommand: Command = (cli, setCode) =>
@@ -60,19 +54,35 @@ export const runCommand: Command = (cli, setCode) =>
         })
         .option('prometheus', {
           type: 'number',
-          describe: 'serve live metrics on http://127.0.0.1:PORT/metrics during the run',
+          describe:
+            'serve live metrics on http://127.0.0.1:PORT/metrics during the run (docs/observability.md)',
         })
         .option('pushgateway', {
           type: 'string',
-          describe: 'push live metrics to this Prometheus Pushgateway URL during the run',
+          describe:
+            'push live metrics to this Prometheus Pushgateway URL during the run (grouped by scenario)',
+        })
+        .option('otlp', {
+          type: 'string',
+          describe:
+            'export metrics and traces over OTLP/HTTP (protobuf) to this endpoint; with no URL, OTEL_EXPORTER_OTLP_ENDPOINT',
+        })
+        .option('trace-sample', {
+          type: 'string',
+          describe:
+            'share of requests that carry a W3C traceparent and are exported as spans, e.g. 1% (needs --otlp; default 0)',
+        })
+        .option('dashboard', {
+          type: 'string',
+          describe:
+            'serve a live dashboard on http://127.0.0.1:PORT/ (no PORT: any free port; the URL is printed)',
         }),
     async (args) => {
       // Every flag is checked before anything is loaded or started.
       const timeScale = checkTimeScale(args.timeScale);
       const seed = checkSeed(args.seed);
       const minScore = checkMinScore(args.minScore);
-      const promPort = checkPort('--prometheus', args.prometheus);
-      if (args.pushgateway !== undefined) checkUrl('--pushgateway', args.pushgateway);
+      const observe = checkObserveFlags(args, process.env);
       // Loaded here, not at start-up: every other command (a guard, an emergency stop) starts faster.
       const [{ loadScenario, planScenario }, { runScenario, LEDGER_WARNING }, { render, writeReports }] =
         await Promise.all([
@@ -80,7 +90,7 @@ export const runCommand: Command = (cli, setCode) =>
           import('../../run.ts'),
           import('../../../reporters/index.ts'),
         ]);
-      const { describePlan } = await import('../chart.ts');
+      const { describePlan, describePicks } = await import('../chart.ts');
       const { attachProgress } = await import('../progress.ts');
       const scenario = loadScenario(args.scenario, loadOptions(args));
       if (args.dryRun) {
@@ -89,25 +99,20 @@ export const runCommand: Command = (cli, setCode) =>
           timeScale,
           force: args.force,
         });
-        process.stdout.write(`${describePlan(plan)}\n\ndry run: nothing was sent\n`);
+        const picks = await describePicks(
+          scenario.environment.spec.targets,
+          plan.faults,
+          scenario.environment.spec.demo,
+        );
+        process.stdout.write(
+          `${describePlan(plan)}\n${picks ? `\n${picks}\n` : ''}\ndry run: nothing was sent\n`,
+        );
         return;
       }
       const outDir = args.out ? resolve(args.out) : undefined;
       if (outDir) ensureWritable(outDir);
-      // Live metrics bind before anything starts: a taken port is exit 2 with nothing started.
-      const live =
-        promPort !== undefined || args.pushgateway
-          ? await (
-              await import('../../metrics/prometheus.ts')
-            )
-              .startLiveMetricsServer({
-                ...(promPort !== undefined ? { port: promPort } : {}),
-                ...(args.pushgateway ? { pushgateway: args.pushgateway } : {}),
-              })
-              .catch((err: Error) => {
-                throw new InputError(`--prometheus ${promPort}: ${err.message}`);
-              })
-          : null;
+      // Observers bind their ports before anything starts: a port in use is exit 2 with nothing started.
+      const watch = await startObservers(observe, (line) => process.stderr.write(`${line}\n`));
       const run = runScenario(scenario, {
         ...(seed !== undefined ? { seed } : {}),
         timeScale,
@@ -115,10 +120,11 @@ export const runCommand: Command = (cli, setCode) =>
         skipUnavailable: args.skipUnavailable,
         ...(args.warmUp ? {} : { warmUp: false }),
         ...(args.engine ? { engine: args.engine } : {}),
+        ...watch.runOptions,
       });
-      live?.attach(run);
+      watch.attach(run);
       const detach = args.quiet ? () => {} : attachProgress(run, process.stderr);
-      if (live?.url) process.stderr.write(`live metrics on ${live.url}\n`);
+      for (const line of watch.describe()) process.stderr.write(`${line}\n`);
       const onSignal = (sig: NodeJS.Signals) => {
         const reason = run.externalStopReason() ?? `signal ${sig}`;
         process.stderr.write(`\n${reason}: stopping the load and reverting every fault…\n`);
@@ -137,6 +143,7 @@ export const runCommand: Command = (cli, setCode) =>
             process.stderr.write(`${line}\n`),
           );
           process.stdout.write(`\nwritten: ${written.join(', ')}\n`);
+          watch.reportsWritten(written);
         }
         const stuck = result.faults.filter((f) => f.status === 'revert-failed');
         if (stuck.length > 0) {
@@ -160,24 +167,15 @@ export const runCommand: Command = (cli, setCode) =>
       } finally {
         detach();
         for (const sig of signals) process.off(sig, onSignal);
-        // The demo system and live metrics stop after the result is out; bounded, they never hold the exit.
-        await Promise.race([Promise.all([run.closed, live?.stop()]), sleep(CLOSE_WAIT_MS)]);
+        // The demo system and the observers stop after the result is out; bounded, they never hold the exit.
+        await Promise.race([Promise.all([run.closed, watch.stop()]), sleep(CLOSE_WAIT_MS)]);
       }
     },
   );
 
-/** How long the exit waits for the demo system and live metrics to stop. */
+/** How long the exit waits for the demo system and the observers (final push, export, reports to pages) to stop. */
 const CLOSE_WAIT_MS = 3_000;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
-
-function checkUrl(flag: string, v: string): void {
-  try {
-    const u = new URL(v);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http');
-  } catch {
-    throw new InputError(`${flag} must be an http:// or https:// URL, got ${JSON.stringify(v)}`);
-  }
-}
 
 /**
  * 0 when every objective was met (or, `not-scored`, there were none to meet: said on stderr);

@@ -1,0 +1,248 @@
+/**
+ * observability: what watching a run costs the generator. `chaos run` at 5,000 requests/s
+ * against a loopback target, in the same bench run:
+ *   none       no observer
+ *   otlp       --otlp to a sink in another process, --trace-sample 1% (50 spans/s + metrics)
+ *   dashboard  --dashboard with 3 pages following /events (in another process)
+ * Measured: the CLI process's CPU (utime + stime from /proc) over the steady part of the load
+ * (from 3 s in to 1 s before the end) divided by the requests it sent in those seconds (the
+ * timeline's `achieved`), per variant, in rounds whose order rotates; the medians are compared.
+ * Per request, because a generator that falls behind on a busy machine sends fewer requests
+ * and so spends less CPU: CPU per second alone would reward a slower run. Only trials in which
+ * the generator kept up (at least 95% of the rate sent in the window) are compared: a starved
+ * generator spends its CPU on timers and catch-up, not on requests.
+ * Issue 16: OTLP ≤ 10% more, the dashboard ≤ 2% more.
+ * The generator is pinned to one core, the target, the sink and the pages to the other.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  BENCH_DIR,
+  fmt,
+  freePort,
+  GENERATOR_CORE,
+  median,
+  pinned,
+  SHORT,
+  sleep,
+  TARGET_CORE,
+  track,
+  type BenchReport,
+} from './lib/common.ts';
+import { startFastTarget } from './lib/targets.ts';
+
+const RATE = 5000;
+const DURATION_S = SHORT ? 12 : 30;
+const ROUNDS = SHORT ? 1 : 3;
+const WINDOW_S: [number, number] = [3, DURATION_S - 1];
+const BIN = join(BENCH_DIR, '..', 'bin', 'chaos.mjs');
+const TSX_IMPORT = import.meta.resolve('tsx');
+const CLK_TCK = 100;
+
+type Variant = 'none' | 'otlp' | 'dashboard';
+
+interface Trial {
+  variant: Variant;
+  cpuPct: number;
+  /** CPU microseconds per request sent in the measured window. */
+  cpuUsPerRequest: number;
+  /** Requests sent in the measured window, per second. */
+  windowRate: number;
+  sent: number;
+  requested: number;
+  saturatedSeconds: number;
+  peer: { exports: number; bytes: number; sseMessages: number; sseBytes: number } | null;
+  code: number | null;
+}
+
+function jiffies(pid: number): number {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+}
+
+function scenarioFile(url: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'chaoskit-bench-obs-'));
+  writeFileSync(join(dir, 'env.yaml'), `targets:\n  api: { kind: http, url: "${url}", health: / }\n`);
+  writeFileSync(join(dir, 'slo.yaml'), 'services:\n  api:\n    availability: 99%\n');
+  writeFileSync(
+    join(dir, 'bench.yaml'),
+    `name: observability-bench\nenvironment: ./env.yaml\nslo: slo.yaml\nseed: 1\nload:\n  target: api\n  connections: 50\n  pattern: [{ kind: constant, rate: ${RATE}, duration: ${DURATION_S}s }]\n`,
+  );
+  return join(dir, 'bench.yaml');
+}
+
+/** The sink / pages process; resolves with its port once it listens. */
+async function startPeer(args: object): Promise<{ port: number; stop(): Promise<Trial['peer']> }> {
+  const script = fileURLToPath(new URL('./workers/observers-peer.ts', import.meta.url));
+  const [cmd, argv] = pinned(TARGET_CORE, process.execPath, ['--import', TSX_IMPORT, script]);
+  const child: ChildProcess = track(
+    spawn(cmd, argv, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, BENCH_ARGS: JSON.stringify(args) },
+    }),
+  );
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const deadline = Date.now() + 20_000;
+  while (!/READY \d+/.test(out)) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error('the bench peer did not start');
+    await sleep(50);
+  }
+  return {
+    port: Number(/READY (\d+)/.exec(out)![1]),
+    async stop() {
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(5000)]);
+      const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+      return line ? (JSON.parse(line.slice(7)) as Trial['peer']) : null;
+    },
+  };
+}
+
+async function trial(variant: Variant, file: string): Promise<Trial> {
+  const out = mkdtempSync(join(tmpdir(), 'chaoskit-bench-obs-out-'));
+  const state = mkdtempSync(join(tmpdir(), 'chaoskit-bench-obs-state-'));
+  const flags: string[] = [];
+  let peer: Awaited<ReturnType<typeof startPeer>> | null = null;
+  if (variant === 'otlp') {
+    peer = await startPeer({});
+    flags.push('--otlp', `http://127.0.0.1:${peer.port}`, '--trace-sample', '1%');
+  } else if (variant === 'dashboard') {
+    const port = await freePort();
+    peer = await startPeer({ clients: 3, dashboardUrl: `http://127.0.0.1:${port}/` });
+    flags.push('--dashboard', String(port));
+  }
+  const [cmd, argv] = pinned(GENERATOR_CORE, process.execPath, [
+    BIN,
+    'run',
+    file,
+    '--quiet',
+    '--out',
+    out,
+    '--reporter',
+    'json',
+    ...flags,
+  ]);
+  const child = track(
+    spawn(cmd, argv, {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, CHAOSKIT_STATE_DIR: state },
+    }),
+  );
+  let stderr = '';
+  let startedAt = 0;
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    if (!startedAt && stderr.includes('running observability-bench')) startedAt = performance.now();
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+  const killer = setTimeout(() => child.kill('SIGKILL'), (DURATION_S + 60) * 1000);
+  while (!startedAt && child.exitCode === null) await sleep(10);
+  let cpuPct = Number.NaN;
+  let cpuMs = Number.NaN;
+  if (startedAt && child.pid !== undefined) {
+    await sleep(Math.max(0, startedAt + WINDOW_S[0] * 1000 - performance.now()));
+    const j0 = jiffies(child.pid);
+    const t0 = performance.now();
+    await sleep(Math.max(0, startedAt + WINDOW_S[1] * 1000 - performance.now()));
+    const j1 = jiffies(child.pid);
+    cpuMs = ((j1 - j0) / CLK_TCK) * 1000;
+    cpuPct = (cpuMs * 100) / (performance.now() - t0);
+  }
+  const code = await exited;
+  clearTimeout(killer);
+  const peerResult = (await peer?.stop()) ?? null;
+  const file2 = join(out, 'results.json');
+  if (!existsSync(file2)) throw new Error(`${variant}: no results (exit ${code}): ${stderr.slice(-1500)}`);
+  const r = JSON.parse(readFileSync(file2, 'utf8')) as {
+    totals: { sent: number; requested: number; saturatedSeconds: number };
+    timeline: { t: number; achieved: number }[];
+  };
+  // The stderr line comes a little after t = 0: the window's seconds are whole seconds of the load.
+  const inWindow = r.timeline
+    .filter((s) => s.t >= WINDOW_S[0] && s.t < WINDOW_S[1])
+    .reduce((n, s) => n + s.achieved, 0);
+  return {
+    variant,
+    cpuPct,
+    cpuUsPerRequest: (cpuMs * 1000) / inWindow,
+    windowRate: inWindow / (WINDOW_S[1] - WINDOW_S[0]),
+    sent: r.totals.sent,
+    requested: r.totals.requested,
+    saturatedSeconds: r.totals.saturatedSeconds,
+    peer: peerResult,
+    code,
+  };
+}
+
+export async function observability(): Promise<BenchReport> {
+  const target = await startFastTarget();
+  const trials: Trial[] = [];
+  try {
+    const file = scenarioFile(target.url);
+    const order: Variant[] = ['none', 'otlp', 'dashboard'];
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let i = 0; i < order.length; i++)
+        trials.push(await trial(order[(i + round) % order.length]!, file));
+    }
+  } finally {
+    await target.stop();
+  }
+  const kept = (t: Trial) => t.windowRate >= 0.95 * RATE;
+  const cpu = (v: Variant) =>
+    median(trials.filter((t) => t.variant === v && kept(t)).map((t) => t.cpuUsPerRequest));
+  const pct = (v: Variant) => median(trials.filter((t) => t.variant === v).map((t) => t.cpuPct));
+  const rate = (v: Variant) => median(trials.filter((t) => t.variant === v).map((t) => t.windowRate));
+  const us = (n: number) => `${n.toFixed(1)} µs/req`;
+  const base = cpu('none');
+  const otlp = cpu('otlp');
+  const dash = cpu('dashboard');
+  const row = (measure: string, v: number, limit: number) => ({
+    measure,
+    ours: Number.isNaN(v) ? 'no trial kept up' : us(v),
+    peer: us(base),
+    ratio: fmt.ratio(v, base),
+    target: `≤ ${limit.toFixed(2)}×`,
+    verdict:
+      Number.isNaN(v) || Number.isNaN(base)
+        ? ('info' as const)
+        : v / base <= limit
+          ? ('PASS' as const)
+          : ('MISS' as const),
+  });
+  const spans = trials.filter((t) => t.variant === 'otlp').map((t) => t.peer?.exports ?? 0);
+  const sse = trials.filter((t) => t.variant === 'dashboard').map((t) => t.peer?.sseMessages ?? 0);
+  return {
+    name: 'observability',
+    title: `generator CPU at ${fmt.int(RATE)} requests/s: no observer vs --otlp (1% traced) vs --dashboard (3 pages)`,
+    notes: [
+      `target: ${target.describe}; chaos run pinned to core ${GENERATOR_CORE}; OTLP sink and dashboard pages in one process on core ${TARGET_CORE}`,
+      `${DURATION_S} s of load per trial; CPU of the CLI process from ${WINDOW_S[0]} s to ${WINDOW_S[1]} s of load per request sent then; median of ${ROUNDS} rotating rounds`,
+      `CPU (% of a core) and rate sent in the window, medians: none ${fmt.pct(pct('none'))} at ${fmt.int(rate('none'))}/s, otlp ${fmt.pct(pct('otlp'))} at ${fmt.int(rate('otlp'))}/s, dashboard ${fmt.pct(pct('dashboard'))} at ${fmt.int(rate('dashboard'))}/s`,
+      `compared: trials that sent at least 95% of ${fmt.int(RATE)}/s in the window (${trials.filter(kept).length} of ${trials.length}): ${trials
+        .filter(kept)
+        .map((t) => `${t.variant} ${t.cpuUsPerRequest.toFixed(1)} µs`)
+        .join(', ')}`,
+      `sent/requested per trial: ${trials.map((t) => `${t.variant} ${t.sent}/${t.requested}${t.saturatedSeconds ? ` (${t.saturatedSeconds} s saturated)` : ''}`).join(', ')}`,
+      `OTLP exports received per trial: ${spans.join(', ')}; dashboard messages received by the 3 pages per trial: ${sse.join(', ')}`,
+    ],
+    rows: [
+      {
+        measure: 'CPU per request, no observer',
+        ours: us(base),
+        peer: '—',
+        ratio: '—',
+        target: '—',
+        verdict: 'info',
+      },
+      row('CPU per request, --otlp --trace-sample 1%', otlp, 1.1),
+      row('CPU per request, --dashboard with 3 pages', dash, 1.02),
+    ],
+    data: { rate: RATE, durationS: DURATION_S, rounds: ROUNDS, trials },
+  };
+}

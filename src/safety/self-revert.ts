@@ -1,0 +1,105 @@
+/**
+ * The last layer: a self-reverting timer created with each fault that has no lease of its own
+ * (pause, disk-fill, docker and netns faults), for when the runner AND its guard are dead.
+ *
+ *   apply ──spawn──> timer-main.mjs (plain Node, detached, marked) ── sleeps, glancing at the ledger
+ *                         │ the fault is closed ─────────────────────────> exits
+ *                         │ window end + grace passes, fault still open ─> revertFault(…, 'timer'), exits
+ *
+ * The timer loads the TypeScript revert code only when it fires, so it costs a plain `node`
+ * start and a few MB while it waits. A normal revert (revertFault) also kills it at once.
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../scenario/paths.ts';
+import { markedEnv, processStartTime } from '../targets/process.ts';
+import { ownershipMark, type ApplyContext } from '../targets/types.ts';
+import { stateDir } from './state.ts';
+
+/** A timer fires this long after its fault's window should have ended. */
+export const SELF_REVERT_GRACE_MS = 10_000;
+export const TIMER_MAIN = join(PACKAGE_ROOT, 'src', 'safety', 'timer-main.mjs');
+
+/**
+ * Starts the fault's timer (before the fault is applied: the ledger already has its intent).
+ * Returns its PID, or null where there is none (turned off, or a faked driver in tests).
+ */
+export function armSelfRevert(ctx: ApplyContext, graceMs = SELF_REVERT_GRACE_MS): number | null {
+  if (ctx.selfRevert === false || ctx.io) return null;
+  const at = Date.now() + ctx.durationMs + graceMs;
+  const dir = ctx.stateDir ?? stateDir();
+  const child = spawn(
+    process.execPath,
+    [
+      TIMER_MAIN,
+      '--state',
+      dir,
+      '--run',
+      ctx.runId,
+      '--fault',
+      ctx.faultId,
+      '--mark',
+      ctx.mark,
+      '--at',
+      String(at),
+    ],
+    { detached: true, stdio: 'ignore', env: markedEnv('timer', { ...process.env, CHAOSKIT_STATE_DIR: dir }) },
+  );
+  child.on('error', () => {}); // could not start: the other layers remain
+  child.unref();
+  return child.pid ?? null;
+}
+
+/** Live timers of a fault (PID and start time). */
+export function timersWithMark(mark: string): { pid: number; startTime: number }[] {
+  const out: { pid: number; startTime: number }[] = [];
+  const needle = `\0--mark\0${mark}\0`;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let cmd: string;
+    try {
+      cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if (!cmd.includes('timer-main.mjs') || !`\0${cmd}`.includes(needle)) continue;
+    const st = processStartTime(Number(d));
+    if (st !== undefined) out.push({ pid: Number(d), startTime: st });
+  }
+  return out;
+}
+
+/** The fault is closed: its timers have nothing left to do (this process excepted, when it is one). */
+export function obsoleteTimers(runId: string, faultId: string): void {
+  for (const t of timersWithMark(ownershipMark(runId, faultId))) {
+    if (t.pid === process.pid || processStartTime(t.pid) !== t.startTime) continue;
+    try {
+      process.kill(t.pid, 'SIGTERM');
+    } catch {
+      // exited meanwhile
+    }
+  }
+}
+
+/**
+ * The timer's deadline has passed: revert the fault if the ledger still has it open. Retries
+ * for a minute (a Docker engine that is briefly away), then gives up (exit 4; `chaos status`
+ * shows it). Returns the exit code.
+ */
+export async function fireTimer(dir: string, runId: string, faultId: string): Promise<number> {
+  const [{ Ledger }, { revertFault }] = await Promise.all([import('./ledger.ts'), import('./revert.ts')]);
+  const ledger = new Ledger(dir);
+  const until = Date.now() + 60_000;
+  for (;;) {
+    const f = ledger.open(runId).find((x) => x.faultId === faultId);
+    if (!f) return 0;
+    try {
+      await revertFault(ledger, f, 'timer');
+      return 0;
+    } catch {
+      if (Date.now() > until) return 4;
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+  }
+}
