@@ -22,7 +22,9 @@ import {
   type BenchReport,
 } from './lib/common.ts';
 import { builtins } from './builtins.ts';
+import { closedModel } from './closed-model.ts';
 import { coordinatedOmission } from './coordinated-omission.ts';
+import { flows } from './flows.ts';
 import { engineAb } from './engine-ab.ts';
 import { grpc } from './grpc.ts';
 import { memory } from './memory.ts';
@@ -43,6 +45,8 @@ const BENCHES: Record<string, () => Promise<BenchReport>> = {
   'stop-latency': stopLatency,
   'engine-ab': engineAb,
   builtins,
+  flows,
+  'closed-model': closedModel,
   observability,
   'workers-scaling': workersScaling,
 };

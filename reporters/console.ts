@@ -19,6 +19,18 @@ import {
   verdictRows,
   type Reporter,
 } from './shared.ts';
+import {
+  captureLine,
+  concurrencyLine,
+  dataLines,
+  FLOW_HEAD,
+  flowCells,
+  flowRows,
+  hasProfiles,
+  PROFILE_HEAD,
+  profileCells,
+  profileRows,
+} from './flows.ts';
 
 /** Columns padded to their widest cell; the first left-aligned, the rest right-aligned. */
 function table(rows: string[][], indent = '  '): string {
@@ -77,6 +89,7 @@ export function renderSummary(r: RunResult): string {
   ];
   const errs = Object.entries(t.errors).filter(([, n]) => n > 0);
   if (errs.length) lines.push('', `  errors: ${errs.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  lines.push(...profileSection(r));
   if (r.faults.length) {
     lines.push('', '  faults:');
     for (const f of faultRows(r)) {
@@ -90,6 +103,29 @@ export function renderSummary(r: RunResult): string {
   }
   for (const w of r.warnings) lines.push(`  ⚠ ${w}`);
   return lines.join('\n');
+}
+
+/** Flows (sessions) and every request profile or flow step, with the notes on checks and captures. */
+function profileSection(r: RunResult): string[] {
+  if (!hasProfiles(r)) return [];
+  const out: string[] = [];
+  const flows = flowRows(r);
+  if (flows.length) out.push('', table([FLOW_HEAD, ...flows.map(flowCells)]));
+  const profiles = profileRows(r);
+  if (profiles.length) {
+    out.push('', `  per step and request (latency from when each came due; errors by kind below):`);
+    out.push(table([PROFILE_HEAD, ...profiles.map(profileCells)]));
+    for (const p of profiles) {
+      if (p.errors !== dash) out.push(`    ${p.name} errors: ${p.errors}`);
+      for (const n of p.notes) out.push(`    ${p.name}: ${n}`);
+    }
+  }
+  const cap = captureLine(r);
+  if (cap) out.push(`  ${cap}`);
+  const c = concurrencyLine(r);
+  if (c) out.push(`  ${c}`);
+  for (const d of dataLines(r)) out.push(`  ${d}`);
+  return out;
 }
 
 /** The verdict: objective × phase table, TTR, error budget, degradation, score and reasons. */

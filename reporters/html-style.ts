@@ -47,6 +47,8 @@ th,td{text-align:left;padding:8px 10px;border-bottom:1px solid var(--line);verti
 thead th{font-size:12px;color:var(--muted);font-weight:600;text-transform:uppercase;letter-spacing:.04em}
 th small,td small{display:block;font-weight:400;color:var(--muted);font-size:12px;text-transform:none;letter-spacing:0}
 .verdict td{width:22%}.verdict tbody th{font-weight:600}
+.flows table{margin-bottom:14px}.flows .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.flows tbody th{font-weight:600;white-space:nowrap}
+.flows ul{margin:6px 0 0;padding-left:18px;font-size:13px}.flows .notes{color:var(--fail)}
 .ph{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}
 .c-pass{background:var(--pass-bg)}.c-pass .mark{color:var(--pass)}
 .c-fail{background:var(--fail-bg)}.c-fail .mark,.c-fail b{color:var(--fail)}

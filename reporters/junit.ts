@@ -16,6 +16,7 @@
  */
 import type { RunResult, Verdict } from '../src/result.ts';
 import { budgetLine, fmtDur, runLine, scoreFormula, ttrText, type Reporter } from './shared.ts';
+import { captureLine, concurrencyLine, dataLines, flowRows, profileRows } from './flows.ts';
 
 /** XML 1.0 text and attribute escaping; control characters XML cannot carry are dropped. */
 export function xmlEsc(s: string): string {
@@ -143,6 +144,43 @@ function runCases(r: RunResult, v: Verdict | undefined, coveredMs: number): Case
   return out;
 }
 
+/**
+ * What was measured per flow and per step or request profile, one testcase each (classname
+ * `chaoskit.<scenario>.profiles`): they pass and carry the figures in <system-out>; the
+ * objectives about them are judged among the objective testcases above.
+ */
+function profileCases(r: RunResult): Case[] {
+  const cls = `chaoskit.${r.scenario.name}.profiles`;
+  const facts = [captureLine(r), concurrencyLine(r), ...dataLines(r)].filter(Boolean).join('\n');
+  const flows = flowRows(r).map((f): Case => ({
+    classname: cls,
+    name: `flow ${f.name}: sessions`,
+    // Figures only: no time of their own (the suite's time is the run's, covered by the objectives).
+    timeMs: 0,
+    outcome: {
+      kind: 'pass',
+      out: `sessions started ${f.started}, completed ${f.completed}, failed ${f.failed} (at step: ${f.failedAt}), stopped ${f.stopped}; duration ${f.duration}${facts ? `\n${facts}` : ''}`,
+    },
+  }));
+  const profiles = profileRows(r).map((p): Case => ({
+    classname: cls,
+    name: `${p.flow ? 'step' : 'request'} ${p.name}: measured`,
+    timeMs: 0,
+    outcome: {
+      kind: 'pass',
+      out: [
+        `sent ${p.sent}, ok ${p.ok}, failed ${p.failed}, not sent ${p.unsent}; latency from when it came due p50 ${p.p50}, p95 ${p.p95}, p99 ${p.p99}, max ${p.max}`,
+        ...(p.firstEvent !== '–'
+          ? [`streams: first event p50/p99 ${p.firstEvent}, gap p99 ${p.gapP99}, cut ${p.cut}`]
+          : []),
+        ...(p.errors !== '–' ? [`errors: ${p.errors}`] : []),
+        ...p.notes,
+      ].join('\n'),
+    },
+  }));
+  return [...flows, ...profiles];
+}
+
 function testcase(c: Case): string {
   const open = `    <testcase classname="${xmlEsc(c.classname)}" name="${xmlEsc(c.name)}" time="${seconds(c.timeMs)}"`;
   const o = c.outcome;
@@ -157,7 +195,7 @@ function render(r: RunResult): string {
   const v = r.verdict;
   const objectives = v ? objectiveCases(r, v) : [];
   const covered = objectives.reduce((n, c) => n + c.timeMs, 0);
-  const cases = [...objectives, ...faultCases(r, v), ...runCases(r, v, covered)];
+  const cases = [...objectives, ...faultCases(r, v), ...runCases(r, v, covered), ...profileCases(r)];
   const count = (k: Outcome['kind']) => cases.filter((c) => c.outcome.kind === k).length;
   const time = seconds(cases.reduce((n, c) => n + c.timeMs, 0));
   const totals = `tests="${cases.length}" failures="${count('failure')}" errors="${count('error')}"`;

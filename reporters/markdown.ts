@@ -25,6 +25,18 @@ import {
   weightsLine,
   type Reporter,
 } from './shared.ts';
+import {
+  captureLine,
+  concurrencyLine,
+  dataLines,
+  FLOW_HEAD,
+  flowCells,
+  flowRows,
+  hasProfiles,
+  PROFILE_HEAD,
+  profileCells,
+  profileRows,
+} from './flows.ts';
 
 /** Text from the result is user input: keep it from breaking tables or turning into HTML. */
 const md = (s: string) =>
@@ -44,6 +56,43 @@ function mdTable(head: string[], rows: string[][]): string[] {
     `|${head.map(() => '---').join('|')}|`,
     ...rows.map((r) => `| ${r.join(' | ')} |`),
   ];
+}
+
+/** Flows (sessions), then every step and request profile: what was measured, per profile. */
+function profileSection(r: RunResult): string[] {
+  if (!hasProfiles(r)) return [];
+  const out = ['### Flows and steps', ''];
+  const flows = flowRows(r);
+  if (flows.length)
+    out.push(
+      ...mdTable(
+        FLOW_HEAD,
+        flows.map((f) => flowCells(f).map(md)),
+      ),
+      '',
+    );
+  const profiles = profileRows(r);
+  if (profiles.length) {
+    out.push(
+      ...mdTable(
+        PROFILE_HEAD,
+        profiles.map((p) => profileCells(p).map(md)),
+      ),
+      '',
+    );
+    out.push(
+      "<sub>latency from when each step came due (the previous step's end plus think time); first event: streamed answers</sub>",
+      '',
+    );
+    for (const p of profiles) {
+      if (p.errors !== dash) out.push(`- ${code(p.name)} errors: ${md(p.errors)}`);
+      for (const n of p.notes) out.push(`- ${code(p.name)}: ${md(n)}`);
+    }
+  }
+  for (const line of [captureLine(r), concurrencyLine(r), ...dataLines(r)])
+    if (line) out.push(`- ${md(line)}`);
+  out.push('');
+  return out;
 }
 
 /** Why, the objectives by phase, and time to recover. */
@@ -125,6 +174,7 @@ function render(r: RunResult): string {
     `**Latency** (from the intended send): p50 ${fmtMs(t.latencyMs?.p50)} · p95 ${fmtMs(t.latencyMs?.p95)} · p99 ${fmtMs(t.latencyMs?.p99)} · max ${fmtMs(t.latencyMs?.max)}`,
     '',
   );
+  out.push(...profileSection(r));
   if (v) out.push(...verdictSection(v));
   if (r.faults.length) {
     out.push('### Faults', '');

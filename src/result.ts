@@ -149,6 +149,97 @@ export const secondSchema = z.object({
 
 const gapSummary = z.object({ p50: z.number(), p99: z.number(), max: z.number() });
 
+const profileSummary = gapSummary.extend({ p90: z.number().optional(), p95: z.number().optional() });
+const phaseCounts = z.object({
+  ok: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  dropped: z.number().int().nonnegative(),
+  hist: z.string().nullable(),
+});
+const byPhase = z.partialRecord(z.enum(['baseline', 'fault', 'recovery']), phaseCounts);
+
+const profileSchema = z.object({
+  sent: z.number(),
+  ok: z.number(),
+  failed: z.number(),
+  latencyMs: profileSummary.nullable(),
+  hist: z.string().nullable(),
+  flow: z.string().optional().describe('the flow this step belongs to'),
+  step: z.string().optional(),
+  requested: z.number().optional().describe('requested = sent + dropped + notSent, as in the timeline'),
+  dropped: z.number().optional(),
+  notSent: z.number().optional(),
+  cancelled: z.number().optional(),
+  errors: counts
+    .optional()
+    .describe('failed requests by kind; check: an expectation missed or a value unset'),
+  checks: counts.optional().describe('failed checks by message'),
+  captureMisses: counts.optional().describe('answers in which a capture found nothing, by variable'),
+  phases: byPhase.optional().describe('outcomes by the phase they are attributed to (exposure)'),
+  stream: z
+    .object({
+      firstEventMs: profileSummary.nullable(),
+      gapMs: profileSummary.nullable(),
+      completed: z.number(),
+      cut: z.number(),
+      firstEventHist: z.string().nullable().optional().describe('HdrHistogram (µs), for exact merging'),
+      gapHist: z.string().nullable().optional().describe('HdrHistogram (µs), for exact merging'),
+    })
+    .optional()
+    .describe('streamed answers (SSE) of this profile'),
+});
+
+const sessionsSchema = z.object({
+  model: z.enum(['open', 'closed']),
+  flows: z.record(
+    z.string(),
+    z.object({
+      steps: z.array(z.string()),
+      started: z.number(),
+      completed: z.number(),
+      failed: z.number(),
+      stopped: z
+        .number()
+        .describe('cut short because the load stopped (an abort, or the end of gracefulStop)'),
+      failedAt: counts.describe('failed sessions by the step they failed at'),
+      durationMs: latency.nullable().describe("from the first step's due time to the last step's end"),
+      hist: z.string().nullable(),
+      phases: byPhase.describe('completed (ok) and failed sessions by phase (exposure over the session)'),
+    }),
+  ),
+  timeline: z.array(
+    z.object({
+      t: z.number().int().nonnegative(),
+      started: z.number(),
+      completed: z.number(),
+      failed: z.number(),
+      stopped: z.number(),
+      active: z
+        .object({ mean: z.number(), max: z.number() })
+        .describe('active sessions (open model) or virtual users (closed): time-weighted mean and maximum'),
+      target: z
+        .number()
+        .optional()
+        .describe("closed model: the pattern's number of users (time-weighted mean)"),
+    }),
+  ),
+  data: z.array(
+    z.object({
+      file: z.string(),
+      order: z.enum(['sequential', 'random', 'unique']),
+      rows: z.number(),
+      used: z.number(),
+      wrapped: z
+        .number()
+        .describe('unique, onExhausted wrap: how often every row had been used and it started over'),
+      exhaustedAtMs: z.number().nullable().describe('unique, onExhausted stop: when the last row was used'),
+      refused: z
+        .number()
+        .describe('sessions or requests not started because no row was left (counted as not sent)'),
+    }),
+  ),
+});
+
 export const probeResultSchema = z.object({
   name: z.string(),
   kind: z.enum(['http', 'grpc']),
@@ -236,6 +327,10 @@ export const verdictSchema = z.object({
       gating: z.boolean(),
       lowConfidence: z.boolean(),
       requests: z.number(),
+      profile: z
+        .string()
+        .optional()
+        .describe('the request profile, flow step or flow the objective is about'),
     }),
   ),
   recovery: z.array(
@@ -356,18 +451,14 @@ export const runResultSchema = z.object({
   host: z.array(hostSampleSchema),
   warnings: z.array(z.string()),
   profiles: z
-    .record(
-      z.string(),
-      z.object({
-        sent: z.number(),
-        ok: z.number(),
-        failed: z.number(),
-        latencyMs: gapSummary.nullable(),
-        hist: z.string().nullable(),
-      }),
-    )
+    .record(z.string(), profileSchema)
     .optional()
-    .describe('outcomes per named request of the workload mix (latency from the intended send time)'),
+    .describe(
+      'outcomes per named request of the workload mix and per flow step (FLOW.STEP); latency from the intended (due) time',
+    ),
+  sessions: sessionsSchema
+    .optional()
+    .describe('flows and virtual users: sessions per flow, concurrency per second, data feeders'),
   probes: z
     .array(probeResultSchema)
     .optional()

@@ -7,6 +7,7 @@ import http from 'node:http';
 import { Pool } from 'undici';
 import { InputError } from '../errors.ts';
 import { classifyError } from '../load/errors.ts';
+import { accountRoutes } from './account.ts';
 
 export interface ApiOptions {
   port: number;
@@ -41,6 +42,7 @@ export function startApi(o: ApiOptions): Promise<http.Server> {
     bodyTimeout: o.timeoutMs,
     connectTimeout: o.timeoutMs,
   });
+  const account = accountRoutes(dep);
   const server = http.createServer(async (req, res) => {
     const startedMs = performance.now();
     const url = req.url ?? '/';
@@ -48,6 +50,11 @@ export function startApi(o: ApiOptions): Promise<http.Server> {
       res.setHeader('content-type', 'application/json');
       res.end('{"status":"ok"}');
       return;
+    }
+    if (url === '/login' || url === '/logout' || url.startsWith('/account')) {
+      let text = '';
+      for await (const c of req) text += (c as Buffer).toString();
+      if (await account(req, res, url, text)) return;
     }
     if (!url.startsWith('/items')) {
       res.statusCode = 404;

@@ -8,7 +8,8 @@
  * A request waits for a free slot, then for the prefill delay, then gets one token every
  * `tokenDelayMs`. Load beyond `slots` concurrent generations queues, so time to first token
  * grows with load; faults in front of it (the fault proxy) add to it. Health: grpc.health.v1
- * and GET /health.
+ * and GET /health. Conversations (context growing turn by turn) and image and audio uploads:
+ * src/demo/inference-sessions.ts.
  */
 import http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
@@ -17,6 +18,7 @@ import { join } from 'node:path';
 import { InputError } from '../errors.ts';
 import { grpcServiceDefinition, loadProto } from '../load/grpc-proto.ts';
 import { addHealthService } from '../probes/grpc-health.ts';
+import { sessionApi } from './inference-sessions.ts';
 
 // From the package root: compiled code in dist/ has no .proto files beside it.
 export const INFERENCE_PROTO = join(PACKAGE_ROOT, 'src/demo/protos/inference.proto');
@@ -48,6 +50,8 @@ interface GenerateRequest {
   prompt?: string;
   max_tokens?: number;
   token_delay_ms?: number;
+  /** Prefill beyond the service's own (a conversation's context: src/demo/inference-sessions.ts). */
+  extraPrefillMs?: number;
 }
 
 const WORDS = [
@@ -131,7 +135,7 @@ function generate(
         done();
       }
     };
-    timer = setTimeout(next, o.prefillMs);
+    timer = setTimeout(next, o.prefillMs + (req.extraPrefillMs ?? 0));
   });
   if (!ticket) {
     refused();
@@ -195,6 +199,26 @@ export async function startInference(o: InferenceOptions): Promise<InferenceServ
     ),
   );
 
+  const sessions = sessionApi({
+    generate: (req, emit, done, refused) => generate(slots, o, req, emit, done, refused),
+    work: (ms, done, refused) => {
+      let timer: NodeJS.Timeout | null = null;
+      const ticket = slots.acquire((release) => {
+        timer = setTimeout(() => {
+          release();
+          done();
+        }, ms);
+      });
+      if (!ticket) {
+        refused();
+        return () => {};
+      }
+      return () => {
+        if (timer) clearTimeout(timer);
+        ticket.cancel();
+      };
+    },
+  });
   const web = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     if (url.pathname === '/health') {
@@ -202,6 +226,7 @@ export async function startInference(o: InferenceOptions): Promise<InferenceServ
       res.end('{"status":"ok"}');
       return;
     }
+    if (sessions(req, res, url.pathname)) return;
     if (url.pathname !== '/v1/generate') {
       res.statusCode = 404;
       res.end('{"error":"not found"}');

@@ -1,6 +1,7 @@
 /**
- * A plan's rate(t) as k6 ramping-arrival-rate stages: k6 interpolates linearly between stage
- * targets, so constant, ramp, spike and step map exactly and sine is approximated piecewise.
+ * A plan's rate(t) as k6 ramping-arrival-rate stages (or, for the closed model, ramping-vus
+ * stages of user counts): k6 interpolates linearly between stage targets, so constant, ramp,
+ * spike, step and burst map exactly and sine is approximated piecewise.
  */
 import type { RunPlan } from '../scenario/plan.ts';
 
@@ -48,6 +49,20 @@ export function stagesOf(plan: RunPlan): { startRate: number; stages: Stage[] } 
         for (let i = 1; i <= pieces; i++) {
           const t = i * step;
           ramp(round(s.mean + s.amplitude * Math.sin((2 * Math.PI * t) / s.period)), step * scale);
+        }
+        break;
+      }
+      case 'burst': {
+        // A pulse of `rate` at the start of every period, `base` between: jumps are 0 s stages.
+        for (let t = 0; t < s.duration; t += s.every) {
+          const pulse = Math.min(s.length, s.duration - t);
+          jump(s.rate);
+          ramp(s.rate, pulse * scale);
+          const rest = Math.min(s.every - s.length, s.duration - t - pulse);
+          if (rest > 0) {
+            jump(s.base);
+            ramp(s.base, rest * scale);
+          }
         }
         break;
       }

@@ -13,6 +13,7 @@
  *
  * Pure: returns plain objects (tests validate them against the Kubernetes schemas) and the YAML.
  */
+import { forEachFileRef } from '../scale/shipping.ts';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, normalize, relative, resolve, sep } from 'node:path';
@@ -58,8 +59,10 @@ function keyOf(rel: string): string {
 /** Files the scenario refers to, relative to its directory (they are mounted at the same place). */
 function referencedFiles(s: Scenario): string[] {
   const load = s.spec.load;
+  const files: string[] = [];
+  forEachFileRef(structuredClone(load), (ref) => (files.push(ref), ref));
   const refs = [
-    ...load.requests.map((r) => r.bodyFile),
+    ...files,
     load.grpc?.proto,
     load.grpc?.messageFile,
     ...(load.grpc?.calls ?? []).map((c) => c.messageFile),

@@ -31,8 +31,8 @@ export interface LoadEngine {
   warnings(): string[];
   /** How many milliseconds the timeline covers: the plan's, or what the engine measured (k6). */
   timelineMs(planMs: number, ranMs: number): number;
-  /** Parts of the result only this engine has (the capacity steps of a closed-model probe, scale-out). */
-  extras(): Partial<Pick<RunResult, 'capacity' | 'workers' | 'runners'>>;
+  /** Parts of the result only this engine has (capacity steps of a probe; sessions of flows and virtual users; scale-out). */
+  extras(): Partial<Pick<RunResult, 'capacity' | 'sessions' | 'workers' | 'runners'>>;
 }
 
 export interface EngineContext {

@@ -10,6 +10,8 @@ export const ERROR_KINDS = [
   'other',
   // A stream (SSE) that the server closed before its end event.
   'stream_cut',
+  // A flow step's check failed (expect:), or it needed a value that was never captured.
+  'check',
   // gRPC status codes other than OK (src/load/grpc-status.ts maps them).
   'grpc_cancelled',
   'grpc_unknown',

@@ -4,37 +4,50 @@
  * intended time (no coordinated omission); `timeout` is a total deadline from send to last byte
  * (`streamTimeout` for server-sent event streams), enforced by the scheduler's sweep.
  *
- *   scheduler ──dispatch(h)──> Pool.dispatch(RequestHandler | SseHandler) ──> scheduler.complete()
+ *   scheduler ──dispatch(h)──> render (templates, captured values, data row) ──> Pool.dispatch
+ *             (RequestHandler │ SseHandler) ──> checks and captures on the answer ──> scheduler.complete()
  *   deadline ──> scheduler records a timeout ──> abort(h): undici's abort for that request
- *   warm-up: the mix's first non-stream request, through the same pool, recorded nowhere
+ *   warm-up: the mix's first request that needs nothing from a session, through the same pool, recorded nowhere
+ *
  *   tracing (only with a tracer): a sampled request carries a `traceparent` header; its span ends
  *   with its outcome. Without a tracer the hot path pays one null check.
+ *
+ * A request that needs a value its session does not have (a capture that never matched) is not
+ * sent: it fails at once with kind `check`, naming the variable.
  */
 import { Pool, type Dispatcher } from 'undici';
 import type { RequestTracer, TraceProfile } from '../otel/request-tracer.ts';
-import type { RequestSpec } from '../scenario/schema.ts';
+import type { MixEntry } from '../scenario/schema.ts';
+import type { AnswerView } from './captures.ts';
 import { classifyError, type ErrorKind } from './errors.ts';
-import type { RequestPayload } from './http-bodies.ts';
+import { inspectAnswer, prepareRequest, type CompiledRequest } from './http-bodies.ts';
 import { HttpInFlight } from './http-inflight.ts';
 import { InFlight, OpenModelLoad, type OpenModelOptions, type WarmUpSender } from './open-model.ts';
 import { SseHandler } from './sse.ts';
 import type { Prng } from './prng.ts';
 import type { WarmUpAnswer } from './warm-up.ts';
+import { compileWorkload, type Workload } from './workload.ts';
+import { InputError } from '../errors.ts';
 
 export type { LoadOutcome } from './open-model.ts';
 
-export interface HttpLoadOptions extends Omit<OpenModelOptions, 'weights' | 'concurrency'> {
+export interface HttpLoadOptions extends Omit<OpenModelOptions, 'weights' | 'concurrency' | 'workload'> {
   url: string;
-  requests: readonly RequestSpec[];
+  /** The compiled mix (src/load/workload.ts); compiled from `requests` when absent. */
+  workload?: Workload;
+  /** The mix as written (when no workload is given); files are relative to `scenarioDir`. */
+  requests?: readonly MixEntry[];
+  scenarioDir?: string;
   connections: number;
   timeoutMs: number;
   /** Total deadline of a server-sent event stream (`stream: sse`). */
   streamTimeoutMs: number;
-  /** Templated paths and bodies (src/load/http-bodies.ts), by request index; fixed ones when absent. */
-  payloads?: readonly RequestPayload[];
   /** Sampled requests carry a W3C traceparent and are exported as spans (`--otlp`, `--trace-sample`). */
   tracer?: RequestTracer | null;
 }
+
+/** Answers larger than this are read only this far for captures and checks. */
+export const MAX_INSPECTED_BYTES = 1 << 20;
 
 /**
  * undici's core dispatch handler (the callback API that Pool.dispatch calls directly; the newer
@@ -44,11 +57,13 @@ class RequestHandler extends HttpInFlight {
   constructor(private readonly load: HttpLoad) {
     super();
   }
-  onHeaders(statusCode: number): boolean {
+  onHeaders(statusCode: number, raw: Buffer[] | string[] | null): boolean {
     this.status = statusCode;
+    if (this.keepHeaders) this.rawHeaders = raw;
     return true;
   }
-  onData(): boolean {
+  onData(chunk: Buffer): boolean {
+    if (this.keepBody) this.keep(chunk);
     return true;
   }
   onComplete(): void {
@@ -84,63 +99,73 @@ export class HttpLoad extends OpenModelLoad {
   private readonly origin: string;
   private readonly dispatchOpts: Dispatcher.DispatchOptions[];
   private readonly base: string;
+  private readonly wl: Workload;
   private readonly tracer: RequestTracer | null;
   private readonly traceProfiles: TraceProfile[];
 
   constructor(private readonly o: HttpLoadOptions) {
-    super({ ...o, concurrency: o.connections, weights: o.requests.map((r) => r.weight) });
+    const wl = o.workload ?? HttpLoad.compile(o.requests ?? [], o.scenarioDir ?? process.cwd());
+    super({ ...o, concurrency: o.connections, weights: [], workload: wl });
+    this.wl = wl;
     const url = new URL(o.url);
     const base = url.pathname.replace(/\/$/, '');
     this.origin = url.origin;
     this.pool = this.newPool();
-    this.dispatchOpts = o.requests.map((r, i) => {
-      const body = o.payloads?.[i]?.body ?? r.body;
-      return {
-        origin: url.origin,
-        method: r.method as Dispatcher.HttpMethod,
-        path: base + r.path,
-        headers: {
-          ...r.headers,
-          ...(body !== undefined && !hasHeader(r.headers, 'content-type')
-            ? { 'content-type': 'application/json' }
-            : {}),
-        },
-        ...(body !== undefined ? { body } : {}),
-      };
-    });
+    this.dispatchOpts = wl.profiles.map(({ request: r }) => ({
+      origin: url.origin,
+      method: r.method as Dispatcher.HttpMethod,
+      path: base + r.path.source,
+      headers: r.headers,
+      ...(r.body !== undefined ? { body: r.body } : {}),
+    }));
     this.base = base;
     this.tracer = o.tracer ?? null;
     this.traceProfiles = this.tracer
-      ? o.requests.map((r) => ({
-          name: `${r.method} ${base + r.path}`,
+      ? wl.profiles.map(({ name, request: r }) => ({
+          name: `${r.method} ${base + r.path.source}`,
           protocol: 'http' as const,
           attributes: {
             'http.request.method': r.method,
-            'url.full': url.origin + base + r.path,
+            'url.full': url.origin + base + r.path.source,
             'server.address': url.hostname,
             'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
-            'chaoskit.profile': r.name ?? `${r.method} ${r.path}`,
+            'chaoskit.profile': name,
           },
         }))
       : [];
-    if (o.requests.length > 1 || o.requests.some((r) => r.name)) {
-      o.store.profiles.define(o.requests.map((r) => r.name ?? `${r.method} ${r.path}`));
-    }
+  }
+
+  private static compile(requests: readonly MixEntry[], dir: string): Workload {
+    const { workload, problems } = compileWorkload({ requests: [...requests] }, dir);
+    if (problems.length > 0)
+      throw new InputError(
+        `invalid requests: ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`,
+      );
+    return workload;
+  }
+
+  private req(profile: number): CompiledRequest {
+    return this.wl.profiles[profile]!.request;
   }
 
   protected timeoutFor(profile: number): number {
-    return this.o.requests[profile]!.stream === 'sse' ? this.o.streamTimeoutMs : this.o.timeoutMs;
+    return this.req(profile).stream === 'sse' ? this.o.streamTimeoutMs : this.o.timeoutMs;
   }
 
   protected create(profile: number): InFlight {
-    const spec = this.o.requests[profile]!;
-    return spec.stream === 'sse'
-      ? new SseHandler(this, this.o.store.streams, spec.streamEnd)
-      : new RequestHandler(this);
+    const r = this.req(profile);
+    const h =
+      r.stream === 'sse'
+        ? new SseHandler(this, this.o.store.streams, r.streamEnd, this.o.store.profiles)
+        : new RequestHandler(this);
+    h.keepBody = r.needs.body;
+    h.keepHeaders = r.needs.headers;
+    return h;
   }
 
   protected dispatch(h: InFlight): void {
-    const opts = this.optsFor(h.profile, this.requestPrng(h));
+    const opts = this.optsFor(h.profile, this.requestPrng(h), h);
+    if (!opts) return;
     this.pool.dispatch(
       this.tracer === null ? opts : this.traced(h as HttpInFlight, opts),
       h as unknown as Dispatcher.DispatchHandler,
@@ -155,17 +180,42 @@ export class HttpLoad extends OpenModelLoad {
     return { ...opts, headers: { ...(opts.headers as Record<string, string>), traceparent: t.traceparent } };
   }
 
-  private optsFor(i: number, prng: Prng): Dispatcher.DispatchOptions {
+  /** The request's options, rendered when it has tags; null when a value it needs is unset (failed already). */
+  private optsFor(i: number, prng: Prng, h: InFlight | null): Dispatcher.DispatchOptions | null {
     const opts = this.dispatchOpts[i]!;
-    const render = this.o.payloads?.[i]?.render;
-    if (!render) return opts;
-    const r = render(prng);
-    return { ...opts, path: this.base + r.path, ...(r.body !== undefined ? { body: r.body } : {}) };
+    const r = this.req(i);
+    if (!r.dynamic) return opts;
+    const x = prepareRequest(r, prng, h?.session ?? null, this.o.store.profiles, i);
+    if (!x) {
+      if (h) this.complete(h, 0, 'check');
+      return null;
+    }
+    return {
+      ...opts,
+      path: this.base + x.path,
+      ...(x.headers ? { headers: x.headers } : {}),
+      ...(x.body !== undefined ? { body: x.body } : {}),
+    };
   }
 
-  /** A handler's request ended (a response, or an error with its kind). */
+  /** A handler's request ended (a response, or an error with its kind): checks, then captures. */
   ended(h: HttpInFlight, status: number, kind: ErrorKind | null): void {
-    this.complete(h, status, kind ?? (h instanceof SseHandler ? h.cutKind : null));
+    if (h.settled) return;
+    let k = kind ?? (h instanceof SseHandler ? h.cutKind : null);
+    const r = this.req(h.profile);
+    if (k === null && status < 400 && (r.expect || r.captures.length > 0)) {
+      const latency = this.now() - h.intendedMs;
+      k = inspectAnswer(
+        r,
+        answerView(h, status),
+        latency,
+        h.session?.vars ?? null,
+        this.o.store.profiles,
+        h.profile,
+      );
+    }
+    h.dropKept();
+    this.complete(h, status, k);
   }
 
   protected override onSettled(h: InFlight, endMs: number, kind: ErrorKind | null): void {
@@ -189,14 +239,32 @@ export class HttpLoad extends OpenModelLoad {
     if (!stopped) void this.pool.close().catch(() => {});
   }
 
-  /** The mix's first request that is not an SSE stream (a stream would hold its connection). */
+  /**
+   * The mix's first request that is not an SSE stream (a stream would hold its connection) and needs
+   * nothing from a session: a request of the mix, else the first step of a flow.
+   */
   protected warmUpSender(): WarmUpSender {
-    const i = this.o.requests.findIndex((r) => r.stream !== 'sse');
-    if (i < 0) return 'every request of the mix is an SSE stream';
+    const usable = (p: number) => {
+      const r = this.req(p);
+      const refs = [r.path, r.bodyT, ...r.dynHeaders.map((x) => x.value)].flatMap((t) => t?.refs ?? []);
+      return r.stream !== 'sse' && refs.length === 0 && !(r.multipart && !r.multipart.fixed);
+    };
+    const candidates = [
+      ...this.wl.mix.filter((m) => m.profile >= 0).map((m) => m.profile),
+      ...this.wl.flows.map((f) => f.steps[0]!),
+    ];
+    const i = candidates.find(usable);
+    if (i === undefined)
+      return candidates.every((p) => this.req(p).stream === 'sse')
+        ? 'every request of the mix is an SSE stream'
+        : 'no request of the mix can be sent on its own (SSE streams, or steps that need captured values or data)';
     const prng = this.o.prng.fork('warm-up');
     return {
       send: (done) =>
-        this.pool.dispatch(this.optsFor(i, prng), new WarmUpHandler(done) as Dispatcher.DispatchHandler),
+        this.pool.dispatch(
+          this.optsFor(i, prng, null)!,
+          new WarmUpHandler(done) as Dispatcher.DispatchHandler,
+        ),
       abandon: () => {
         // What still hangs would hold connections the load needs: start from a fresh pool.
         const stale = this.pool;
@@ -222,6 +290,18 @@ export class HttpLoad extends OpenModelLoad {
   }
 }
 
-function hasHeader(h: Record<string, string>, name: string): boolean {
-  return Object.keys(h).some((k) => k.toLowerCase() === name);
+/** What captures and checks see of an answer: its status, headers and (bounded) body text. */
+function answerView(h: HttpInFlight, status: number): AnswerView {
+  let text: string | null = null;
+  return {
+    status,
+    header(name) {
+      const raw = h.rawHeaders;
+      if (!raw) return undefined;
+      for (let i = 0; i + 1 < raw.length; i += 2)
+        if (String(raw[i]).toLowerCase() === name) return String(raw[i + 1]);
+      return undefined;
+    },
+    text: () => (text ??= h.keptText()),
+  };
 }

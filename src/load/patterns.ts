@@ -75,6 +75,25 @@ function sine(mean: number, amplitude: number, periodMs: number, durationMs: num
   };
 }
 
+/**
+ * Pulses: `rate` for the first `lengthMs` of every `everyMs`, `base` for the rest. Its integral in
+ * closed form: whole cycles, plus the part of the current cycle.
+ */
+function burst(rate: number, base: number, lengthMs: number, everyMs: number, durationMs: number): Segment {
+  const perCycle = rate * lengthMs + base * (everyMs - lengthMs);
+  return {
+    durationMs,
+    rate: (t) => (t - Math.floor(t / everyMs) * everyMs < lengthMs ? rate : base),
+    integral: (t) => {
+      const k = Math.floor(t / everyMs);
+      const u = t - k * everyMs;
+      const part = u < lengthMs ? rate * u : rate * lengthMs + base * (u - lengthMs);
+      return (k * perCycle + part) / S;
+    },
+    peakRate: durationMs > 0 ? Math.max(rate, base) : 0,
+  };
+}
+
 /** Resolves a step level: a rate, or `NN%` of the phase's peak. */
 export function stepLevel(level: number | string, peak: number | undefined): number {
   if (typeof level === 'number') return level;
@@ -101,6 +120,8 @@ export function segmentOf(p: Phase, timeScale = 1): Segment {
       return sine(p.mean, p.amplitude, d(p.period), d(p.duration));
     case 'step':
       return sequence(p.levels.map((l) => constant(stepLevel(l, p.peak), d(p.each))));
+    case 'burst':
+      return burst(p.rate, p.base, d(p.length), d(p.every), d(p.duration));
   }
 }
 

@@ -10,6 +10,7 @@
  */
 import { classifyError, type ErrorKind } from './errors.ts';
 import { HttpInFlight } from './http-inflight.ts';
+import type { ProfileRecorder } from './profiles.ts';
 import type { StreamRecorder } from './stream-metrics.ts';
 
 /** What the handler needs from its engine. */
@@ -34,17 +35,21 @@ export class SseHandler extends HttpInFlight {
     private readonly owner: SseOwner,
     private readonly streams: StreamRecorder,
     private readonly streamEnd: string | undefined,
+    /** Per-profile stream figures (time to first event, gaps, cuts), when profiles are kept. */
+    private readonly profiles: ProfileRecorder | null = null,
   ) {
     super();
   }
 
-  onHeaders(statusCode: number): boolean {
+  onHeaders(statusCode: number, raw?: Buffer[] | string[] | null): boolean {
     this.status = statusCode;
     this.streaming = statusCode >= 200 && statusCode < 300;
+    if (this.keepHeaders && raw) this.rawHeaders = raw;
     return true;
   }
 
   onData(chunk: Buffer): boolean {
+    if (this.keepBody) this.keep(chunk);
     if (!this.streaming || this.ended) return true;
     const parts = (this.rest + chunk.toString('utf8')).split(LF2);
     this.rest = parts.pop()!;
@@ -64,7 +69,10 @@ export class SseHandler extends HttpInFlight {
 
   /** The request's outcome is known (not called for a cancelled one): count the stream's end. */
   recordEnd(atMs: number, kind: ErrorKind | null): void {
-    if (this.streaming && (kind === null || this.events > 0)) this.streams.end(atMs, kind !== null);
+    if (this.streaming && (kind === null || this.events > 0)) {
+      this.streams.end(atMs, kind !== null);
+      this.profiles?.streamEnd(this.profile, kind !== null);
+    }
   }
 
   private event(raw: string): void {
@@ -74,7 +82,10 @@ export class SseHandler extends HttpInFlight {
       return;
     }
     const at = this.owner.now();
-    if (this.events === 0) this.streams.first(this.intendedMs, at);
+    if (this.events === 0) {
+      this.streams.first(this.intendedMs, at);
+      this.profiles?.streamFirst(this.profile, at - this.intendedMs);
+    } else this.profiles?.streamGap(this.profile, at - this.lastEventMs);
     this.streams.event(at, this.events === 0 ? null : at - this.lastEventMs);
     this.events++;
     this.lastEventMs = at;

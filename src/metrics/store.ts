@@ -277,6 +277,14 @@ export class MetricsStore {
     recordMs(this.window.latency, latency);
   }
 
+  /**
+   * The phase a request (or a session) alive over [fromMs, toMs] is attributed to by exposure: for
+   * per-profile and per-flow results (additive; the timeline's own attribution is in result()).
+   */
+  phaseOf(fromMs: number, toMs: number): PhaseName {
+    return this.exposure.phase(this.exposure.key(fromMs, toMs), toMs);
+  }
+
   /** A request in flight when the load stopped. */
   cancel(intendedMs: number): void {
     this.at(intendedMs).cancelled++;

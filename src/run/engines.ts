@@ -5,16 +5,17 @@
 import { dirname } from 'node:path';
 import { InputError } from '../errors.ts';
 import { K6Load, k6Preflight } from '../k6/engine.ts';
+import { assertExportable } from '../k6/export.ts';
 import { AutocannonLoad } from '../load/autocannon-engine.ts';
 import type { EngineContext, EngineDef } from '../load/engine.ts';
 import { compileGrpcCalls } from '../load/grpc-calls.ts';
 import { grpcPreflight } from '../load/grpc-run.ts';
 import { GrpcLoad } from '../load/grpc-engine.ts';
-import { compileRequestBodies } from '../load/http-bodies.ts';
 import { HttpLoad } from '../load/http-engine.ts';
+import { compileWorkload } from '../load/workload.ts';
 import type { Scenario } from '../scenario/load.ts';
 import { planSegment } from '../scenario/plan.ts';
-import type { ENGINES, Target } from '../scenario/schema.ts';
+import { isFlow, type ENGINES, type RequestSpec, type Target } from '../scenario/schema.ts';
 import { judgeCapacityStep } from '../slo/capacity.ts';
 import { objectivesFor } from '../slo/objectives.ts';
 
@@ -67,11 +68,14 @@ const http: EngineDef = {
     return new HttpLoad({
       ...openModel(ctx),
       url: loadTarget(s, 'http').url,
-      requests: load.requests,
+      workload: compileWorkload(load, dirname(s.file)).workload,
+      model: load.model,
+      ...(load.think ? { think: load.think } : {}),
+      gracefulStopMs: load.gracefulStop,
+      warn: ctx.log,
       connections: load.connections,
       timeoutMs: load.timeout,
       streamTimeoutMs: load.streamTimeout,
-      payloads: compileRequestBodies(load.requests, dirname(s.file)).payloads,
       tracer: ctx.tracer ?? null,
     });
   },
@@ -110,7 +114,7 @@ const autocannon: EngineDef = {
     const so = objectivesFor(s.slo, s.spec.load.service ?? s.spec.load.target);
     return new AutocannonLoad({
       url: loadTarget(s, 'http').url,
-      requests: s.spec.load.requests,
+      requests: s.spec.load.requests.filter((r): r is RequestSpec => !isFlow(r)),
       steps: cap.connections.map((c) => ({ connections: c, durationMs: cap.each * ctx.plan.timeScale })),
       timeoutMs: s.spec.load.timeout,
       store: ctx.store,
@@ -124,6 +128,7 @@ const autocannon: EngineDef = {
 
 const k6: EngineDef = {
   preflight: async ({ scenario, env }) => {
+    assertExportable(scenario); // what k6 would run differently is refused before anything starts
     k6Preflight(env);
     await httpPreflight(scenario);
   },

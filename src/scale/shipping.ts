@@ -23,9 +23,11 @@ export function shipScenario(s: Scenario): { scenario: ShippedScenario; files: R
   const dir = dirname(s.file);
   const files: Record<string, string> = {};
   let bytes = 0;
+  // Files travel as base64: uploads (images, audio) are binary.
   const add = (key: string, abs: string) => {
-    const text = readShipped(abs);
-    bytes += Buffer.byteLength(text);
+    const raw = readShipped(abs);
+    bytes += raw.length;
+    const text = raw.toString('base64');
     if (Object.keys(files).length >= MAX_FILES || bytes > MAX_BYTES)
       throw new InputError(
         `${s.file}: the files the scenario refers to are too many or too large to ship to runners (at most ${MAX_FILES} files, ${MAX_BYTES / 1024 / 1024} MB)`,
@@ -38,7 +40,8 @@ export function shipScenario(s: Scenario): { scenario: ShippedScenario; files: R
     add(key, isAbsolute(ref) ? ref : resolve(dir, ref));
     return key;
   };
-  for (const r of spec.load.requests) if (r.bodyFile !== undefined) r.bodyFile = ship(r.bodyFile);
+  // Every file a request, a flow step, a multipart part or a data feeder names, at any depth.
+  forEachFileRef(spec.load, ship);
   const g = spec.load.grpc;
   if (g) {
     const proto = isAbsolute(g.proto) ? g.proto : resolve(dir, g.proto);
@@ -59,9 +62,31 @@ export function shipScenario(s: Scenario): { scenario: ShippedScenario; files: R
   };
 }
 
-function readShipped(abs: string): string {
+/**
+ * Visits every file reference in a load spec (bodyFile, multipart parts' file, data.file), in
+ * requests, flows, their steps and loops; `rewrite` returns the new reference to store.
+ */
+export function forEachFileRef(node: unknown, rewrite: (ref: string) => string): void {
+  if (Array.isArray(node)) {
+    for (const x of node) forEachFileRef(x, rewrite);
+    return;
+  }
+  if (node === null || typeof node !== 'object') return;
+  const o = node as Record<string, unknown>;
+  if (typeof o.bodyFile === 'string') o.bodyFile = rewrite(o.bodyFile);
+  if (Array.isArray(o.multipart))
+    for (const part of o.multipart as Record<string, unknown>[])
+      if (part && typeof part.file === 'string') part.file = rewrite(part.file);
+  const data = o.data as Record<string, unknown> | undefined;
+  if (data && typeof data === 'object' && typeof data.file === 'string') data.file = rewrite(data.file);
+  for (const [k, v] of Object.entries(o))
+    if (k !== 'multipart' && k !== 'data' && k !== 'grpc' && typeof v === 'object')
+      forEachFileRef(v, rewrite);
+}
+
+function readShipped(abs: string): Buffer {
   try {
-    return readFileSync(abs, 'utf8');
+    return readFileSync(abs);
   } catch (err) {
     throw new InputError(`${abs}: cannot be shipped to runners: ${(err as Error).message}`);
   }
@@ -92,7 +117,7 @@ export function unpackScenario(
     if (!p.startsWith(resolve(dir) + sep))
       throw new InputError(`refusing to write a shipped file outside ${dir}: ${key}`);
     mkdirSync(dirname(p), { recursive: true });
-    writeFileSync(p, text);
+    writeFileSync(p, Buffer.from(text, 'base64'));
   }
   const file = join(dir, basename(shipped.file));
   return {

@@ -45,6 +45,8 @@ export interface RunPlan {
   seed: number;
   timeScale: number;
   arrivals: 'even' | 'poisson';
+  /** open: phases are arrival rates; closed: phases are numbers of virtual users (rate = users). */
+  model: 'open' | 'closed';
   durationMs: number;
   expectedRequests: number;
   peakRate: number;
@@ -167,6 +169,7 @@ export function plan(scenario: ScenarioFile, opts: PlanOptions): { plan: RunPlan
       seed: opts.seed,
       timeScale,
       arrivals: scenario.load.arrivals,
+      model: scenario.load.model,
       durationMs,
       expectedRequests: seg.integral(durationMs),
       peakRate: seg.peakRate,

@@ -6,7 +6,22 @@ import { z } from 'zod';
 import { MAX_PERIOD_MS } from '../units.ts';
 import { duration, percent, rate } from './types.ts';
 import { grpcSpec, grpcTarget } from '../load/grpc-schema.ts';
+import {
+  captureSpec,
+  dataSpec,
+  expectSpec,
+  multipartPart,
+  onFail,
+  repeatCount,
+  think,
+  usersPhase,
+  type DataSpec,
+  type RepeatCount,
+  type ThinkDist,
+  type UsersPhase,
+} from '../load/flow-schema.ts';
 import { probeSpec, steadyStateSpec } from '../probes/schema.ts';
+import { parseThreshold } from '../slo/threshold.ts';
 
 export const MAX_RATE_WITHOUT_FORCE = 50_000;
 export const MAX_BACKLOG = 1_000_000;
@@ -50,6 +65,22 @@ export const sinePhase = z
     message: 'amplitude must not exceed mean: the rate would go below zero',
     path: ['amplitude'],
   });
+/** Short pulses of a high rate: `rate` for `length` at the start of every `every`, `base` between. */
+export const burstPhase = z
+  .strictObject({
+    kind: z.literal('burst'),
+    name: phaseName,
+    rate,
+    base: rate.default(0),
+    length: duration(),
+    every: duration(),
+    duration: duration(),
+  })
+  .refine((p) => p.length <= p.every, {
+    message: 'length must not exceed every: a pulse would overlap the next',
+    path: ['length'],
+  });
+
 export const stepPhase = z.strictObject({
   kind: z.literal('step'),
   name: phaseName,
@@ -62,77 +93,287 @@ export const stepPhase = z.strictObject({
 
 export const phase = z.discriminatedUnion(
   'kind',
-  [constantPhase, rampPhase, spikePhase, sinePhase, stepPhase],
+  [constantPhase, rampPhase, spikePhase, sinePhase, stepPhase, burstPhase],
   {
     error: (iss) =>
       iss.code === 'invalid_union' && 'discriminator' in iss
-        ? 'expected kind to be one of constant, ramp, spike, sine, step'
+        ? 'expected kind to be one of constant, ramp, spike, sine, step, burst'
         : undefined,
   },
 );
 export type Phase = z.output<typeof phase>;
 
-export const requestSpec = z.strictObject({
+/** What every HTTP request says, whether a mix entry or a flow step (defaults applied by the transforms below). */
+const requestFields = {
   name: z.string().min(1).optional(),
-  weight: z.number().positive().default(1),
   method: z
     .string()
     .regex(/^[A-Z]+$/, 'expected an upper-case HTTP method like GET or POST')
-    .default('GET'),
-  path: z.string().startsWith('/', 'expected a path starting with /').default('/'),
+    .optional(),
+  path: z.string().startsWith('/', 'expected a path starting with /').optional(),
+  /** Header values are templates, like paths and bodies. */
   headers: z.record(z.string(), z.string()).default({}),
   body: z.string().optional(),
   /** The body from a file, relative to the scenario (a template like body). */
   bodyFile: z.string().min(1).optional(),
+  /** A multipart/form-data body: files beside the scenario and text values (src/load/multipart.ts). */
+  multipart: z.array(multipartPart).min(1).optional(),
   /** `sse`: the response is a server-sent event stream, measured event by event. */
   stream: z.enum(['sse']).optional(),
   /** SSE: the event name or data that marks the normal end (`[DONE]`); a close before it is a cut stream. */
   streamEnd: z.string().min(1).optional(),
+  /** Checks on the answer; a miss is a failure of kind `check`. */
+  expect: expectSpec.optional(),
+};
+const REQUEST_KEYS = Object.keys(requestFields).filter((k) => k !== 'name' && k !== 'headers');
+
+export const requestSpec = z.strictObject({
+  ...requestFields,
+  weight: z.number().positive().default(1),
+  method: requestFields.method.default('GET'),
+  path: requestFields.path.default('/'),
 });
 export type RequestSpec = z.output<typeof requestSpec>;
 
-export const loadSpec = z.strictObject({
-  target: z.string().min(1),
-  /** The service whose SLOs score this run; the target's name when absent. */
-  service: z.string().min(1).optional(),
-  requests: z
-    .array(requestSpec)
-    .min(1)
-    .default([{ weight: 1, method: 'GET', path: '/', headers: {} }]),
-  /** Open-model load (engine http): phases played one after another. */
-  pattern: z.array(phase).default([]),
-  /** Closed-model capacity probe (engine autocannon): connection counts stepped up, each held for `each`. */
-  capacity: z
-    .strictObject({
-      connections: z.array(z.number().int().positive()).min(1),
-      each: duration(),
-      /** Stop stepping up once an objective fails (the knee is found). */
-      stopAtKnee: z.boolean().default(true),
-    })
-    .optional(),
-  /** Concurrent connections; arrivals beyond them wait in the backlog. */
-  connections: z.number().int().positive().default(64),
-  /** Arrivals waiting for a connection beyond this many are dropped (and counted). */
-  maxBacklog: z
-    .number()
-    .int()
-    .nonnegative()
-    .max(MAX_BACKLOG, `at most ${MAX_BACKLOG.toLocaleString('en')} arrivals may wait (each holds memory)`)
-    .default(10_000),
-  /** Total deadline of a request, from send to its last byte; later is a timeout failure. */
-  timeout: duration().default(5_000),
-  /** Total deadline of a streamed answer (`stream: sse`, gRPC server streams): LLM answers take long. */
-  streamTimeout: duration().default(120_000),
-  arrivals: z.enum(['even', 'poisson']).default('even'),
-  /**
-   * Before t = 0, send about 2 s worth of the first second's rate (at least one per connection, at
-   * most 5,000; at most 3 s) of the mix's first request, unrecorded, so the first second is not
-   * measuring cold connections (engines http and grpc). Turn off when that request has side effects.
-   */
-  warmUp: z.boolean().default(true),
-  /** engine grpc: proto, service, method, messages (docs/grpc-and-streaming.md). */
-  grpc: grpcSpec.optional(),
-});
+/** A flow's request step: a request plus captures for later steps, repeats and what a failure does. */
+export interface RequestStep extends Omit<RequestSpec, 'weight'> {
+  kind: 'request';
+  capture: Record<string, string>;
+  repeat?: RepeatCount;
+  onFail?: z.output<typeof onFail>;
+}
+export interface ThinkStep {
+  kind: 'think';
+  think: ThinkDist;
+}
+export interface LoopStep {
+  kind: 'loop';
+  repeat: RepeatCount;
+  steps: (RequestStep | ThinkStep)[];
+}
+export type FlowStep = RequestStep | ThinkStep | LoopStep;
+
+const stepShape = {
+  ...requestFields,
+  capture: captureSpec.optional(),
+  repeat: repeatCount.optional(),
+  onFail: onFail.optional(),
+  think: think.optional(),
+};
+
+type StepInput = { [K in keyof typeof stepShape]?: unknown } & { loop?: unknown };
+
+/** Written in the file (an empty default `headers: {}` is not). */
+function isGiven(x: unknown): boolean {
+  return (
+    x !== undefined &&
+    !(typeof x === 'object' && x !== null && !Array.isArray(x) && Object.keys(x).length === 0)
+  );
+}
+
+/** A step is a request, a think time or (outside loops) a loop; fields of another kind are errors. */
+function checkStepKind(v: StepInput, ctx: z.RefinementCtx, inLoop: boolean): void {
+  const given = Object.keys(v).filter((k) => isGiven(v[k as keyof StepInput]));
+  const only = (kind: string, allowed: string[]) => {
+    for (const k of given)
+      if (!allowed.includes(k))
+        ctx.addIssue({
+          code: 'custom',
+          path: [k],
+          message: `a ${kind} step has only ${allowed.join(' and ')}; put ${k} on a request step`,
+        });
+  };
+  if (v.think !== undefined) only('think', ['think']);
+  else if (v.loop !== undefined) {
+    if (inLoop)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['loop'],
+        message: 'loops do not nest: put the steps in the outer loop',
+      });
+    else only('loop', ['loop']);
+  }
+}
+
+function toStep(
+  v: z.output<z.ZodObject<typeof stepShape>> & {
+    loop?: { repeat: RepeatCount; steps: (RequestStep | ThinkStep)[] };
+  },
+): FlowStep {
+  if (v.think !== undefined) return { kind: 'think', think: v.think };
+  if (v.loop !== undefined) return { kind: 'loop', repeat: v.loop.repeat, steps: v.loop.steps };
+  const { think: _t, capture, ...rest } = v;
+  return { ...rest, kind: 'request', method: v.method ?? 'GET', path: v.path ?? '/', capture: capture ?? {} };
+}
+
+const innerStep = z
+  .strictObject(stepShape)
+  .superRefine((v, ctx) => checkStepKind(v, ctx, true))
+  .transform((v) => toStep(v) as RequestStep | ThinkStep);
+
+export const flowStep = z
+  .strictObject({
+    ...stepShape,
+    /** Steps repeated together (the turns of a conversation). */
+    loop: z.strictObject({ repeat: repeatCount, steps: z.array(innerStep).min(1) }).optional(),
+  })
+  .superRefine((v, ctx) => checkStepKind(v, ctx, false))
+  .transform(toStep);
+
+export interface FlowSpec {
+  kind: 'flow';
+  name: string;
+  weight: number;
+  steps: FlowStep[];
+  data?: DataSpec;
+  onFail: z.output<typeof onFail>;
+}
+
+/**
+ * One entry of the workload mix: a request, or a flow (`steps:`) whose requests run one after
+ * another in a session. One object schema (not a union) so that a mistake is reported at its field.
+ */
+export const mixEntry = z
+  .strictObject({
+    ...requestFields,
+    weight: z.number().positive().default(1),
+    /** A flow: requests, think times and loops run in order as one session. */
+    steps: z.array(flowStep).min(1).optional(),
+    /** Rows for this flow's sessions (`{{data.FIELD}}`); load.data when absent. */
+    data: dataSpec.optional(),
+    /** What a failed step does to its session: stop it (default), or go on with the next step. */
+    onFail: onFail.optional(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.steps === undefined) {
+      for (const k of ['data', 'onFail'] as const)
+        if (v[k] !== undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: [k],
+            message: `${k} belongs to a flow (an entry with steps:)`,
+          });
+      return;
+    }
+    if (v.name === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['steps'],
+        message: 'a flow needs a name: its steps are reported as NAME.STEP',
+      });
+    for (const k of [...REQUEST_KEYS, 'headers'])
+      if (isGiven((v as Record<string, unknown>)[k]))
+        ctx.addIssue({
+          code: 'custom',
+          path: [k],
+          message: `a flow has steps: put ${k} on one of its steps`,
+        });
+  })
+  .transform((v): RequestSpec | FlowSpec => {
+    if (v.steps !== undefined)
+      return {
+        kind: 'flow',
+        name: v.name ?? 'flow',
+        weight: v.weight,
+        steps: v.steps,
+        ...(v.data ? { data: v.data } : {}),
+        onFail: v.onFail ?? 'stop',
+      };
+    const { steps: _s, data: _d, onFail: _o, ...rest } = v;
+    return { ...rest, method: v.method ?? 'GET', path: v.path ?? '/' };
+  });
+export type MixEntry = z.output<typeof mixEntry>;
+
+/** True for a flow entry of the mix. */
+export function isFlow(e: MixEntry): e is FlowSpec {
+  return 'kind' in e && e.kind === 'flow';
+}
+
+export const loadSpec = z
+  .strictObject({
+    target: z.string().min(1),
+    /** The service whose SLOs score this run; the target's name when absent. */
+    service: z.string().min(1).optional(),
+    /** The workload mix: requests and flows (`steps:`), picked by weight at each arrival. */
+    requests: z
+      .array(mixEntry)
+      .min(1)
+      .default([{ weight: 1, method: 'GET', path: '/', headers: {} }]),
+    /**
+     * open (default): arrivals follow `pattern` (a flow's sessions start at its arrivals);
+     * closed: `users` virtual users each loop the mix (engine http).
+     */
+    model: z.enum(['open', 'closed']).default('open'),
+    /** Open-model load (engine http): phases played one after another. */
+    pattern: z.array(phase).default([]),
+    /** Closed model: how many virtual users over time (whole numbers), phases one after another. */
+    users: z.array(usersPhase).min(1).optional(),
+    /** Closed model: a user's pause after each pass through the mix, before the next. */
+    think: think.optional(),
+    /** Rows fed to templates as `{{data.FIELD}}` (one row per session, or per request outside flows). */
+    data: dataSpec.optional(),
+    /**
+     * Sessions still running when the pattern (or the users) ends may finish their steps for this
+     * long; then what is left is not sent (steps waiting) or cancelled (requests in flight).
+     */
+    gracefulStop: duration({ allowZero: true }).default(30_000),
+    /** Closed-model capacity probe (engine autocannon): connection counts stepped up, each held for `each`. */
+    capacity: z
+      .strictObject({
+        connections: z.array(z.number().int().positive()).min(1),
+        each: duration(),
+        /** Stop stepping up once an objective fails (the knee is found). */
+        stopAtKnee: z.boolean().default(true),
+      })
+      .optional(),
+    /** Concurrent connections; arrivals beyond them wait in the backlog. */
+    connections: z.number().int().positive().default(64),
+    /** Arrivals waiting for a connection beyond this many are dropped (and counted). */
+    maxBacklog: z
+      .number()
+      .int()
+      .nonnegative()
+      .max(MAX_BACKLOG, `at most ${MAX_BACKLOG.toLocaleString('en')} arrivals may wait (each holds memory)`)
+      .default(10_000),
+    /** Total deadline of a request, from send to its last byte; later is a timeout failure. */
+    timeout: duration().default(5_000),
+    /** Total deadline of a streamed answer (`stream: sse`, gRPC server streams): LLM answers take long. */
+    streamTimeout: duration().default(120_000),
+    arrivals: z.enum(['even', 'poisson']).default('even'),
+    /**
+     * Before t = 0, send about 2 s worth of the first second's rate (at least one per connection, at
+     * most 5,000; at most 3 s) of the mix's first request, unrecorded, so the first second is not
+     * measuring cold connections (engines http and grpc). Turn off when that request has side effects.
+     */
+    warmUp: z.boolean().default(true),
+    /** engine grpc: proto, service, method, messages (docs/grpc-and-streaming.md). */
+    grpc: grpcSpec.optional(),
+  })
+  .superRefine((l, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (l.model === 'closed') {
+      if (!l.users)
+        issue('users', 'required field is missing: model closed needs users: (a pattern of user counts)');
+      if (l.pattern.length > 0)
+        issue('pattern', 'model closed takes users: (how many virtual users over time), not a rate pattern');
+    } else {
+      if (l.users) issue('users', 'users: needs model: closed (the open model takes a rate pattern)');
+      if (l.think)
+        issue('think', 'load.think is the pause between passes of a virtual user: it needs model: closed');
+    }
+  })
+  .transform((l) =>
+    // The plan reads the users' pattern as its phases: `rate` there is a number of users.
+    l.model === 'closed' && l.users ? { ...l, pattern: l.users.map(usersAsPhase) } : l,
+  );
+
+/** A phase of user counts as a phase of the plan (rate = users), for fault times and the timeline. */
+function usersAsPhase(p: UsersPhase): Phase {
+  const name = p.name ?? `${p.kind} users`;
+  if (p.kind === 'constant') return { kind: 'constant', name, rate: p.users, duration: p.duration };
+  if (p.kind === 'ramp') return { kind: 'ramp', name, from: p.from, to: p.to, duration: p.duration };
+  return { kind: 'step', name, levels: p.levels, each: p.each };
+}
 export type LoadSpec = z.output<typeof loadSpec>;
 
 /** Common fault fields; type-specific parameters sit beside them and are checked by the fault's own schema. */
@@ -301,6 +542,29 @@ const latencyObjectives = z
     }
   });
 
+/** A profile's objectives: no windows and no recovery (those are the service's, second by second). */
+const profileObjectives = z.strictObject({
+  availability: percent.optional(),
+  latency: latencyObjectives.optional(),
+  errorRate: percent.optional(),
+  thresholds: z
+    .array(
+      z
+        .string()
+        .min(1)
+        .superRefine((t, ctx) => {
+          const parsed = parseThreshold(t);
+          if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+          else if (parsed.windowMs)
+            ctx.addIssue({
+              code: 'custom',
+              message: 'a profile threshold has no window: profiles are judged over each phase',
+            });
+        }),
+    )
+    .default([]),
+});
+
 export const nativeService = z.strictObject({
   availability: percent.optional(),
   latency: latencyObjectives.optional(),
@@ -310,6 +574,11 @@ export const nativeService = z.strictObject({
   budget: z.strictObject({ period: duration({ maxMs: MAX_PERIOD_MS }), maxSpend: percent }).optional(),
   /** k6-style thresholds, optionally windowed: `p(95)<500`, `rate<0.01`, `p(99)<300 over 10s`. */
   thresholds: z.array(z.string().min(1)).default([]),
+  /**
+   * Objectives of one request profile, flow step (`FLOW.STEP`) or flow (its sessions), judged per
+   * phase like the service's own: `profiles: { chat.answer: { latency: { p95: 2s } } }`.
+   */
+  profiles: z.record(z.string().min(1), profileObjectives).optional(),
 });
 export type NativeService = z.output<typeof nativeService>;
 

@@ -7,7 +7,7 @@ import type { SloConfig } from './load.ts';
 import type { NativeService } from '../scenario/schema.ts';
 import { parseThreshold, type Threshold } from './threshold.ts';
 
-export type Objective =
+export type Objective = (
   | { name: string; kind: 'availability'; min: number }
   | { name: string; kind: 'error-rate'; max: number }
   | { name: string; kind: 'latency'; stat: 'avg' | 'med' | 'max' | number; maxMs: number }
@@ -15,7 +15,17 @@ export type Objective =
   /** OpenSLO thresholdMetric: at least `min` of requests are good, good meaning latency below (or above, for gt/gte) `withinMs`. */
   | { name: string; kind: 'latency-fraction'; withinMs: number; min: number; above?: boolean }
   /** OpenSLO Timeslices: at least `min` of 1 s slices are good (their good ratio ≥ sliceMin). */
-  | { name: string; kind: 'timeslices'; sliceMin: number; min: number };
+  | { name: string; kind: 'timeslices'; sliceMin: number; min: number }
+) & {
+  /**
+   * The request profile, flow step (`FLOW.STEP`) or flow whose outcomes it judges; absent: the
+   * whole service. Profile objectives are judged per phase only (src/slo/score.ts profileObjectiveResults).
+   */
+  profile?: string;
+};
+
+/** OpenSLO documents name their profile in metadata: `annotations: { chaoskit.io/profile: chat.answer }` (or labels). */
+export const PROFILE_ANNOTATION = 'chaoskit.io/profile';
 
 export interface ServiceObjectives {
   service: string;
@@ -91,13 +101,38 @@ function openSloObjectives(d: OpenSlo): { objectives: Objective[]; allowedBad: n
   return { objectives, allowedBad };
 }
 
+/** A service's `profiles:` objectives, each named `… of PROFILE …` and tagged with its profile. */
+export function profileObjectives(s: NativeService): Objective[] {
+  const out: Objective[] = [];
+  for (const [profile, p] of Object.entries(s.profiles ?? {})) {
+    for (const o of nativeObjectives({ ...p, holdFor: 0 } as NativeService)) {
+      const name = o.name.replace(/^(availability|error rate|latency \S+|threshold)/, `$1 of ${profile}`);
+      out.push({ ...o, name, profile });
+    }
+  }
+  return out;
+}
+
+/** The profile an OpenSLO document's metadata names (annotation or label), if any. */
+function openSloProfile(d: OpenSlo): string | undefined {
+  const m = d.metadata as { annotations?: Record<string, unknown>; labels?: Record<string, unknown> };
+  const v = m.annotations?.[PROFILE_ANNOTATION] ?? m.labels?.[PROFILE_ANNOTATION];
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
 export function objectivesFor(slo: SloConfig, service: string): ServiceObjectives {
   const native = slo.services[service];
-  const objectives = native ? nativeObjectives(native) : [];
+  const objectives = native ? [...nativeObjectives(native), ...profileObjectives(native)] : [];
   let allowedBad: number | null =
     native?.availability !== undefined ? 1 - native.availability : (native?.errorRate ?? null);
   for (const d of slo.openslo.filter((x) => x.spec.service === service)) {
     const o = openSloObjectives(d);
+    const profile = openSloProfile(d);
+    if (profile !== undefined) {
+      // A profile's SLO judges that profile only: it does not set the service's error budget.
+      objectives.push(...o.objectives.map((x) => ({ ...x, name: `${x.name} (${profile})`, profile })));
+      continue;
+    }
     objectives.push(...o.objectives);
     if (o.allowedBad !== null) allowedBad = Math.min(allowedBad ?? 1, o.allowedBad);
   }

@@ -241,6 +241,7 @@ export function meetsObjectives(
 ): { pass: boolean; failed: string[] } {
   const failed: string[] = [];
   for (const o of so.objectives) {
+    if (o.profile !== undefined) continue; // judged per phase, not per step of a probe
     const m = measure(o, secs);
     if (m.pass === false) failed.push(`${o.name} (${m.value === null ? '–' : m.fmt(m.value)})`);
   }
@@ -265,6 +266,7 @@ export function score(full: RunResult, so: ServiceObjectives, opts: ScoreOptions
     const secs = slices[phase];
     if (secs.length === 0) continue;
     for (const o of so.objectives) {
+      if (o.profile !== undefined) continue; // profileObjectiveResults below
       const m = measure(o, secs, ts);
       objectives.push({
         name: o.name,
@@ -283,6 +285,8 @@ export function score(full: RunResult, so: ServiceObjectives, opts: ScoreOptions
       });
     }
   }
+
+  objectives.push(...profileObjectiveResults(r, so, slices, reasons));
 
   // Degradation relative to the baseline's availability.
   const base = aggregate(slices.baseline);
@@ -408,6 +412,62 @@ export function score(full: RunResult, so: ServiceObjectives, opts: ScoreOptions
   };
 }
 
+// ---- objectives per profile ------------------------------------------------------------------
+
+/**
+ * Objectives that name a request profile, a flow step (`FLOW.STEP`) or a flow (its sessions: ok =
+ * completed, failed = failed; latency = session duration), judged per phase on that profile's own
+ * outcomes, attributed by exposure like the timeline's. Gating follows the service's rows. A
+ * profile the run does not have is not judged, and the reasons say so.
+ */
+export function profileObjectiveResults(
+  r: RunResult,
+  so: ServiceObjectives,
+  slices: Record<PhaseName, Slice[]>,
+  reasons: string[],
+): ObjectiveResult[] {
+  const out: ObjectiveResult[] = [];
+  const missing = new Set<string>();
+  for (const o of so.objectives) {
+    if (o.profile === undefined) continue;
+    const phases = r.profiles?.[o.profile]?.phases ?? r.sessions?.flows[o.profile]?.phases;
+    if (!phases) missing.add(o.profile);
+    for (const phase of PHASES) {
+      if (slices[phase].length === 0) continue;
+      const x = phases?.[phase];
+      const slice: Slice = {
+        t: 0,
+        ok: x?.ok ?? 0,
+        failed: x?.failed ?? 0,
+        dropped: x?.dropped ?? 0,
+        hist: x?.hist ?? null,
+      };
+      // A time slice is a second of the service: a profile has none of its own.
+      const m = o.kind === 'timeslices' ? null : measure(o, [slice]);
+      out.push({
+        name: o.name,
+        phase,
+        target: m?.target ?? (o.kind === 'timeslices' ? `≥ ${fmtPct(o.min)} good slices` : ''),
+        actual: m && m.value !== null ? m.fmt(m.value) : null,
+        actualValue: m?.value ?? null,
+        pass: phases ? (m?.pass ?? null) : null,
+        gating:
+          phase === 'baseline' || (phase === 'recovery' && so.recoveryMs === null && so.budget === null),
+        lowConfidence: (m?.requests ?? 0) < MIN_CONFIDENT_REQUESTS,
+        requests: m?.requests ?? 0,
+        profile: o.profile,
+      });
+    }
+  }
+  for (const p of missing) {
+    const has = [...Object.keys(r.profiles ?? {}), ...Object.keys(r.sessions?.flows ?? {})];
+    reasons.push(
+      `the SLO names profile ${JSON.stringify(p)}, which this run does not have (it has: ${has.join(', ') || 'none'}): its objectives were not judged`,
+    );
+  }
+  return out;
+}
+
 /**
  * A capacity probe steps load up until an objective breaks: the steps past the knee miss by
  * design. Its objectives are judged on the steps up to the knee (what the service sustains);
@@ -436,7 +496,9 @@ function recoveryScore(x: RecoveryResult): number {
  */
 function healthySecond(s: TimelineSecond, so: ServiceObjectives): boolean {
   if (s.ok + s.failed + droppedOf(s) === 0) return true;
-  const perSecond = so.objectives.filter((o) => !(o.kind === 'threshold' && o.threshold.windowMs));
+  const perSecond = so.objectives.filter(
+    (o) => o.profile === undefined && !(o.kind === 'threshold' && o.threshold.windowMs),
+  );
   if (perSecond.length === 0) return s.failed + droppedOf(s) === 0;
   return perSecond.every((o) => measure(o.kind === 'timeslices' ? { ...o, min: 1 } : o, [s]).pass !== false);
 }

@@ -48,7 +48,8 @@ export class SimLoad extends OpenModelLoad {
 
   protected timeoutFor(profile: number): number {
     const load = this.ctx.scenario.spec.load;
-    return load.requests[profile]?.stream ? load.streamTimeout : load.timeout;
+    const r = load.requests[profile];
+    return r && 'stream' in r && r.stream ? load.streamTimeout : load.timeout;
   }
 
   protected create(): InFlight {

@@ -34,6 +34,32 @@ describe('patterns', () => {
     expect(s.integral(24_000)).toBeCloseTo(275 * 2 + 500 * 20 + 275 * 2, 6);
   });
 
+  it('burst: pulses of rate for length at the start of every period, base between; closed-form integral', () => {
+    const s = segmentOf({
+      kind: 'burst',
+      rate: 500,
+      base: 20,
+      length: 2000,
+      every: 10_000,
+      duration: 35_000,
+    });
+    expect(s.durationMs).toBe(35_000);
+    expect(s.peakRate).toBe(500);
+    expect([0, 1999, 2000, 9999, 10_000, 12_500, 31_000, 33_000].map((t) => s.rate(t))).toEqual([
+      500, 500, 20, 20, 500, 20, 500, 20,
+    ]);
+    // Three whole cycles (500·2 + 20·8 = 1160 each) and a part: 2 s of pulse, 3 s of base.
+    expect(s.integral(35_000)).toBeCloseTo(3 * 1160 + 1000 + 60, 9);
+    for (const t of [0, 700, 2000, 2001, 9_999.5, 10_000, 17_321, 35_000])
+      expect(s.integral(t)).toBeCloseTo(numericIntegral(s.rate, t), 0); // numerics blur the jumps by a bin
+    // Arrivals invert it: the 1,000th arrival is at the end of the first pulse.
+    expect(inverseIntegral(s, 1000, 0)).toBeCloseTo(2000, 3);
+    expect(inverseIntegral(s, 1160 + 500, 0)).toBeCloseTo(11_000, 3);
+    const noBase = segmentOf({ kind: 'burst', rate: 100, base: 0, length: 500, every: 2000, duration: 4000 });
+    expect(noBase.integral(4000)).toBeCloseTo(100, 9);
+    expect(inverseIntegral(noBase, 60, 0)).toBeCloseTo(2100, 3);
+  });
+
   it('sine: mean + amplitude·sin(2πt/period), integral matches numerics', () => {
     const s = segmentOf({ kind: 'sine', mean: 3000, amplitude: 2000, period: 20_000, duration: 60_000 });
     expect(s.rate(5000)).toBeCloseTo(5000, 6);

@@ -2,7 +2,6 @@ import { realClock } from '../../src/core/clock.ts';
 import type http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startInference, type InferenceService } from '../../src/demo/inference.ts';
-import { compileRequestBodies } from '../../src/load/http-bodies.ts';
 import { HttpLoad } from '../../src/load/http-engine.ts';
 import { segmentOf } from '../../src/load/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
@@ -59,7 +58,6 @@ async function run(url: string, requests: RequestSpec[], rate: number, durationM
     prng: createPrng(7),
     store,
     clock: realClock,
-    payloads: compileRequestBodies(requests, '/').payloads,
   });
   const outcome = await load.start();
   const tl = store.timeline(Math.ceil(durationMs / 1000));

@@ -101,9 +101,11 @@ describe('reporters render a real run', () => {
     const v = result.verdict!;
     const xml = reporters.junit.render(result);
     const cases = xml.match(/<testcase /g) ?? [];
+    // Plus one (passing, figures only) per request profile: the mix's read and write.
     expect(cases.length).toBe(
-      v.objectives.length + result.faults.length + (v.budget?.maxSpend != null ? 1 : 0),
+      v.objectives.length + result.faults.length + (v.budget?.maxSpend != null ? 1 : 0) + 2,
     );
+    expect(xml).toContain('classname="chaoskit.spike-with-partition.profiles" name="request read: measured"');
     expect(xml).toContain('classname="chaoskit.spike-with-partition.baseline"');
     expect(xml).toContain('name="f1 partition on api-&gt;dependency: time to recover"');
     // A failed verdict shows failures; a passing one none; an inconclusive one skipped baseline rows.

@@ -57,7 +57,7 @@ describe('scenario validation: every rule names file, line, column and field', (
     [
       'unknown pattern kind',
       MINIMAL.replace('kind: constant', 'kind: square'),
-      'scenario.yaml:6:15: load.pattern[0].kind: expected kind to be one of constant, ramp, spike, sine, step',
+      'scenario.yaml:6:15: load.pattern[0].kind: expected kind to be one of constant, ramp, spike, sine, step, burst',
     ],
     [
       'missing rate',
