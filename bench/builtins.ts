@@ -23,6 +23,7 @@ const DEFAULT = [
   'capacity',
   'ai-workload-mix',
   'grpc-spike-with-latency',
+  'api-and-chat',
 ];
 
 interface Outcome {

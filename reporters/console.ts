@@ -2,6 +2,9 @@
 import type { RunResult, Verdict } from '../src/result.ts';
 import {
   budgetLine,
+  STREAM_HEAD,
+  streamCells,
+  streamRows,
   dash,
   degradationLine,
   faultRows,
@@ -51,17 +54,20 @@ function table(rows: string[][], indent = '  '): string {
 export function renderSummary(r: RunResult): string {
   const t = r.totals;
   const secs = Math.max(1, r.timeline.length);
+  const cancelled = t.cancelled ?? 0;
   const lines = [
     `${r.scenario.name} — ${runLine(r)}`,
     '',
+    // sent = ok + failed + cancelled (in flight across a generator stall, or at a stop).
     table([
-      ['', 'requested', 'sent', 'ok', 'failed', 'dropped', 'avg rate'],
+      ['', 'requested', 'sent', 'ok', 'failed', ...(cancelled ? ['cancelled'] : []), 'dropped', 'avg rate'],
       [
         'requests',
         String(t.requested),
         String(t.sent),
         String(t.ok),
         String(t.failed),
+        ...(cancelled ? [String(cancelled)] : []),
         String(t.dropped),
         `${Math.round(t.sent / secs)}/s`,
       ],
@@ -89,6 +95,13 @@ export function renderSummary(r: RunResult): string {
   ];
   const errs = Object.entries(t.errors).filter(([, n]) => n > 0);
   if (errs.length) lines.push('', `  errors: ${errs.map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  const streams = streamRows(r);
+  if (streams.length)
+    lines.push(
+      '',
+      '  load streams (each scored against its own service; the verdict is the worst):',
+      table([STREAM_HEAD, ...streams.map(streamCells)]),
+    );
   lines.push(...profileSection(r));
   if (r.faults.length) {
     lines.push('', '  faults:');

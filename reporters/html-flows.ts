@@ -13,7 +13,7 @@ import {
   profileRows,
 } from './flows.ts';
 import { esc } from './html-sections.ts';
-import { dash } from './shared.ts';
+import { dash, STREAM_HEAD, streamCells, streamRows } from './shared.ts';
 
 function table(head: string[], rows: string[][], cls: string): string {
   const th = head.map((h, i) => `<th${i ? ' class="num"' : ''}>${esc(h)}</th>`).join('');
@@ -24,6 +24,15 @@ function table(head: string[], rows: string[][], cls: string): string {
     )
     .join('\n');
   return `<table class="${cls}"><thead><tr>${th}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+/** A multi-stream run's streams, each with its own verdict (none for a run with one load). */
+export function streamsSection(r: RunResult): string {
+  const rows = streamRows(r);
+  if (!rows.length) return '';
+  return `<section class="card streams"><h2>Load streams<small>each scored against its own service; the verdict is the worst of theirs</small></h2>
+${table(STREAM_HEAD, rows.map(streamCells), 'stream-table')}
+</section>`;
 }
 
 export function flowsSection(r: RunResult): string {

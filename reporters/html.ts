@@ -7,7 +7,7 @@ import type { RunResult } from '../src/result.ts';
 import { chartData, scriptJson, uplotAssets } from './html-charts.ts';
 import { CLIENT_SCRIPT } from './html-client.ts';
 import { esc, header, kpis, scorePanel, verdictTable, warnings } from './html-sections.ts';
-import { flowsSection } from './html-flows.ts';
+import { flowsSection, streamsSection } from './html-flows.ts';
 import { faultTimeline } from './html-timeline.ts';
 import { STYLE } from './html-style.ts';
 import { STATUS_LABEL, statusOf, type Reporter } from './shared.ts';
@@ -54,6 +54,7 @@ function render(r: RunResult): string {
 ${header(r)}
 ${kpis(r)}
 ${charts(r)}
+${streamsSection(r)}
 ${flowsSection(r)}
 ${verdict}
 <div class="split"><section class="card"><h2>Fault timeline</h2>${faultTimeline(r)}</section>${score}</div>

@@ -15,7 +15,16 @@
  * <testsuite> and <testsuites> time is the sum of its test cases' (in whole milliseconds).
  */
 import type { RunResult, Verdict } from '../src/result.ts';
-import { budgetLine, fmtDur, runLine, scoreFormula, ttrText, type Reporter } from './shared.ts';
+import {
+  budgetLine,
+  fmtDur,
+  runLine,
+  scoreFormula,
+  STATUS_LABEL,
+  streamRows,
+  ttrText,
+  type Reporter,
+} from './shared.ts';
 import { captureLine, concurrencyLine, dataLines, flowRows, profileRows } from './flows.ts';
 
 /** XML 1.0 text and attribute escaping; control characters XML cannot carry are dropped. */
@@ -145,6 +154,27 @@ function runCases(r: RunResult, v: Verdict | undefined, coveredMs: number): Case
 }
 
 /**
+ * One testcase per load stream of a multi-stream run (classname `chaoskit.<scenario>.streams`):
+ * a failure when its own verdict is not a pass. Its objectives are among the objective testcases.
+ */
+function streamCases(r: RunResult): Case[] {
+  const cls = `chaoskit.${r.scenario.name}.streams`;
+  return streamRows(r).map((s): Case => {
+    const figures = `${s.target} (service ${s.service}, engine ${s.engine}): ${STATUS_LABEL[s.status]}, score ${s.score}; sent ${s.sent}, ok ${s.ok}, failed ${s.failed}, dropped ${s.dropped}, p99 ${s.p99}`;
+    const reasons = r.streams?.find((x) => x.name === s.name)?.verdict?.reasons ?? [];
+    return {
+      classname: cls,
+      name: `stream ${s.name}`,
+      timeMs: 0,
+      outcome:
+        s.status === 'pass'
+          ? { kind: 'pass', out: figures }
+          : { kind: 'failure', type: s.status, message: figures, detail: [figures, ...reasons].join('\n') },
+    };
+  });
+}
+
+/**
  * What was measured per flow and per step or request profile, one testcase each (classname
  * `chaoskit.<scenario>.profiles`): they pass and carry the figures in <system-out>; the
  * objectives about them are judged among the objective testcases above.
@@ -195,7 +225,13 @@ function render(r: RunResult): string {
   const v = r.verdict;
   const objectives = v ? objectiveCases(r, v) : [];
   const covered = objectives.reduce((n, c) => n + c.timeMs, 0);
-  const cases = [...objectives, ...faultCases(r, v), ...runCases(r, v, covered), ...profileCases(r)];
+  const cases = [
+    ...objectives,
+    ...faultCases(r, v),
+    ...runCases(r, v, covered),
+    ...streamCases(r),
+    ...profileCases(r),
+  ];
   const count = (k: Outcome['kind']) => cases.filter((c) => c.outcome.kind === k).length;
   const time = seconds(cases.reduce((n, c) => n + c.timeMs, 0));
   const totals = `tests="${cases.length}" failures="${count('failure')}" errors="${count('error')}"`;

@@ -2,6 +2,9 @@
 import type { RunResult, Verdict } from '../src/result.ts';
 import {
   budgetLine,
+  STREAM_HEAD,
+  streamCells,
+  streamRows,
   dash,
   degradationLine,
   faultRows,
@@ -174,6 +177,19 @@ function render(r: RunResult): string {
     `**Latency** (from the intended send): p50 ${fmtMs(t.latencyMs?.p50)} · p95 ${fmtMs(t.latencyMs?.p95)} · p99 ${fmtMs(t.latencyMs?.p99)} · max ${fmtMs(t.latencyMs?.max)}`,
     '',
   );
+  const streams = streamRows(r);
+  if (streams.length)
+    out.push(
+      '### Load streams',
+      '',
+      "Each stream is scored against its own service; the run's verdict is the worst of theirs.",
+      '',
+      ...mdTable(
+        STREAM_HEAD,
+        streams.map((s) => streamCells(s).map((c, i) => (i < 3 ? code(c) : md(c)))),
+      ),
+      '',
+    );
   out.push(...profileSection(r));
   if (v) out.push(...verdictSection(v));
   if (r.faults.length) {

@@ -259,3 +259,64 @@ export const SCORE_RULE = 'score = Σ wᵢ·sᵢ / Σ wᵢ over the sub-scores t
 export function weightsLine(v: Verdict): string {
   return SUBSCORES.map((k) => `${k} ${v.weights[k]}`).join(', ');
 }
+
+// ---- several load streams ----------------------------------------------------------------------
+
+/** One row per load stream of a multi-stream run (none for a run with one load). */
+export interface StreamRow {
+  name: string;
+  target: string;
+  service: string;
+  engine: string;
+  status: StatusKey;
+  score: string;
+  sent: string;
+  ok: string;
+  failed: string;
+  dropped: string;
+  p99: string;
+}
+
+export const STREAM_HEAD = [
+  'stream',
+  'target',
+  'service',
+  'verdict',
+  'score',
+  'sent',
+  'ok',
+  'failed',
+  'dropped',
+  'p99',
+];
+
+export function streamRows(r: RunResult): StreamRow[] {
+  return (r.streams ?? []).map((s) => ({
+    name: s.name,
+    target: s.target,
+    service: s.service,
+    engine: s.engine,
+    status: s.verdict?.status ?? 'unscored',
+    score: s.verdict ? `${s.verdict.score} (${s.verdict.grade})` : dash,
+    sent: fmtInt(s.totals.sent),
+    ok: fmtInt(s.totals.ok),
+    failed: fmtInt(s.totals.failed),
+    dropped: fmtInt(s.totals.dropped),
+    p99: fmtMs(s.totals.latencyMs?.p99),
+  }));
+}
+
+export function streamCells(s: StreamRow): string[] {
+  return [
+    s.name,
+    s.target,
+    s.service,
+    STATUS_LABEL[s.status],
+    s.score,
+    s.sent,
+    s.ok,
+    s.failed,
+    s.dropped,
+    s.p99,
+  ];
+}

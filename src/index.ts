@@ -12,6 +12,8 @@ import { loadScenario as load, planScenario, type LoadOptions, type Scenario } f
 import type { RunPlan } from './scenario/plan.ts';
 import { objectivesFor } from './slo/objectives.ts';
 import { score as scoreWith } from './slo/score.ts';
+import { combineVerdicts } from './slo/combine.ts';
+import { streamAsResult } from './run/result.ts';
 import type { RunResult, Verdict } from './result.ts';
 
 export { runScenario, RunHandle, type RunOptions, type Progress } from './run.ts';
@@ -43,6 +45,14 @@ export function plan(
 
 /** Scores a result against a scenario's SLOs (the runner already does this; use it to re-score). */
 export function score(result: RunResult, scenario: Scenario): Verdict {
+  // Several streams: each against its own service's objectives, combined as the runner does.
+  if (result.streams && result.streams.length > 0)
+    return combineVerdicts(
+      result.streams.map((st) => ({
+        name: st.name,
+        verdict: scoreWith(streamAsResult(result, st), objectivesFor(scenario.slo, st.service)),
+      })),
+    );
   return scoreWith(
     result,
     objectivesFor(scenario.slo, scenario.spec.load.service ?? scenario.spec.load.target),

@@ -374,6 +374,88 @@ export type Verdict = z.infer<typeof verdictSchema>;
 export type ObjectiveResult = Verdict['objectives'][number];
 export type RecoveryResult = Verdict['recovery'][number];
 
+const planSchema = z.object({
+  durationMs: z.number(),
+  expectedRequests: z.number(),
+  peakRate: z.number(),
+  arrivals: z.enum(['even', 'poisson']),
+  phases: z.array(
+    z.object({
+      index: z.number(),
+      name: z.string(),
+      kind: z.string(),
+      startMs: z.number(),
+      endMs: z.number(),
+      peakRate: z.number(),
+    }),
+  ),
+});
+
+const loadSchema = z.object({
+  target: z.string(),
+  url: z.string(),
+  connections: z.number(),
+  timeoutMs: z.number(),
+  streamTimeoutMs: z.number(),
+  engine: z.string(),
+});
+
+const totalsSchema = z.object({
+  requested: z.number(),
+  sent: z.number(),
+  ok: z.number(),
+  failed: z.number(),
+  dropped: z.number(),
+  droppedStall: z.number(),
+  notSent: z.number(),
+  cancelled: z.number(),
+  achieved: z.number(),
+  errors: counts,
+  latencyMs: latency.nullable(),
+  serviceMs: latency.nullable(),
+  saturatedSeconds: z.number(),
+  hist: z.string().nullable(),
+  stream: z
+    .object({
+      events: z.number(),
+      completed: z.number(),
+      cut: z.number(),
+      firstEventMs: latency.nullable(),
+      gapMs: gapSummary.nullable(),
+    })
+    .nullable()
+    .optional()
+    .describe('streaming totals over the run (SSE, gRPC server streams)'),
+});
+
+const profilesField = z
+  .record(z.string(), profileSchema)
+  .optional()
+  .describe(
+    'outcomes per named request of the workload mix and per flow step (FLOW.STEP); latency from the intended (due) time',
+  );
+
+const sessionsField = sessionsSchema
+  .optional()
+  .describe('flows and virtual users: sessions per flow, concurrency per second, data feeders');
+
+/** One stream of a scenario with several loads (`load:` as a list): results.json `streams[]`. */
+export const streamResultSchema = z.object({
+  name: z.string(),
+  target: z.string(),
+  service: z.string().describe('whose objectives (slo.yaml) this stream is scored against'),
+  engine: z.string(),
+  load: loadSchema,
+  plan: planSchema,
+  totals: totalsSchema,
+  timeline: z.array(secondSchema),
+  profiles: profilesField,
+  sessions: sessionsField,
+  warnings: z.array(z.string()),
+  verdict: verdictSchema,
+});
+export type StreamResult = z.infer<typeof streamResultSchema>;
+
 export const runResultSchema = z.object({
   schemaVersion: z.literal(SCHEMA_VERSION),
   tool: z.object({ name: z.literal('chaoskit'), version: z.string() }),
@@ -395,70 +477,15 @@ export const runResultSchema = z.object({
   ranMs: z.number().nonnegative().describe('how long the load ran (less than the plan when aborted)'),
   status: z.enum(['completed', 'aborted', 'failed']),
   abort: z.object({ reason: z.string(), atMs: z.number() }).nullable(),
-  plan: z.object({
-    durationMs: z.number(),
-    expectedRequests: z.number(),
-    peakRate: z.number(),
-    arrivals: z.enum(['even', 'poisson']),
-    phases: z.array(
-      z.object({
-        index: z.number(),
-        name: z.string(),
-        kind: z.string(),
-        startMs: z.number(),
-        endMs: z.number(),
-        peakRate: z.number(),
-      }),
-    ),
-  }),
-  load: z.object({
-    target: z.string(),
-    url: z.string(),
-    connections: z.number(),
-    timeoutMs: z.number(),
-    streamTimeoutMs: z.number(),
-    engine: z.string(),
-  }),
-  totals: z.object({
-    requested: z.number(),
-    sent: z.number(),
-    ok: z.number(),
-    failed: z.number(),
-    dropped: z.number(),
-    droppedStall: z.number(),
-    notSent: z.number(),
-    cancelled: z.number(),
-    achieved: z.number(),
-    errors: counts,
-    latencyMs: latency.nullable(),
-    serviceMs: latency.nullable(),
-    saturatedSeconds: z.number(),
-    hist: z.string().nullable(),
-    stream: z
-      .object({
-        events: z.number(),
-        completed: z.number(),
-        cut: z.number(),
-        firstEventMs: latency.nullable(),
-        gapMs: gapSummary.nullable(),
-      })
-      .nullable()
-      .optional()
-      .describe('streaming totals over the run (SSE, gRPC server streams)'),
-  }),
+  plan: planSchema,
+  load: loadSchema,
+  totals: totalsSchema,
   timeline: z.array(secondSchema),
   faults: z.array(faultRecordSchema),
   host: z.array(hostSampleSchema),
   warnings: z.array(z.string()),
-  profiles: z
-    .record(z.string(), profileSchema)
-    .optional()
-    .describe(
-      'outcomes per named request of the workload mix and per flow step (FLOW.STEP); latency from the intended (due) time',
-    ),
-  sessions: sessionsSchema
-    .optional()
-    .describe('flows and virtual users: sessions per flow, concurrency per second, data feeders'),
+  profiles: profilesField,
+  sessions: sessionsField,
   probes: z
     .array(probeResultSchema)
     .optional()
@@ -502,6 +529,12 @@ export const runResultSchema = z.object({
     .optional()
     .describe('closed-model capacity probes (engine autocannon)'),
   verdict: verdictSchema.optional().describe('added by scoring: see docs/slo-format.md'),
+  streams: z
+    .array(streamResultSchema)
+    .optional()
+    .describe(
+      'several load streams at once (`load:` as a list): each stream measured and scored on its own; the top-level timeline and totals are their exact sum, the verdict the worst of theirs',
+    ),
   workers: z
     .number()
     .int()
@@ -529,4 +562,5 @@ export const runResultSchema = z.object({
     .describe('--runners N: the runners that generated the load, merged exactly by this coordinator'),
 });
 export type RunResult = z.infer<typeof runResultSchema>;
+
 export type TimelineSecond = z.infer<typeof secondSchema>;

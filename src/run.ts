@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { faultDef } from '../faults/index.ts';
 import { realClock, every, type Clock } from './core/clock.ts';
-import { AbortedError, InternalError } from './errors.ts';
+import { AbortedError, InputError, InternalError } from './errors.ts';
 import { startDemoChild, type DemoChild } from './demo/child.ts';
 import type { EngineContext, EngineDef, LoadEngine } from './load/engine.ts';
 import { describeWarmUp } from './load/warm-up.ts';
@@ -27,13 +27,16 @@ import { createPrng, randomSeed } from './load/prng.ts';
 import { startHostSampler, type HostSampler } from './metrics/host-sampler.ts';
 import type { RequestTracer } from './otel/request-tracer.ts';
 import { startSelfMonitor } from './metrics/self-monitor.ts';
-import { MetricsStore, type GeneratorStats } from './metrics/store.ts';
+import type { GeneratorStats } from './metrics/store.ts';
 import { ProbeRunner, type ProbeResult } from './probes/runner.ts';
 import { applySteadyState, gateFaults } from './probes/steady-state.ts';
 import type { RunResult } from './result.ts';
-import { engines, type EngineName } from './run/engines.ts';
+import type { EngineName } from './run/engines.ts';
 import { GuardedEmitter, type Progress, type RunEvents } from './run/events.ts';
 import { FaultWindows } from './run/exposure.ts';
+import { createEngines, streamUnits, type StreamSet } from './run/streams.ts';
+import { mergedHistogram, mergedProfiles, streamResult } from './run/result.ts';
+import { combineVerdicts } from './slo/combine.ts';
 import { liveSnapshot } from './run/live.ts';
 import { buildResult } from './run/result.ts';
 import { planScenario, type Scenario } from './scenario/load.ts';
@@ -187,12 +190,18 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
       timeScale: this.opts.timeScale ?? 1,
       force: this.opts.force ?? false,
     });
-    const engineName: EngineName = this.opts.engine ?? s.spec.engine;
-    const engineDef = this.opts.engineDef ?? engines[engineName];
+    if (s.spec.multiStream && (this.opts.engine || this.opts.engineDef || this.opts.createEngine))
+      throw new InputError(
+        `${s.file}: several load streams run on chaoskit's own engines in one process: --engine k6, --workers and --runners take a scenario with one load (not built for several streams yet)`,
+      );
     const startedAt = new Date(clock.wallNow()).toISOString();
-    const store = new MetricsStore();
     const windows = new FaultWindows();
-    store.setExposure(windows);
+    // One unit per load stream (one for a single load), each with its own store and engine.
+    const units = streamUnits(s, plan, windows, {
+      ...(this.opts.engine ? { engine: this.opts.engine } : {}),
+      ...(this.opts.engineDef ? { engineDef: this.opts.engineDef } : {}),
+    });
+    const engineName: EngineName = units[0]!.engineName;
     const dir = ensureStateDir(this.opts.stateDir ?? stateDir(env));
     this.dir = dir;
     const monitor = startSelfMonitor();
@@ -205,7 +214,7 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
     for (const w of s.warnings) warn(w);
 
     let registered = false;
-    let engine: LoadEngine | null = null;
+    let engine: StreamSet | null = null;
     let faults: FaultRunner | null = null;
     let probes: ProbeRunner | null = null;
     let host: HostSampler | null = null;
@@ -243,7 +252,8 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
         void demo;
       }
       if (!this.opts.createEngine)
-        await this.step(engineDef.preflight({ scenario: s, env }), 'target preflight');
+        for (const u of units)
+          await this.step(u.def.preflight({ scenario: u.scenario, env }), 'target preflight');
       // After the demo is up: a process target that matches nothing is known now, before anything is applied.
       const unavailableProcs = await this.step(
         preflightFaults(plan, s.environment.spec, s.file, {
@@ -275,9 +285,11 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
         updateRun(dir, info);
       }
       const prng = createPrng(seed);
-      const ctx: EngineContext = { scenario: s, plan, store, clock, prng: prng.fork('requests'), log, env };
-      if (this.opts.tracer) ctx.tracer = this.opts.tracer;
-      const eng = (this.opts.createEngine ?? engineDef.create)(ctx);
+      const eng = createEngines(
+        units,
+        { clock, prng, log, env, ...(this.opts.tracer ? { tracer: this.opts.tracer } : {}) },
+        this.opts.createEngine,
+      );
       engine = eng;
       let seenThisSecond = new Set<string>();
       const fr = new FaultRunner({
@@ -354,18 +366,18 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
             reasons: [`generator stalled for ${formatDuration(gap)}`],
           };
           const upTo = Math.floor(now / 1000);
-          for (let t = second; t < upTo - 1; t++) store.generator(t, stalled);
+          for (let t = second; t < upTo - 1; t++) eng.generator(t, stalled);
           warn(
             `the runner was stalled for ${formatDuration(gap)} (from t=${second}s): nothing was measured or sent meanwhile`,
           );
           second = Math.max(second, upTo - 1);
         }
-        store.generator(second, gen);
-        store.faultActive(second, seenThisSecond);
+        eng.generator(second, gen);
+        eng.faultActive(second, seenThisSecond);
         const activeInSecond = [...new Set([...seenThisSecond, ...fr.activeIds()])].sort();
         seenThisSecond = new Set(fr.activeIds());
-        for (const fin of store.finalizeReady(eng.arrivalsThroughMs)) this.emit('secondFinal', fin);
-        const live = liveSnapshot(store.takeWindow(), (v) => eng.outstanding(v), now);
+        for (const fin of eng.finalizeReady()) this.emit('secondFinal', fin);
+        const live = liveSnapshot(eng.takeWindow(), (v) => eng.outstanding(v), now);
         totalSent += live.achieved;
         totalFailed += live.failed;
         const fired = stopWatch.check(live);
@@ -422,36 +434,70 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
     }
     if (!engine || !outcome) throw new InternalError('the load ended without an outcome');
     const ranMs = this.abortReason ? this.abortAtMs : outcome.durationMs;
-    const seconds = Math.ceil(engine.timelineMs(plan.durationMs, ranMs) / 1000);
-    const timeline = store.timeline(Math.max(1, seconds));
+    const seconds = Math.max(1, Math.ceil(engine.timelineMs(plan.durationMs, ranMs) / 1000));
+    const { merged, each } = engine.timelines(seconds);
     const ledgerFailures = faults?.ledgerFailures ?? [];
-    const result = buildResult({
+    const common = {
       runId: this.runId,
       seed,
-      scenario: s,
-      plan,
-      engine: engineName,
-      address: engineDef.address(s),
       startedAt,
       loadStartedAt: loadStartedWall === null ? null : new Date(Math.round(loadStartedWall)).toISOString(),
       endedAt: new Date(clock.wallNow()).toISOString(),
       ranMs,
       abort: this.abortReason ? { reason: this.abortReason, atMs: this.abortAtMs } : null,
-      timeline,
-      totalLatency: store.totalLatency,
-      totalService: store.totalService,
-      streams: store.streams.summary(),
-      profiles: store.profiles.summary(),
       faults: [...(faults?.records() ?? []), ...unavailableFaultRecords(plan, unavailable)],
       host: hostSamples,
       probes: probeResults,
       steadyState: gate?.record,
-      warnings: [...warnings, ...engine.warnings(), ...ledgerFailures.map((f) => `${LEDGER_WARNING} ${f}`)],
-      violations: store.violations,
+    };
+    const runWarnings = [
+      ...warnings,
+      ...engine.warnings(),
+      ...ledgerFailures.map((f) => `${LEDGER_WARNING} ${f}`),
+    ];
+    const stores = units.map((u) => u.store);
+    const result = buildResult({
+      ...common,
+      scenario: s,
+      plan,
+      engine: engineName,
+      address: units.map((u) => u.def.address(u.scenario)).join(', '),
+      timeline: merged,
+      totalLatency: mergedHistogram(stores.map((x) => x.totalLatency)),
+      totalService: mergedHistogram(stores.map((x) => x.totalService)),
+      streams: units.length === 1 ? stores[0]!.streams.summary() : null,
+      profiles: mergedProfiles(units),
+      warnings: runWarnings,
+      violations: engine.violations,
       extras: engine.extras(),
     });
     applySteadyState(result);
-    result.verdict = score(result, objectivesFor(s.slo, s.spec.load.service ?? s.spec.load.target));
+    if (units.length === 1) {
+      result.verdict = score(result, objectivesFor(s.slo, s.spec.load.service ?? s.spec.load.target));
+    } else {
+      // Each stream is scored against its own service's objectives; the verdict combines them.
+      result.streams = units.map((u, i) => {
+        const part = buildResult({
+          ...common,
+          scenario: u.scenario,
+          plan: u.plan,
+          engine: u.engineName,
+          address: u.def.address(u.scenario),
+          timeline: each[i]!,
+          totalLatency: u.store.totalLatency,
+          totalService: u.store.totalService,
+          streams: u.store.streams.summary(),
+          profiles: u.store.profiles.summary(),
+          warnings: [],
+          violations: u.store.violations,
+          extras: u.engine!.extras(),
+        });
+        applySteadyState(part);
+        const service = u.scenario.spec.load.service ?? u.scenario.spec.load.target;
+        return streamResult(u.name!, service, part, score(part, objectivesFor(s.slo, service)));
+      });
+      result.verdict = combineVerdicts(result.streams.map((x) => ({ name: x.name, verdict: x.verdict! })));
+    }
     this.emit('finished', result);
     return result;
   }

@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { runResultSchema } from './result.ts';
-import { environmentSchema, scenarioSchema, sloSchema } from './scenario/schema.ts';
+import { environmentSchema, scenarioJsonSchema, sloSchema } from './scenario/schema.ts';
 import { jsonSchemaHints } from './scenario/types.ts';
 import { openSloAnyDoc } from './slo/openslo.ts';
 import { suiteSchema } from './suite/suite.ts';
@@ -44,7 +44,7 @@ export function jsonSchemas(): Record<string, object> {
   };
   return {
     // Files people write are described as they are written (input); results as they are produced.
-    'scenario.schema.json': gen(scenarioSchema, 'scenario.schema.json', 'input'),
+    'scenario.schema.json': gen(scenarioJsonSchema, 'scenario.schema.json', 'input'),
     'environment.schema.json': gen(environmentSchema, 'environment.schema.json', 'input', true),
     'slo.schema.json': gen(
       z.union([sloSchema, openSloAnyDoc]).meta({

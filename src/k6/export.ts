@@ -10,7 +10,7 @@
 import { dirname } from 'node:path';
 import { InputError } from '../errors.ts';
 import { compileWorkload, type Workload } from '../load/workload.ts';
-import type { Scenario } from '../scenario/load.ts';
+import { SINGLE_STREAM_ONLY, type Scenario } from '../scenario/load.ts';
 import type { RunPlan } from '../scenario/plan.ts';
 import { objectivesFor } from '../slo/objectives.ts';
 import { entriesCode, thinkExpr, type ScriptContext } from './script-flows.ts';
@@ -58,6 +58,7 @@ const MAX_EMBEDDED_ROWS = 10_000;
 /** What k6 cannot run the way chaoskit does, each named; empty when the scenario exports faithfully. */
 export function k6Refusals(s: Scenario): string[] {
   const out: string[] = [];
+  if (s.spec.multiStream) out.push(SINGLE_STREAM_ONLY('k6 (chaos export k6, --engine k6)'));
   const load = s.spec.load;
   const target = s.environment.spec.targets[load.target];
   if (s.spec.engine === 'grpc' || target?.kind === 'grpc')

@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, normalize, relative, resolve, sep } from 'node:path';
 import { stringify } from 'yaml';
 import { InputError } from '../errors.ts';
-import type { Scenario } from '../scenario/load.ts';
+import { assertSingleStream, type Scenario } from '../scenario/load.ts';
 import type { RunPlan } from '../scenario/plan.ts';
 
 export const COORDINATOR_PORT = 7070;
@@ -79,6 +79,7 @@ function referencedFiles(s: Scenario): string[] {
 }
 
 export function kubernetesManifests(s: Scenario, plan: RunPlan, o: KubernetesExport): Manifest[] {
+  assertSingleStream(s, 'the Kubernetes export (runners split one load)');
   if (s.environment.spec.demo)
     throw new InputError(
       `${s.spec.name} runs against the built-in demo system, which lives on the coordinator's loopback where runner pods cannot reach it: export with --env FILE naming the services in the cluster`,

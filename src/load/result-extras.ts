@@ -1,24 +1,7 @@
-/** Adds the streaming, per-profile and probe parts to a RunResult (the runner calls this once). */
-import type { MetricsStore } from '../metrics/store.ts';
-import type { ProbeResult } from '../probes/runner.ts';
-import type { SteadyStateRecord } from '../probes/steady-state.ts';
-import type { FaultRecord, RunResult } from '../result.ts';
+/** Result parts the runner adds besides the measurements. */
+import type { FaultRecord } from '../result.ts';
 import type { RunPlan } from '../scenario/plan.ts';
 import { SKIPPED_UNAVAILABLE } from '../slo/validity.ts';
-
-export function addStreamingResults(
-  result: RunResult,
-  store: MetricsStore,
-  probes: readonly ProbeResult[],
-  steadyState: SteadyStateRecord | undefined,
-): void {
-  const stream = store.streams.summary();
-  if (stream) result.totals.stream = stream;
-  const profiles = store.profiles.summary();
-  if (profiles) result.profiles = profiles;
-  if (probes.length > 0) result.probes = [...probes];
-  if (steadyState) result.steadyState = steadyState;
-}
 
 /** Records for faults left out by --skip-unavailable: skipped, with the preflight's reason. */
 export function unavailableFaultRecords(

@@ -2,11 +2,17 @@
  * buildResult: everything the runner measured (plain data) → one RunResult. Pure: no clock, no
  * I/O, so every field can be tested without running anything. Scoring is separate (src/slo/).
  */
-import { encode, summarize, type Histogram } from '../metrics/hist.ts';
+import { encode, newHistogram, summarize, type Histogram } from '../metrics/hist.ts';
 import type { SecondStats } from '../metrics/store.ts';
 import type { ProbeResult } from '../probes/runner.ts';
 import type { SteadyStateRecord } from '../probes/steady-state.ts';
-import { SCHEMA_VERSION, type FaultRecord, type RunResult, type TimelineSecond } from '../result.ts';
+import {
+  SCHEMA_VERSION,
+  type FaultRecord,
+  type RunResult,
+  type StreamResult,
+  type TimelineSecond,
+} from '../result.ts';
 import type { Scenario } from '../scenario/load.ts';
 import type { RunPlan } from '../scenario/plan.ts';
 import type { Target } from '../scenario/schema.ts';
@@ -193,4 +199,66 @@ function redactedAddress(t: Target): { address?: string } {
   if (t.kind === 'process') return { address: t.match ?? t.pidFile };
   if (t.kind === 'grpc') return { address: t.address };
   return {};
+}
+
+/** Several streams' histograms as one (exact: HDR histograms add). */
+export function mergedHistogram(hists: readonly Histogram[]): Histogram {
+  if (hists.length === 1) return hists[0]!;
+  const h = newHistogram();
+  for (const x of hists) h.add(x);
+  return h;
+}
+
+/**
+ * The run's per-profile table: one stream's as it is; with several, every stream's under
+ * `STREAM/` (two streams may both have a request named `chat`; they are not the same request).
+ */
+export function mergedProfiles(
+  units: readonly {
+    name: string | null;
+    store: { profiles: { summary(): Record<string, ProfileStats> | null } };
+  }[],
+): Record<string, ProfileStats> | null {
+  if (units.length === 1) return units[0]!.store.profiles.summary();
+  const out: Record<string, ProfileStats> = {};
+  for (const u of units)
+    for (const [k, v] of Object.entries(u.store.profiles.summary() ?? {})) out[`${u.name}/${k}`] = v;
+  return Object.keys(out).length > 0 ? out : null;
+}
+
+/** One stream's part of a multi-stream result (results.json `streams[]`). */
+export function streamResult(
+  name: string,
+  service: string,
+  part: RunResult,
+  verdict: NonNullable<RunResult['verdict']>,
+): StreamResult {
+  return {
+    name,
+    target: part.load.target,
+    service,
+    engine: part.load.engine,
+    load: part.load,
+    plan: part.plan,
+    totals: part.totals,
+    timeline: part.timeline,
+    ...(part.profiles ? { profiles: part.profiles } : {}),
+    ...(part.sessions ? { sessions: part.sessions } : {}),
+    warnings: part.warnings,
+    verdict,
+  };
+}
+
+/** One stream of a multi-stream result as a result of its own (to score it again, or to report it). */
+export function streamAsResult(r: RunResult, st: StreamResult): RunResult {
+  const { streams: _streams, verdict: _verdict, profiles: _profiles, sessions: _sessions, ...rest } = r;
+  return {
+    ...rest,
+    load: st.load,
+    plan: st.plan,
+    totals: st.totals,
+    timeline: st.timeline,
+    ...(st.profiles ? { profiles: st.profiles } : {}),
+    ...(st.sessions ? { sessions: st.sessions } : {}),
+  };
 }

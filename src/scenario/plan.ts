@@ -53,6 +53,30 @@ export interface RunPlan {
   peakAtMs: number;
   phases: PlannedPhase[];
   faults: PlannedFault[];
+  /** Several load streams at once (`load:` as a list): each one's own timeline. Absent for one load. */
+  streams?: StreamPlan[];
+}
+
+/** One stream's timeline; the run's `durationMs` is the longest stream's. */
+export interface StreamPlan {
+  name: string;
+  target: string;
+  engine: string;
+  arrivals: 'even' | 'poisson';
+  model: 'open' | 'closed';
+  durationMs: number;
+  expectedRequests: number;
+  peakRate: number;
+  peakAtMs: number;
+  phases: PlannedPhase[];
+}
+
+/** The plan as one stream's engine sees it: that stream's phases and rates, the run's faults. */
+export function streamPlan(plan: RunPlan, name: string): RunPlan {
+  const st = plan.streams?.find((x) => x.name === name);
+  if (!st) return plan;
+  const { name: _n, target: _t, engine: _e, ...rest } = st;
+  return { ...plan, ...rest, streams: undefined } as RunPlan;
 }
 
 export interface PlanOptions {
@@ -70,11 +94,11 @@ export interface PlanProblem {
   message: string;
 }
 
-export function plan(scenario: ScenarioFile, opts: PlanOptions): { plan: RunPlan; problems: PlanProblem[] } {
-  const timeScale = opts.timeScale ?? 1;
+/** One load's phases laid out in time (time-scaled), its peak and its rate function. */
+function timelineOf(pattern: readonly Phase[], timeScale: number) {
   const phases: PlannedPhase[] = [];
   let t = 0;
-  scenario.load.pattern.forEach((spec, i) => {
+  pattern.forEach((spec, i) => {
     const seg = segmentOf(spec, timeScale);
     const d = phaseDurationMs(spec) * timeScale;
     phases.push({
@@ -89,9 +113,34 @@ export function plan(scenario: ScenarioFile, opts: PlanOptions): { plan: RunPlan
     });
     t += d;
   });
-  const durationMs = t;
   const seg = planSegment({ phases, timeScale });
-  const peakAtMs = findPeak(seg);
+  return { phases, durationMs: t, seg, peakAtMs: findPeak(seg) };
+}
+
+export function plan(scenario: ScenarioFile, opts: PlanOptions): { plan: RunPlan; problems: PlanProblem[] } {
+  const timeScale = opts.timeScale ?? 1;
+  const streamList = scenario.multiStream
+    ? scenario.streams.map((st) => ({ st, tl: timelineOf(st.pattern, timeScale) }))
+    : null;
+  const main = streamList ? streamList[0]!.tl : timelineOf(scenario.load.pattern, timeScale);
+  const phases = main.phases;
+  // The run lasts as long as its longest stream.
+  const durationMs = streamList ? Math.max(...streamList.map((x) => x.tl.durationMs)) : main.durationMs;
+  const seg = main.seg;
+  const peakAtMs = main.peakAtMs;
+  /** Where a fault's `at` is anchored: one load's phases, or the named stream's. */
+  const anchorOf = (stream: string | undefined): { phases: PlannedPhase[]; peakAtMs: number } | string => {
+    if (!streamList) {
+      if (stream !== undefined)
+        return `the scenario has one load, not streams: write the time without "of ${stream}"`;
+      return { phases, peakAtMs };
+    }
+    if (stream === undefined) return 'several streams could be meant';
+    const x = streamList.find((y) => y.st.name === stream);
+    if (!x)
+      return `no stream ${JSON.stringify(stream)}: the scenario has streams ${streamList.map((y) => y.st.name).join(', ')}`;
+    return { phases: x.tl.phases, peakAtMs: x.tl.peakAtMs };
+  };
   const problems: PlanProblem[] = [];
   const faults: PlannedFault[] = [];
   if (durationMs > MAX_DURATION_MS) {
@@ -105,7 +154,20 @@ export function plan(scenario: ScenarioFile, opts: PlanOptions): { plan: RunPlan
   scenario.faults.forEach((f, index) => {
     const at = parseAt(f.at);
     if (!at) return; // reported by the loader with the field's location
-    const start = resolveAt(at, phases, durationMs, peakAtMs, timeScale);
+    const needsStream = at.anchor.kind === 'peak' || at.anchor.kind === 'phase';
+    const anchor = needsStream ? anchorOf(at.stream) : { phases, peakAtMs };
+    if (typeof anchor === 'string') {
+      const names = streamList?.map((y) => y.st.name) ?? [];
+      problems.push({
+        path: ['faults', index, 'at'],
+        message:
+          anchor === 'several streams could be meant'
+            ? `${JSON.stringify(f.at)} could mean the ${at.anchor.kind} of any of the streams ${names.join(', ')}: name one, e.g. '${at.anchor.kind === 'peak' ? 'peak' : `phase ${String((at.anchor as { ref: unknown }).ref)}`} of ${names[0]}'`
+            : anchor,
+      });
+      return;
+    }
+    const start = resolveAt(at, anchor.phases, durationMs, anchor.peakAtMs, timeScale);
     if (typeof start === 'string') {
       problems.push({ path: ['faults', index, 'at'], message: start });
       return;
@@ -171,11 +233,29 @@ export function plan(scenario: ScenarioFile, opts: PlanOptions): { plan: RunPlan
       arrivals: scenario.load.arrivals,
       model: scenario.load.model,
       durationMs,
-      expectedRequests: seg.integral(durationMs),
-      peakRate: seg.peakRate,
+      expectedRequests: streamList
+        ? streamList.reduce((n, x) => n + x.tl.seg.integral(x.tl.durationMs), 0)
+        : seg.integral(durationMs),
+      peakRate: streamList ? Math.max(...streamList.map((x) => x.tl.seg.peakRate)) : seg.peakRate,
       peakAtMs,
       phases,
       faults,
+      ...(streamList
+        ? {
+            streams: streamList.map(({ st, tl }) => ({
+              name: st.name,
+              target: st.target,
+              engine: st.engine,
+              arrivals: st.arrivals,
+              model: st.model,
+              durationMs: tl.durationMs,
+              expectedRequests: tl.seg.integral(tl.durationMs),
+              peakRate: tl.seg.peakRate,
+              peakAtMs: tl.peakAtMs,
+              phases: tl.phases,
+            })),
+          }
+        : {}),
     },
     problems,
   };

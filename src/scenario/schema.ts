@@ -289,83 +289,107 @@ export function isFlow(e: MixEntry): e is FlowSpec {
   return 'kind' in e && e.kind === 'flow';
 }
 
-export const loadSpec = z
+const loadFields = {
+  target: z.string().min(1),
+  /** The service whose SLOs score this run; the target's name when absent. */
+  service: z.string().min(1).optional(),
+  /** The workload mix: requests and flows (`steps:`), picked by weight at each arrival. */
+  requests: z
+    .array(mixEntry)
+    .min(1)
+    .default([{ weight: 1, method: 'GET', path: '/', headers: {} }]),
+  /**
+   * open (default): arrivals follow `pattern` (a flow's sessions start at its arrivals);
+   * closed: `users` virtual users each loop the mix (engine http).
+   */
+  model: z.enum(['open', 'closed']).default('open'),
+  /** Open-model load (engine http): phases played one after another. */
+  pattern: z.array(phase).default([]),
+  /** Closed model: how many virtual users over time (whole numbers), phases one after another. */
+  users: z.array(usersPhase).min(1).optional(),
+  /** Closed model: a user's pause after each pass through the mix, before the next. */
+  think: think.optional(),
+  /** Rows fed to templates as `{{data.FIELD}}` (one row per session, or per request outside flows). */
+  data: dataSpec.optional(),
+  /**
+   * Sessions still running when the pattern (or the users) ends may finish their steps for this
+   * long; then what is left is not sent (steps waiting) or cancelled (requests in flight).
+   */
+  gracefulStop: duration({ allowZero: true }).default(30_000),
+  /** Closed-model capacity probe (engine autocannon): connection counts stepped up, each held for `each`. */
+  capacity: z
+    .strictObject({
+      connections: z.array(z.number().int().positive()).min(1),
+      each: duration(),
+      /** Stop stepping up once an objective fails (the knee is found). */
+      stopAtKnee: z.boolean().default(true),
+    })
+    .optional(),
+  /** Concurrent connections; arrivals beyond them wait in the backlog. */
+  connections: z.number().int().positive().default(64),
+  /** Arrivals waiting for a connection beyond this many are dropped (and counted). */
+  maxBacklog: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(MAX_BACKLOG, `at most ${MAX_BACKLOG.toLocaleString('en')} arrivals may wait (each holds memory)`)
+    .default(10_000),
+  /** Total deadline of a request, from send to its last byte; later is a timeout failure. */
+  timeout: duration().default(5_000),
+  /** Total deadline of a streamed answer (`stream: sse`, gRPC server streams): LLM answers take long. */
+  streamTimeout: duration().default(120_000),
+  arrivals: z.enum(['even', 'poisson']).default('even'),
+  /**
+   * Before t = 0, send about 2 s worth of the first second's rate (at least one per connection, at
+   * most 5,000; at most 3 s) of the mix's first request, unrecorded, so the first second is not
+   * measuring cold connections (engines http and grpc). Turn off when that request has side effects.
+   */
+  warmUp: z.boolean().default(true),
+  /** engine grpc: proto, service, method, messages (docs/grpc-and-streaming.md). */
+  grpc: grpcSpec.optional(),
+};
+
+type LoadFields = z.output<z.ZodObject<typeof loadFields>>;
+
+/** The checks and the closed model's transform every load (a single one, or a stream) gets. */
+function loadChecks<T extends LoadFields>(l: T, ctx: z.RefinementCtx): void {
+  const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+  if (l.model === 'closed') {
+    if (!l.users)
+      issue('users', 'required field is missing: model closed needs users: (a pattern of user counts)');
+    if (l.pattern.length > 0)
+      issue('pattern', 'model closed takes users: (how many virtual users over time), not a rate pattern');
+  } else {
+    if (l.users) issue('users', 'users: needs model: closed (the open model takes a rate pattern)');
+    if (l.think)
+      issue('think', 'load.think is the pause between passes of a virtual user: it needs model: closed');
+  }
+}
+
+/** The plan reads the users' pattern as its phases: `rate` there is a number of users. */
+function closedAsPattern<T extends LoadFields>(l: T): T {
+  return l.model === 'closed' && l.users ? { ...l, pattern: l.users.map(usersAsPhase) } : l;
+}
+
+export const loadSpec = z.strictObject(loadFields).superRefine(loadChecks).transform(closedAsPattern);
+
+/**
+ * One of several load streams that run at once on one timeline (`load:` as a list): its own
+ * target, engine, model, pattern, connections and mix, scored against its own service's SLOs.
+ */
+export const streamSpec = z
   .strictObject({
-    target: z.string().min(1),
-    /** The service whose SLOs score this run; the target's name when absent. */
-    service: z.string().min(1).optional(),
-    /** The workload mix: requests and flows (`steps:`), picked by weight at each arrival. */
-    requests: z
-      .array(mixEntry)
-      .min(1)
-      .default([{ weight: 1, method: 'GET', path: '/', headers: {} }]),
-    /**
-     * open (default): arrivals follow `pattern` (a flow's sessions start at its arrivals);
-     * closed: `users` virtual users each loop the mix (engine http).
-     */
-    model: z.enum(['open', 'closed']).default('open'),
-    /** Open-model load (engine http): phases played one after another. */
-    pattern: z.array(phase).default([]),
-    /** Closed model: how many virtual users over time (whole numbers), phases one after another. */
-    users: z.array(usersPhase).min(1).optional(),
-    /** Closed model: a user's pause after each pass through the mix, before the next. */
-    think: think.optional(),
-    /** Rows fed to templates as `{{data.FIELD}}` (one row per session, or per request outside flows). */
-    data: dataSpec.optional(),
-    /**
-     * Sessions still running when the pattern (or the users) ends may finish their steps for this
-     * long; then what is left is not sent (steps waiting) or cancelled (requests in flight).
-     */
-    gracefulStop: duration({ allowZero: true }).default(30_000),
-    /** Closed-model capacity probe (engine autocannon): connection counts stepped up, each held for `each`. */
-    capacity: z
-      .strictObject({
-        connections: z.array(z.number().int().positive()).min(1),
-        each: duration(),
-        /** Stop stepping up once an objective fails (the knee is found). */
-        stopAtKnee: z.boolean().default(true),
-      })
-      .optional(),
-    /** Concurrent connections; arrivals beyond them wait in the backlog. */
-    connections: z.number().int().positive().default(64),
-    /** Arrivals waiting for a connection beyond this many are dropped (and counted). */
-    maxBacklog: z
-      .number()
-      .int()
-      .nonnegative()
-      .max(MAX_BACKLOG, `at most ${MAX_BACKLOG.toLocaleString('en')} arrivals may wait (each holds memory)`)
-      .default(10_000),
-    /** Total deadline of a request, from send to its last byte; later is a timeout failure. */
-    timeout: duration().default(5_000),
-    /** Total deadline of a streamed answer (`stream: sse`, gRPC server streams): LLM answers take long. */
-    streamTimeout: duration().default(120_000),
-    arrivals: z.enum(['even', 'poisson']).default('even'),
-    /**
-     * Before t = 0, send about 2 s worth of the first second's rate (at least one per connection, at
-     * most 5,000; at most 3 s) of the mix's first request, unrecorded, so the first second is not
-     * measuring cold connections (engines http and grpc). Turn off when that request has side effects.
-     */
-    warmUp: z.boolean().default(true),
-    /** engine grpc: proto, service, method, messages (docs/grpc-and-streaming.md). */
-    grpc: grpcSpec.optional(),
+    ...loadFields,
+    /** How the stream is named in results, reports and fault times (`at: peak of NAME`). */
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lower-case name of letters, digits and dashes'),
+    /** This stream's engine; the scenario's `engine:` when absent. */
+    engine: z.enum(ENGINES).optional(),
   })
-  .superRefine((l, ctx) => {
-    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
-    if (l.model === 'closed') {
-      if (!l.users)
-        issue('users', 'required field is missing: model closed needs users: (a pattern of user counts)');
-      if (l.pattern.length > 0)
-        issue('pattern', 'model closed takes users: (how many virtual users over time), not a rate pattern');
-    } else {
-      if (l.users) issue('users', 'users: needs model: closed (the open model takes a rate pattern)');
-      if (l.think)
-        issue('think', 'load.think is the pause between passes of a virtual user: it needs model: closed');
-    }
-  })
-  .transform((l) =>
-    // The plan reads the users' pattern as its phases: `rate` there is a number of users.
-    l.model === 'closed' && l.users ? { ...l, pattern: l.users.map(usersAsPhase) } : l,
-  );
+  .superRefine(loadChecks)
+  .transform(closedAsPattern);
+export type StreamSpec = z.output<typeof streamSpec>;
 
 /** A phase of user counts as a phase of the plan (rate = users), for fault times and the timeline. */
 function usersAsPhase(p: UsersPhase): Phase {
@@ -408,21 +432,55 @@ export const abortCondition = z.strictObject({
   for: duration().default(0).or(z.literal(0)),
 });
 
-export const scenarioSchema = z.strictObject({
+/**
+ * `load:` is one load, or a list of named streams. Parsed by the shape it has, so that every
+ * problem of the one that was meant is reported with its own location (a union would report one).
+ */
+const loadOrStreams = z.unknown().transform((v, ctx) => {
+  const r = Array.isArray(v)
+    ? z.array(streamSpec).min(1, 'expected at least one stream').safeParse(v, { reportInput: true })
+    : loadSpec.safeParse(v, { reportInput: true });
+  if (!r.success) {
+    for (const iss of r.error.issues) ctx.addIssue(iss as unknown as Parameters<typeof ctx.addIssue>[0]);
+    return z.NEVER;
+  }
+  return r.data as LoadSpec | StreamSpec[];
+});
+
+const scenarioFields = {
   name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a lower-case name of letters, digits and dashes'),
   description: z.string().default(''),
   environment: z.string().min(1).default('demo'),
   engine: z.enum(ENGINES).default('http'),
   seed: z.number().int().nonnegative().optional(),
-  load: loadSpec,
   faults: z.array(faultCommon).default([]),
   /** SLO file; scenarios/slo.yaml (beside the scenario, else built in) when absent. */
   slo: z.string().min(1).optional(),
   abort: z.array(abortCondition).default([]),
   /** Faults start only once the environment's probes held for `for` (else: inconclusive, no fault applied). */
   steadyState: steadyStateSpec.optional(),
+};
+
+/** A stream as the runner sees it: a load with its name and its engine resolved. */
+export type NamedStream = LoadSpec & { name: string; engine: (typeof ENGINES)[number] };
+
+export const scenarioSchema = z.strictObject({ ...scenarioFields, load: loadOrStreams }).transform((sc) => {
+  // `load` stays the first stream (what single-stream code reads); `streams` holds every stream.
+  const list = Array.isArray(sc.load) ? (sc.load as StreamSpec[]) : null;
+  const streams: NamedStream[] = list
+    ? list.map(({ name, engine, ...l }) => ({ ...l, name, engine: engine ?? sc.engine }))
+    : [{ ...(sc.load as LoadSpec), name: 'load', engine: sc.engine }];
+  const first = streams[0]!;
+  const { name: _n, engine: engine0, ...load } = first;
+  return { ...sc, engine: engine0, load: load as LoadSpec, streams, multiStream: list !== null };
 });
 export type ScenarioFile = z.output<typeof scenarioSchema>;
+
+/** The same format for JSON Schema (editors, tools): `load` is one load or a list of streams. */
+export const scenarioJsonSchema = z.strictObject({
+  ...scenarioFields,
+  load: z.union([loadSpec, z.array(streamSpec).min(1)]),
+});
 
 // ---- environment -------------------------------------------------------------------------------
 

@@ -568,7 +568,7 @@ describe('chaos against a hostile or broken state directory (issue 13)', () => {
     const run = await runCli(['run', scenario, '--env', sys.envFile, '--quiet'], sys.state, 60_000);
     expect(run.code, run.stderr).toBe(2);
     expect(run.stderr).toMatch(
-      /faults\[0\] \(pause on everything\): process target: match "\/\.\*\/" picks \d+ processes, expected 1/,
+      /faults\[0\] \(pause on everything\): target everything: match "\/\.\*\/" picks \d+ processes, expected 1/,
     );
     expect(run.stderr).toContain(
       `pid ${bystander.pid}: ${process.execPath} -e setInterval(() => {}, 1000) ${mark}`,

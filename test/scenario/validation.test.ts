@@ -151,7 +151,7 @@ describe('fault validation happens before anything runs', () => {
     [
       'bad at',
       '{ type: partition, target: api->dependency, at: soon, duration: 2s }',
-      "scenario.yaml:8:53: faults[0].at: expected a time like 32s, or an event: 'peak', 'peak + 5s', 'phase 2 + 5s', 'end - 10s', got \"soon\"",
+      "scenario.yaml:8:53: faults[0].at: expected a time like 32s, or an event: 'peak', 'peak + 5s', 'phase 2 + 5s', 'end - 10s' (with several streams: 'peak of NAME'), got \"soon\"",
     ],
     [
       'no such phase',

@@ -112,15 +112,20 @@ export const runCommand: Command = (cli, setCode) =>
       const { checkScaleFlags } = await import('../../scale/cli.ts');
       const scaleReq = checkScaleFlags(args);
       // Loaded here, not at start-up: every other command (a guard, an emergency stop) starts faster.
-      const [{ loadScenario, planScenario }, { runScenario, LEDGER_WARNING }, { render, writeReports }] =
-        await Promise.all([
-          import('../../scenario/load.ts'),
-          import('../../run.ts'),
-          import('../../../reporters/index.ts'),
-        ]);
+      const [
+        { loadScenario, planScenario, assertSingleStream },
+        { runScenario, LEDGER_WARNING },
+        { render, writeReports },
+      ] = await Promise.all([
+        import('../../scenario/load.ts'),
+        import('../../run.ts'),
+        import('../../../reporters/index.ts'),
+      ]);
       const { describePlan, describePicks } = await import('../chart.ts');
       const { attachProgress } = await import('../progress.ts');
       const scenario = loadScenario(args.scenario, loadOptions(args));
+      if (scaleReq) assertSingleStream(scenario, '--workers and --runners (they split one load)');
+      if (args.engine === 'k6') assertSingleStream(scenario, '--engine k6');
       if (args.dryRun) {
         const plan = planScenario(scenario, {
           seed: seed ?? scenario.spec.seed ?? 0,
