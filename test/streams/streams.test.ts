@@ -107,6 +107,10 @@ describe('load: as a list of named streams', () => {
       /load\[1\]\.name: two streams are named "browse" \(load\[0\] and load\[1\]\)/,
     );
     expect(problems(TWO.replace('target: chat', 'target: nowhere'))).toMatch(/load\[1\]\.target: .*nowhere/);
+    // A stream on a target of the wrong kind for its engine.
+    expect(problems(TWO.replace('target: chat', 'target: db'))).toMatch(
+      /scenario\.yaml:\d+:\d+: load\[1\]\.target: the http engine needs an http target; db is a process target/,
+    );
     expect(problems(TWO.replace('connections: 4', 'connections: 4\n    bogus: 1'))).toMatch(
       /load\[1\]\.bogus: unknown field "bogus"/,
     );
