@@ -1,25 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import Ajv2020 from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
-import { SCHEMA_VERSION } from '../../src/result.ts';
 import { demoEnv, freePort, runCli, SCENARIOS, startCli } from '../helpers/cli.ts';
 import { MINIMAL, tempDir, writeScenario } from '../helpers/files.ts';
 
-function validateResults(file: string): { valid: boolean; errors: unknown } {
-  const schema = JSON.parse(
-    readFileSync(join(import.meta.dirname, '../../schemas/results.schema.json'), 'utf8'),
-  ) as object;
-  const ajv = new Ajv2020.default({ strict: false, allErrors: true });
-  addFormats.default(ajv);
-  const validate = ajv.compile(schema);
-  const valid = validate(JSON.parse(readFileSync(file, 'utf8')));
-  return { valid, errors: validate.errors };
-}
-
-describe('chaos CLI end to end', () => {
+// Every test here starts its own CLI processes, with their own temporary files, state directories
+// and ports: they run side by side, so the few that wait (Ctrl-C on a running demo, an unreachable
+// target) overlap with the rest.
+describe.concurrent('chaos CLI end to end', () => {
   it('--help lists the commands and the exit codes', async () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
@@ -60,16 +49,13 @@ describe('chaos CLI end to end', () => {
   });
 
   it('validate: exit 0 for good files, 2 with file:line:col for bad ones', async () => {
-    const good = await runCli([
-      'validate',
-      'spike-with-partition',
-      'scenarios/slo.yaml',
-      'scenarios/environments/demo.yaml',
+    const bad = writeScenario(MINIMAL.replace('10s }', '-1s }'));
+    const [good, r] = await Promise.all([
+      runCli(['validate', 'spike-with-partition', 'scenarios/slo.yaml', 'scenarios/environments/demo.yaml']),
+      runCli(['validate', bad]),
     ]);
     expect(good.code).toBe(0);
     expect(good.stdout).toContain('ok  scenarios/slo.yaml (slo)');
-    const bad = writeScenario(MINIMAL.replace('10s }', '-1s }'));
-    const r = await runCli(['validate', bad]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
       'scenario.yaml:6:45: load.pattern[0].duration: expected a duration like 250ms, 2s or 1m30s, got "-1s"',
@@ -79,12 +65,15 @@ describe('chaos CLI end to end', () => {
 
   it('a rate above the safety cap needs --force', async () => {
     const f = writeScenario(MINIMAL.replace('rate: 10', 'rate: 60000'));
-    const r = await runCli(['run', f, '--dry-run']);
+    const [r, forced] = await Promise.all([
+      runCli(['run', f, '--dry-run']),
+      runCli(['run', f, '--dry-run', '--force']),
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
       'load.pattern[0]: peak rate 60000/s is above the 50000/s safety cap; pass --force if you mean it',
     );
-    expect((await runCli(['run', f, '--dry-run', '--force'])).code).toBe(0);
+    expect(forced.code).toBe(0);
   });
 
   it('an unreachable target at start is invalid input (exit 2), not a crash', async () => {
@@ -103,83 +92,21 @@ describe('chaos CLI end to end', () => {
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toBe(`chaos: ${message}\n`);
     };
-    await bad(['--time-scale', '0'], '--time-scale must be a number from 0.01 to 100, got 0');
-    await bad(['--time-scale', '1e-9'], '--time-scale must be a number from 0.01 to 100, got 1e-9');
-    await bad(['--min-score', 'abc'], '--min-score must be a number from 0 to 100, got NaN');
-    await bad(['--min-score', '101'], '--min-score must be a number from 0 to 100, got 101');
-    await bad(['--prometheus', 'abc'], '--prometheus must be a port number from 0 to 65535, got NaN');
-    await bad(['--pushgateway', 'nope'], '--pushgateway must be an http:// or https:// URL, got "nope"');
-    expect((await runCli(['run', 'no-such-scenario'])).stderr).toMatch(
-      /no-such-scenario\.yaml: cannot read the scenario: no such file/,
-    );
+    // Independent processes: start them all at once.
+    const missing = runCli(['run', 'no-such-scenario']);
+    await Promise.all([
+      bad(['--time-scale', '0'], '--time-scale must be a number from 0.01 to 100, got 0'),
+      bad(['--time-scale', '1e-9'], '--time-scale must be a number from 0.01 to 100, got 1e-9'),
+      bad(['--min-score', 'abc'], '--min-score must be a number from 0 to 100, got NaN'),
+      bad(['--min-score', '101'], '--min-score must be a number from 0 to 100, got 101'),
+      bad(['--prometheus', 'abc'], '--prometheus must be a port number from 0 to 65535, got NaN'),
+      bad(['--pushgateway', 'nope'], '--pushgateway must be an http:// or https:// URL, got "nope"'),
+    ]);
+    expect((await missing).stderr).toMatch(/no-such-scenario\.yaml: cannot read the scenario: no such file/);
   });
 
-  it('runs a built-in scenario on the demo system and writes a results.json that validates against its schema', async () => {
-    const out = tempDir();
-    const r = await runCli(
-      [
-        'run',
-        'spike-with-partition',
-        '--time-scale',
-        '0.1',
-        '--out',
-        out,
-        '--seed',
-        '7',
-        '--reporter',
-        'json',
-        'html',
-        'ndjson',
-      ],
-      await demoEnv(),
-    );
-    expect(r.stderr).not.toContain('internal error');
-    expect(r.stderr).toMatch(/warm-up: \d+ request\(s\) in \d+ ms, 0 failed, not recorded/);
-    // 0 when the demo met its SLOs; 1 (with the verdict's reasons) when a loaded CI box made
-    // even the baseline slow. Either way the run completed and was scored.
-    expect([0, 1]).toContain(r.code);
-    if (r.code === 1) expect(r.stderr).toMatch(/verdict: (fail|inconclusive)/);
-    const file = join(out, 'results.json');
-    const v = validateResults(file);
-    expect(v.errors).toBeNull();
-    expect(v.valid).toBe(true);
-    const res = JSON.parse(readFileSync(file, 'utf8'));
-    expect(res.schemaVersion).toBe(SCHEMA_VERSION);
-    // t = 0 of the load: after the run started (demo start-up, warm-up), before it ended.
-    const [started, load, ended] = [res.startedAt, res.loadStartedAt, res.endedAt].map(Date.parse);
-    expect(load).toBeGreaterThan(started!);
-    expect(load).toBeLessThan(ended!);
-    expect(res.seed).toBe(7);
-    expect(res.scenario.name).toBe('spike-with-partition');
-    expect(res.timeline.length).toBe(10);
-    for (const s of res.timeline) {
-      expect(Object.keys(s)).toEqual(
-        expect.arrayContaining(['t', 'requested', 'sent', 'ok', 'errors', 'latencyMs']),
-      );
-    }
-    // The partition window shows up as failures in the seconds it covered.
-    const f1 = res.faults[0];
-    expect(f1).toMatchObject({ id: 'f1', type: 'partition', status: 'reverted', revertedBy: 'schedule' });
-    expect(res.timeline.some((s: { activeFaults: string[] }) => s.activeFaults.includes('f1'))).toBe(true);
-    // Requests sent while the partition was in effect are attributed to it, and they failed.
-    type Sec = { byFaults: Record<string, { sent: number; failed: number }> };
-    const underF1 = res.timeline.reduce((n: number, s: Sec) => n + (s.byFaults.f1?.failed ?? 0), 0);
-    const sentUnderF1 = res.timeline.reduce((n: number, s: Sec) => n + (s.byFaults.f1?.sent ?? 0), 0);
-    expect(sentUnderF1).toBeGreaterThan(0);
-    // Most of them; on a busy machine requests sent just before the revert may still get through.
-    expect(underF1 / sentUnderF1).toBeGreaterThanOrEqual(0.25);
-    expect(res.timeline[0].failed).toBe(0);
-    // The reports asked for, and only those: the k6-format samples hold one duration per request.
-    expect(readdirSync(out).sort()).toEqual(['report.html', 'results.json', 'samples.ndjson']);
-    const points = readFileSync(join(out, 'samples.ndjson'), 'utf8')
-      .split('\n')
-      .filter((l) => l.startsWith('{"type":"Point"') && l.includes('"metric":"http_req_duration"'))
-      .map((l) => JSON.parse(l) as { data: { time: string; tags: Record<string, string> } });
-    expect(points.length).toBe(res.totals.ok + res.totals.failed);
-    const failedPoints = points.filter((p) => p.data.tags.expected_response === 'false');
-    expect(failedPoints.length).toBe(res.totals.failed);
-    expect(Math.min(...points.map((p) => Date.parse(p.data.time)))).toBeGreaterThanOrEqual(load!);
-  });
+  // A built-in scenario run end to end on the demo system, its results.json validated against the
+  // schema and its --reporter files: test/e2e/prometheus.test.ts, on the run it watches.
 
   it('Ctrl-C stops the load at once, writes the partial result and exits 3', async () => {
     const out = tempDir();
@@ -230,7 +157,7 @@ describe('chaos CLI end to end', () => {
   });
 });
 
-describe('machine-readable output, completion and start-up (chaos CLI)', () => {
+describe.concurrent('machine-readable output, completion and start-up (chaos CLI)', () => {
   it('list --json: every built-in scenario with its file and description', async () => {
     const r = await runCli(['list', '--json']);
     expect(r.code).toBe(0);
@@ -260,7 +187,10 @@ describe('machine-readable output, completion and start-up (chaos CLI)', () => {
 
   it('validate --json: one entry per file, problems located by file, line, column and field', async () => {
     const bad = writeScenario(MINIMAL.replace('10s }', '-1s }'));
-    const r = await runCli(['validate', '--json', 'scenarios/slo.yaml', bad]);
+    const [r, missing] = await Promise.all([
+      runCli(['validate', '--json', 'scenarios/slo.yaml', bad]),
+      runCli(['validate', '--json', '/nonexistent/x.yaml']),
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({
@@ -290,7 +220,6 @@ describe('machine-readable output, completion and start-up (chaos CLI)', () => {
         },
       ],
     });
-    const missing = await runCli(['validate', '--json', '/nonexistent/x.yaml']);
     const entry = (JSON.parse(missing.stdout) as { files: { problems: { message: string }[] }[] }).files[0]!;
     expect(entry.problems).toHaveLength(1);
     expect(entry.problems[0]!.message).toMatch(/x\.yaml: cannot read the scenario: no such file/);
@@ -326,17 +255,24 @@ describe('machine-readable output, completion and start-up (chaos CLI)', () => {
   });
 
   it('completion prints a script that asks chaos for completions; they hold the commands and scenario names', async () => {
-    const script = await runCli(['completion']);
+    const [script, ...completions] = await Promise.all([
+      runCli(['completion']),
+      runCli(['--get-yargs-completions', 'chaos', '']),
+      runCli(['--get-yargs-completions', 'chaos', 'run', 'spi']),
+      runCli(['--get-yargs-completions', 'chaos', 'proxy', '--']),
+    ]);
     expect(script.code).toBe(0);
     expect(script.stdout).toContain('chaos --get-yargs-completions');
     expect(script.stdout).toContain('complete -o bashdefault -o default -F _chaos_yargs_completions chaos');
-    const commands = (await runCli(['--get-yargs-completions', 'chaos', ''])).stdout.split('\n');
+    const [commands, scenarios, flags] = completions.map((c) => c.stdout.split('\n')) as [
+      string[],
+      string[],
+      string[],
+    ];
     for (const c of ['run', 'plan', 'validate', 'list', 'emergency-stop', 'status', 'proxy', 'completion'])
       expect(commands).toContain(c);
     expect(commands.some((c) => c.startsWith('_'))).toBe(false); // helpers stay hidden
-    const scenarios = (await runCli(['--get-yargs-completions', 'chaos', 'run', 'spi'])).stdout.split('\n');
     expect(scenarios).toContain('spike-with-partition');
-    const flags = (await runCli(['--get-yargs-completions', 'chaos', 'proxy', '--'])).stdout.split('\n');
     expect(flags).toEqual(expect.arrayContaining(['--allow', '--token', '--port']));
   });
 

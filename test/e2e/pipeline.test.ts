@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
 import { demoEnv } from '../helpers/cli.ts';
@@ -20,68 +20,24 @@ function pipeline(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: numbe
   });
 }
 
-describe('resilience-pipeline.sh', () => {
-  it('runs a suite, writes the artifacts, and flags a planted slowdown as a regression on the second run', async () => {
-    const env = { ...(await demoEnv()), CHAOSKIT_STATE_DIR: tempDir() };
-    const first = tempDir();
-    const r1 = await pipeline(
-      ['--time-scale', '0.1', '--only', 'spike-with-partition', '--artifacts', first, '--seed', '1'],
-      env,
+// Each refuses before any scenario runs, with its own state directory: they run side by side, and
+// before the suite runs below (whose timings they would otherwise share the machine with).
+describe.concurrent('resilience-pipeline.sh input errors', () => {
+  it('by default it runs the weekly suite; --only naming none of its scenarios is invalid input (exit 2)', async () => {
+    const r = await pipeline(['--only', 'no-such-scenario', '--artifacts', join(tempDir(), 'out')], {
+      CHAOSKIT_STATE_DIR: tempDir(),
+    });
+    expect(r.code).toBe(2);
+    expect(r.out).toContain(
+      `no scenario of ${join(PACKAGE_ROOT, 'scenarios/suites/weekly.yaml')} matched --only no-such-scenario`,
     );
-    expect(r1.out).toContain('== spike-with-partition');
-    expect([0, 1]).toContain(r1.code);
-    for (const f of [
-      'index.html',
-      'summary.md',
-      'junit.xml',
-      'spike-with-partition/results.json',
-      'spike-with-partition/report.html',
-      'spike-with-partition/junit.xml',
-    ]) {
-      expect(existsSync(join(first, f)), f).toBe(true);
-    }
-    expect(readFileSync(join(first, 'index.html'), 'utf8')).toContain('spike-with-partition/report.html');
-    expect(readFileSync(join(first, 'junit.xml'), 'utf8')).toMatch(
-      /^<\?xml[\s\S]*<testsuites name="chaoskit"[\s\S]*<testsuite /,
-    );
-
-    // The same suite with the dependency 150 ms slower: p99 and score get worse.
-    const second = tempDir();
-    const r2 = await pipeline(
-      [
-        '--time-scale',
-        '0.1',
-        '--only',
-        'spike-with-partition',
-        '--artifacts',
-        second,
-        '--previous',
-        first,
-        '--seed',
-        '1',
-      ],
-      {
-        ...env,
-        CHAOSKIT_DEMO_DEPENDENCY_WORK_MS: '150',
-      },
-    );
-    expect(r2.code).toBe(1);
-    expect(r2.out).toContain('regression against');
-    // At --time-scale 0.1 each phase is too short for chaos compare to judge latency (docs/ci.md
-    // "Regressions"): the slowdown shows as a lower score and a recovery that no longer comes.
-    expect(readFileSync(join(second, 'summary.md'), 'utf8')).toMatch(
-      /resilience score fell|did not recover now|time to recover grew|latency rose/,
-    );
-    expect(readFileSync(join(second, 'junit.xml'), 'utf8')).toContain('type="regression"');
-  }, 300_000);
+    expect(r.out).not.toContain('== ');
+  });
 
   it('a suite naming a scenario that does not exist is invalid input (exit 2) before anything runs', async () => {
     const dir = tempDir();
     const suite = join(dir, 'suite.yaml');
-    (await import('node:fs')).writeFileSync(
-      suite,
-      'name: s\nscenarios:\n  - spike-with-partition\n  - no-such-scenario\n',
-    );
+    writeFileSync(suite, 'name: s\nscenarios:\n  - spike-with-partition\n  - no-such-scenario\n');
     const r = await pipeline(['--suite', suite, '--artifacts', join(dir, 'out')], {
       CHAOSKIT_STATE_DIR: tempDir(),
     });
@@ -93,6 +49,123 @@ describe('resilience-pipeline.sh', () => {
     const r = await pipeline(['--artifacts', '/proc/chaoskit-nope'], { CHAOSKIT_STATE_DIR: tempDir() });
     expect(r.code).toBe(2);
     expect(r.out).toContain('cannot create the artifacts directory /proc/chaoskit-nope');
+  });
+});
+
+/**
+ * One suite, run twice through the real pipeline on the demo system: a short scenario (80 s at
+ * --time-scale 0.1: 1.5 s of baseline, a 1 s partition, 5.5 s to recover in: the 2 s hold floor
+ * must fit after a late revert on a busy machine) and an invalid one.
+ * The first run writes the artifacts and the job summary ($GITHUB_STEP_SUMMARY); the second runs
+ * the short scenario alone (--only) with the dependency 150 ms slower, against the first
+ * (--previous), and must flag the regression.
+ */
+describe('resilience-pipeline.sh on a suite, twice', () => {
+  const dir = tempDir();
+  const first = join(dir, 'first');
+  const second = join(dir, 'second');
+  const summary = join(dir, 'step-summary.md');
+  const suite = join(dir, 'suite.yaml');
+  let r1: { code: number; out: string };
+  let r2: { code: number; out: string };
+
+  beforeAll(async () => {
+    writeFileSync(
+      join(dir, 'short.yaml'),
+      [
+        'name: short',
+        'environment: demo',
+        'load:',
+        '  target: api',
+        '  requests: [{ path: /items/42 }]',
+        '  pattern:',
+        '    - { kind: constant, rate: 20, duration: 80s }',
+        'faults:',
+        '  - { type: partition, target: api->dependency, at: 15s, duration: 10s }',
+        '',
+      ].join('\n'),
+    );
+    writeFileSync(
+      join(dir, 'invalid.yaml'),
+      'name: invalid\nload: { target: api, pattern: [{ kind: constant, rate: -1, duration: 1s }] }\n',
+    );
+    writeFileSync(
+      suite,
+      'name: ci\nenvironment: demo\nslo: slo.yaml\nminScore: 0\nscenarios: [./short.yaml, ./invalid.yaml]\n',
+    );
+    writeFileSync(summary, 'an earlier step wrote this\n');
+    const env = { ...(await demoEnv()), CHAOSKIT_STATE_DIR: tempDir() };
+    r1 = await pipeline(['--suite', suite, '--time-scale', '0.1', '--artifacts', first, '--seed', '1'], {
+      ...env,
+      GITHUB_STEP_SUMMARY: summary,
+    });
+    // The same scenario with the dependency 150 ms slower: score and recovery get worse.
+    r2 = await pipeline(
+      [
+        '--suite',
+        suite,
+        '--only',
+        'short',
+        '--time-scale',
+        '0.1',
+        '--artifacts',
+        second,
+        '--previous',
+        first,
+        '--seed',
+        '1',
+      ],
+      { ...env, CHAOSKIT_DEMO_DEPENDENCY_WORK_MS: '150' },
+    );
+  }, 300_000);
+
+  it('runs every scenario of the suite and writes the artifacts; the worst exit wins', () => {
+    expect(r1.out).toContain('== short');
+    expect(r1.out).toContain('== invalid');
+    expect(r1.code, r1.out).toBe(2); // the invalid scenario
+    expect(['0', '1']).toContain(readFileSync(join(first, 'short/exit-code'), 'utf8').trim());
+    expect(readFileSync(join(first, 'invalid/exit-code'), 'utf8').trim()).toBe('2');
+    for (const f of [
+      'index.html',
+      'summary.md',
+      'junit.xml',
+      'short/results.json',
+      'short/report.html',
+      'short/junit.xml',
+    ]) {
+      expect(existsSync(join(first, f)), f).toBe(true);
+    }
+    const result = JSON.parse(readFileSync(join(first, 'short/results.json'), 'utf8'));
+    expect(result).toMatchObject({ timeScale: 0.1, seed: 1, scenario: { name: 'short' } });
+    expect(readFileSync(join(first, 'index.html'), 'utf8')).toContain('short/report.html');
+    expect(readFileSync(join(first, 'junit.xml'), 'utf8')).toMatch(
+      /^<\?xml[\s\S]*<testsuites name="chaoskit"[\s\S]*<testsuite /,
+    );
+  });
+
+  it('appends the suite table first, then each scenario report collapsed, to $GITHUB_STEP_SUMMARY', () => {
+    const md = readFileSync(summary, 'utf8');
+    expect(md.startsWith('an earlier step wrote this\n# Resilience suite suite: failed (exit 2)\n')).toBe(
+      true,
+    );
+    expect(md.indexOf('| `invalid` |')).toBeLessThan(md.indexOf('<details>'));
+    expect(md.match(/<details><summary>/g)).toHaveLength(2);
+    expect(md).toMatch(/<details><summary>short: \w+, score [\d.]+ \(\w\), exit \d<\/summary>\n\n## /);
+    expect(md).toContain('<details><summary>invalid: invalid input, exit 2</summary>');
+    expect([...md.matchAll(/\]\(([^)]*)\)/g)].filter((m) => !/^https?:\/\//.test(m[1]!))).toEqual([]);
+  });
+
+  it('flags a planted slowdown as a regression against the previous run', () => {
+    expect(r2.out).toContain('== short');
+    expect(r2.out).not.toContain('== invalid'); // --only
+    expect(r2.code, r2.out).toBe(1);
+    expect(r2.out).toContain(`regression against ${join(first, 'short')}`);
+    // At --time-scale 0.1 each phase is too short for chaos compare to judge latency (docs/ci.md
+    // "Regressions"): the slowdown shows as a lower score and a recovery that no longer comes.
+    expect(readFileSync(join(second, 'summary.md'), 'utf8')).toMatch(
+      /resilience score fell|did not recover now|time to recover grew|latency rose/,
+    );
+    expect(readFileSync(join(second, 'junit.xml'), 'utf8')).toContain('type="regression"');
   });
 });
 

@@ -4,8 +4,15 @@
  * `chaos emergency-stop` from another shell, a revert that fails while the proxy is down (left
  * open, reported, reverted later by emergency-stop), and Ctrl-C (partial results, reverted).
  * Load is 20 req/s to 127.0.0.1 only; every process is killed by PID in afterEach.
+ *
+ * The case where runner and guard both die mostly waits for the self-reverting timers (window +
+ * 10 s of grace) and a proxy lease (10 s): its run starts in beforeAll, without waiting, and is
+ * killed as soon as its faults are applied, so those waits overlap the other cases. Its
+ * processes and servers are kept apart from the per-test cleanup (afterEach) and ended, by PID,
+ * in afterAll.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -27,8 +34,12 @@ import type { RunResult } from '../../src/result.ts';
 import { tempDir } from '../helpers/files.ts';
 import { fill, mountUnavailable, smallTmpfs, unmountAll } from '../safety/mounts.ts';
 import { RESERVE_BYTES } from '../../src/safety/state.ts';
+import { CLI_BIN, PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { processStartTime } from '../../src/targets/process.ts';
 import {
+  Proc,
   adopt,
+  cliEnv,
   killAll,
   procState,
   runCli,
@@ -36,7 +47,6 @@ import {
   spawnProc,
   startCliProxy,
   waitUntil,
-  type Proc,
 } from '../helpers/procs.ts';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -98,6 +108,8 @@ async function createDep(api: string, upstreamPort: number, listen = '127.0.0.1:
 async function system(
   proxyKind: 'cli' | 'in-process',
   extraTargets = '',
+  /** Where its servers' closing goes: afterEach's list unless the system outlives one test. */
+  closers: Array<() => Promise<void> | void> = cleanups,
 ): Promise<System & { proxyProc?: Proc; proxyServer?: ProxyServer }> {
   const dir = tempDir('chaoskit-e2e-');
   const state = join(dir, 'state');
@@ -106,7 +118,7 @@ async function system(
     res.writeHead(200, { 'content-type': 'text/plain' }).end(req.url === '/health' ? 'healthy' : 'ok');
   });
   await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
-  cleanups.push(
+  closers.push(
     () =>
       new Promise<void>((r) => {
         upstream.closeAllConnections();
@@ -125,7 +137,7 @@ async function system(
   } else {
     const server = await startProxyServer({ port: 0 });
     proxyServer = server;
-    cleanups.push(() => server.close());
+    closers.push(() => server.close());
     ({ url: api, port: apiPort } = server);
   }
   const listenPort = await createDep(api, upstreamPort);
@@ -190,6 +202,99 @@ async function registered(state: string): Promise<{ runId: string; guardPid: num
   adopt(run.guardPid!);
   return { runId: run.runId, guardPid: run.guardPid! };
 }
+
+/**
+ * The runner-and-guard-both-die case, started by beforeAll and left running across the other
+ * cases: its processes are not in procs.ts's registry (afterEach's killAll would end them), and
+ * its servers close in afterAll.
+ */
+const orphanProcs: Proc[] = [];
+const orphanCleanups: Array<() => Promise<void> | void> = [];
+let orphanGuard: { pid: number; startTime: number | undefined } | undefined;
+
+function spawnOrphan(cmd: string, args: string[], env: NodeJS.ProcessEnv, label: string): Proc {
+  const child = spawn(cmd, args, { cwd: PACKAGE_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = new Proc(child, label);
+  orphanProcs.push(p);
+  return p;
+}
+
+const orphanCli = (args: string[], state: string) =>
+  spawnOrphan(process.execPath, [CLI_BIN, ...args], cliEnv(state), `chaos ${args.join(' ')}`);
+
+/**
+ * A process to pause and a directory to fill (both self-reverting faults, 2 s windows) and a
+ * proxy latency (a lease, 25 s window); once all three are applied the guard and then the runner
+ * are SIGKILLed, and `chaos status` is run at once. Resolves with what the test checks.
+ */
+async function orphanedRun() {
+  const mark = `chaoskit-test-${randomBytes(6).toString('hex')}`;
+  const victim = spawnOrphan(
+    process.execPath,
+    ['-e', 'setInterval(() => {}, 1000)', mark],
+    process.env,
+    'paused service',
+  );
+  const fillIn = tempDir('chaoskit-fill-');
+  const sys = await system(
+    'in-process',
+    `  svc: { kind: process, match: "${mark}" }\n  host: { kind: host }\n`,
+    orphanCleanups,
+  );
+  await waitUntil(
+    () => readFileSync(`/proc/${victim.pid}/cmdline`, 'utf8').includes(mark),
+    10_000,
+    'the service',
+  );
+  const scenario = sys.scenario('orphaned', 30, [
+    '{ type: pause, target: svc, at: 1s, duration: 2s }',
+    `{ type: disk-fill, target: host, at: 1s, duration: 2s, directory: "${fillIn}", size: 1MiB, keepFree: 1MiB }`,
+    '{ type: latency, target: link, at: 1s, duration: 25s, delay: 50ms }',
+  ]);
+  const runner = orphanCli(['run', scenario, '--env', sys.envFile, '--quiet'], sys.state);
+  const run = await waitUntil(
+    () => listRuns(sys.state).find((r) => r.guardPid !== null),
+    20_000,
+    'the run to register with its guard',
+  );
+  const { runId } = run;
+  const guardPid = run.guardPid!;
+  orphanGuard = { pid: guardPid, startTime: processStartTime(guardPid) };
+  const fillFile = join(fillIn, '.chaoskit-fill', `chaoskit_${runId}_f2.fill`);
+  await waitUntil(
+    async () => procState(victim.pid) === 'T' && existsSync(fillFile) && (await sys.toxics()).length === 1,
+    30_000,
+    'all three faults to be applied',
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}\n${runner.output()}`);
+  });
+  // Everything on chaoskit's side dies: the guard first, so it cannot revert.
+  process.kill(guardPid, 'SIGKILL');
+  runner.signal('SIGKILL');
+  const tKill = performance.now();
+  await runner.wait(5_000);
+  const status = orphanCli(['status'], sys.state);
+  await status.wait(20_000);
+  return { sys, runId, victim, fillFile, tKill, before: status };
+}
+
+let orphaned: ReturnType<typeof orphanedRun>;
+beforeAll(() => {
+  orphaned = orphanedRun();
+  orphaned.catch(() => {}); // reported by its test
+});
+afterAll(async () => {
+  for (const p of orphanProcs) p.signal('SIGKILL');
+  await Promise.all(orphanProcs.map((p) => p.exited));
+  if (orphanGuard && processStartTime(orphanGuard.pid) === orphanGuard.startTime) {
+    try {
+      process.kill(orphanGuard.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  for (const c of orphanCleanups.splice(0).reverse()) await c();
+});
 
 function faultsOf(state: string, runId: string) {
   return new Ledger(state).read().filter((e) => e.runId === runId);
@@ -509,7 +614,7 @@ describe('chaos against a hostile or broken state directory (issue 13)', () => {
       const sys = await system('in-process');
       const state = smallTmpfs(RESERVE_BYTES / 1024 + 128);
       const out = join(sys.dir, 'out');
-      const scenario = sys.scenario('filling', 6, [
+      const scenario = sys.scenario('filling', 5, [
         '{ type: latency, target: link, at: 1s, duration: 3s, delay: 20ms }',
       ]);
       const runner = spawnCli(['run', scenario, '--env', sys.envFile, '--out', out, '--quiet'], state);
@@ -579,44 +684,11 @@ describe('chaos against a hostile or broken state directory (issue 13)', () => {
 
 describe('when runner and guard both die (issue 13 item 6)', () => {
   it('the self-reverting timers resume the paused process and remove the fill file; status closes the toxic gone by lease', async () => {
-    const mark = `chaoskit-test-${randomBytes(6).toString('hex')}`;
-    const victim = spawnProc(process.execPath, ['-e', 'setInterval(() => {}, 1000)', mark], {
-      label: 'paused service',
-    });
-    const fillIn = tempDir('chaoskit-fill-');
-    const sys = await system(
-      'in-process',
-      `  svc: { kind: process, match: "${mark}" }\n  host: { kind: host }\n`,
-    );
-    await waitUntil(
-      () => readFileSync(`/proc/${victim.pid}/cmdline`, 'utf8').includes(mark),
-      10_000,
-      'the service',
-    );
-    const scenario = sys.scenario('orphaned', 30, [
-      '{ type: pause, target: svc, at: 1s, duration: 2s }',
-      `{ type: disk-fill, target: host, at: 1s, duration: 2s, directory: "${fillIn}", size: 1MiB, keepFree: 1MiB }`,
-      '{ type: latency, target: link, at: 1s, duration: 25s, delay: 50ms }',
-    ]);
-    const runner = spawnCli(['run', scenario, '--env', sys.envFile, '--quiet'], sys.state);
-    const { runId, guardPid } = await registered(sys.state);
-    const fillFile = join(fillIn, '.chaoskit-fill', `chaoskit_${runId}_f2.fill`);
-    await waitUntil(
-      async () => procState(victim.pid) === 'T' && existsSync(fillFile) && (await sys.toxics()).length === 1,
-      30_000,
-      'all three faults to be applied',
-    ).catch((e: Error) => {
-      throw new Error(`${e.message}\n${runner.output()}`);
-    });
-    // Everything on chaoskit's side dies: the guard first, so it cannot revert.
-    process.kill(guardPid, 'SIGKILL');
-    runner.signal('SIGKILL');
-    const tKill = performance.now();
-    await runner.wait(5_000);
+    // Started in beforeAll: the faults were applied, then guard and runner killed, then status run.
+    const { sys, runId, victim, fillFile, tKill, before } = await orphaned;
 
     // Open faults that no live run owns: status exits 4 and says so.
-    const before = await runCli(['status'], sys.state);
-    expect(before.code, before.stdout).toBe(4);
+    expect(before.exit?.code, before.stdout).toBe(4);
     expect(before.stdout).toContain(`open fault ${runId}/f3  latency on link`);
     expect(before.stdout).toContain('no live run owns it');
 
@@ -629,7 +701,15 @@ describe('when runner and guard both die (issue 13 item 6)', () => {
     console.log(
       `self-reverting timers: process resumed and fill file removed ${Math.round(performance.now() - tKill)}ms after runner and guard were killed`,
     );
-    const byTimer = new Ledger(sys.state).read().filter((e) => e.event === 'reverted' && e.runId === runId);
+    // Each timer writes its record just after its revert: wait for both.
+    const byTimer = await waitUntil(
+      () => {
+        const r = new Ledger(sys.state).read().filter((e) => e.event === 'reverted' && e.runId === runId);
+        return r.length >= 2 ? r : null;
+      },
+      5_000,
+      'both timers to record their reverts',
+    );
     expect(byTimer.map((e) => [e.faultId, e.event === 'reverted' && e.by]).sort()).toEqual([
       ['f1', 'timer'],
       ['f2', 'timer'],

@@ -3,7 +3,9 @@
  * The p99 figure (within 1.5 s over 20 trials) is measured by `npm run bench -- stop-latency`;
  * the bounds here are generous because CI machines are shared.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/result.ts';
@@ -29,13 +31,16 @@ describe('stopping a run', () => {
   it('SIGINT at the spike: load stopped, partition reverted, partial results, ABORTED with the elapsed time, exit 3', async () => {
     const out = tempDir();
     const state = tempDir('chaoskit-state-');
-    const { child, done } = startCli(['run', 'spike-with-partition', '--time-scale', '0.1', '--out', out], {
+    const { child, done } = startCli(['run', 'spike-with-partition', '--time-scale', '0.05', '--out', out], {
       ...(await demoEnv()),
       CHAOSKIT_STATE_DIR: state,
     });
-    const started = await waitFor(child, 'running spike-with-partition');
-    // The spike holds from 3.2 s to 5.2 s of load, the partition from 3.2 s to 4.7 s.
-    await new Promise((r) => setTimeout(r, Math.max(0, started + 4_000 - performance.now())));
+    // At this scale the load lasts 4.7 s; the spike holds from 1.6 s to 2.6 s, the partition
+    // from 1.6 s to 2.35 s. The signal goes as soon as the partition is applied, at the spike.
+    // Both listeners at once: the two lines may come in one chunk.
+    const started = waitFor(child, 'running spike-with-partition');
+    await waitFor(child, 'fault f1 applied');
+    await started;
     const t0 = performance.now();
     child.kill('SIGINT');
     const r = await done;
@@ -46,8 +51,9 @@ describe('stopping a run', () => {
     expectAccounting(res);
     expect(res.status).toBe('aborted');
     expect(res.verdict!.status).toBe('aborted');
-    expect(res.ranMs).toBeGreaterThan(3_500);
-    expect(res.ranMs).toBeLessThan(9_000);
+    // Ran at least to the partition's start, and stopped well before the scenario's end.
+    expect(res.ranMs).toBeGreaterThanOrEqual(1_600);
+    expect(res.ranMs).toBeLessThan(4_700);
     expect(res.faults[0]!.status).toBe('reverted');
     expect(r.stdout).toContain('verdict: ABORTED');
     expect(r.stdout).not.toContain('verdict: PASS');
@@ -76,17 +82,45 @@ describe('stopping a run', () => {
   });
 
   it('SIGHUP (the terminal went away) is a stop like SIGTERM: results written, exit 3', async () => {
-    const out = tempDir();
-    const { child, done } = startCli(
-      ['run', 'constant-baseline', '--time-scale', '0.1', '--out', out, '--no-warm-up'],
-      await demoEnv(),
-    );
-    await waitFor(child, 'running constant-baseline');
-    await new Promise((r) => setTimeout(r, 1500));
-    child.kill('SIGHUP');
-    const r = await done;
-    expect(r.code, r.stderr).toBe(3);
-    const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResult;
-    expect(res.abort!.reason).toBe('signal SIGHUP');
+    // A plain constant load on a loopback server of this test (no demo system to start).
+    const upstream = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+    await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', () => r()));
+    try {
+      const dir = tempDir();
+      const out = join(dir, 'out');
+      const port = (upstream.address() as AddressInfo).port;
+      writeFileSync(
+        join(dir, 'env.yaml'),
+        `name: hup\ntargets:\n  api: { kind: http, url: "http://127.0.0.1:${port}" }\n`,
+      );
+      const scenario = join(dir, 'hup.yaml');
+      writeFileSync(
+        scenario,
+        `name: hup
+environment: ./env.yaml
+load:
+  target: api
+  pattern:
+    - { kind: constant, rate: 100, duration: 60s }
+`,
+      );
+      const { child, done } = startCli(['run', scenario, '--out', out, '--no-warm-up']);
+      await waitFor(child, 'running hup');
+      // Some load first (the run would last 60 s).
+      await new Promise((r) => setTimeout(r, 500));
+      child.kill('SIGHUP');
+      const r = await done;
+      expect(r.code, r.stderr).toBe(3);
+      const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResult;
+      expect(res.abort!.reason).toBe('signal SIGHUP');
+      expect(res.status).toBe('aborted');
+      expect(res.totals.sent).toBeGreaterThan(0);
+    } finally {
+      upstream.closeAllConnections();
+      await new Promise<void>((r) => upstream.close(() => r()));
+    }
   });
 });

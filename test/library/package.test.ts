@@ -1,30 +1,53 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
 import { demoEnv } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/files.ts';
 
+interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
 /** Runs plain Node (no tsx, no vitest resolver) inside the package, so `import 'chaoskit'` goes through package.json "exports". */
-function nodeEval(code: string, env: NodeJS.ProcessEnv = {}): string {
-  return execFileSync(process.execPath, ['--input-type=module', '-e', code], {
-    cwd: PACKAGE_ROOT,
-    env: { ...process.env, ...env },
-    encoding: 'utf8',
+function node(args: string[], env: NodeJS.ProcessEnv = {}, timeout = 60_000): Promise<Ran> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      args,
+      { cwd: PACKAGE_ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout },
+      (err, stdout, stderr) =>
+        resolve({ status: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }),
+    );
   });
 }
 
+async function nodeEval(code: string): Promise<string> {
+  const r = await node(['--input-type=module', '-e', code]);
+  expect(r.status, r.stderr).toBe(0);
+  return r.stdout;
+}
+
 describe('chaoskit as a library, imported through package.json exports', () => {
-  beforeAll(() => {
+  // The example runs a scenario for ~10 s on the demo system: it starts first, and the quick
+  // checks run while it does.
+  let example: Promise<Ran>;
+  beforeAll(async () => {
     // `npm ci` builds dist/ (the prepare script); build it here too when a developer has not.
     if (!existsSync(join(PACKAGE_ROOT, 'dist/src/index.js'))) {
       execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: PACKAGE_ROOT, stdio: 'inherit' });
     }
+    const env = { ...(await demoEnv()), CHAOSKIT_STATE_DIR: tempDir() };
+    example = node(['examples/library.mjs'], env, 90_000);
   }, 120_000);
+  // Whatever was run or filtered out, the example has ended before the file does.
+  afterAll(() => example, 120_000);
 
-  it('loadScenario and plan are typed, pure and usable without tsx', () => {
-    const out = nodeEval(`
+  it('loadScenario and plan are typed, pure and usable without tsx', async () => {
+    const out = await nodeEval(`
       import { loadScenario, plan, faultTypes } from 'chaoskit';
       const s = loadScenario('spike-with-partition');
       const p = plan(s, { seed: 3, timeScale: 0.5 });
@@ -33,8 +56,8 @@ describe('chaoskit as a library, imported through package.json exports', () => {
     expect(JSON.parse(out)).toEqual({ phases: 3, faults: [['partition', 16_000, 23_500]], n: true });
   });
 
-  it('bad input surfaces as InputError with exit code 2', () => {
-    const out = nodeEval(`
+  it('bad input surfaces as InputError with exit code 2', async () => {
+    const out = await nodeEval(`
       import { loadScenario, InputError } from 'chaoskit';
       try { loadScenario('no-such-scenario'); } catch (e) { console.log(e instanceof InputError, e.exitCode); }
     `);
@@ -42,13 +65,7 @@ describe('chaoskit as a library, imported through package.json exports', () => {
   });
 
   it('the runnable example under examples/ runs a scenario end to end and prints the verdict', async () => {
-    const env = { ...(await demoEnv()), CHAOSKIT_STATE_DIR: tempDir() };
-    const r = spawnSync(process.execPath, ['examples/library.mjs'], {
-      cwd: PACKAGE_ROOT,
-      env: { ...process.env, ...env },
-      encoding: 'utf8',
-      timeout: 90_000,
-    });
+    const r = await example;
     // exit 1 = the verdict was not a pass (a loaded CI box); the run itself completed
     expect([0, 1], r.stderr).toContain(r.status);
     const out = r.stdout;

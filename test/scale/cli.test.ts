@@ -2,7 +2,9 @@
  * Scale-out end to end with the real CLI: `chaos run --workers`, a coordinator with `chaos runner`
  * processes, a runner SIGKILLed mid-run (every fault reverted), a coordinator that stops answering
  * (its runner stops its load within 3 s), and every bad input (exit 2, nothing started).
- * Load goes to the demo system or to a server in this process, on 127.0.0.1 only.
+ * Load goes to servers in this process (some behind a fault proxy here, for a real partition), on
+ * 127.0.0.1 only. Refusals are checked through the CLI's own `main` in this process, and a few
+ * also as real `chaos` processes for the exit status.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,9 +12,9 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunResult } from '../../src/result.ts';
 import { Ledger } from '../../src/safety/ledger.ts';
-import { demoEnv } from '../helpers/cli.ts';
 import { tempDir, writeScenario } from '../helpers/files.ts';
 import { freePort, killAll, runCli, sleep, spawnCli, waitUntil } from '../helpers/procs.ts';
+import { cliInProcess, proxiedTarget } from '../helpers/scale-cli.ts';
 import { httpServer, type TestServer } from '../helpers/servers.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -46,20 +48,62 @@ function scenario(url: string, pattern: string): string {
   );
 }
 
+/**
+ * spike-with-partition's shape, shorter (30 s; 3 s at --time-scale 0.1): baseline, a 5x spike and
+ * recovery, reads and writes, and a partition of api->dependency from the spike on. Its target is a
+ * server here behind a fault proxy here (proxiedTarget), not the demo system.
+ */
+const SPIKE_WITH_PARTITION = `name: t
+environment: ./env.yaml
+load:
+  target: api
+  requests:
+    - { name: read, weight: 80, method: GET, path: /items/42 }
+    - { name: write, weight: 20, method: POST, path: /items, body: '{"q":1}' }
+  pattern:
+    - { kind: constant, name: baseline, rate: 40, duration: 10s }
+    - { kind: spike, name: spike, from: 40, to: 200, rise: 2s, hold: 6s, fall: 2s }
+    - { kind: constant, name: recovery, rate: 40, duration: 10s }
+faults:
+  - { type: partition, target: api->dependency, at: 11s, duration: 15s }
+`;
+
+async function spikeWithPartition(): Promise<string> {
+  const t = await proxiedTarget();
+  cleanups.push(() => t.close());
+  return writeScenario(SPIKE_WITH_PARTITION, t.env);
+}
+
 describe('chaos run --workers / --runners, chaos runner', () => {
-  it('spike-with-partition --workers 2 has the same per-second requested as --workers 1', async () => {
-    const env = await demoEnv();
+  it('a spike with a partition: --workers 2 has the same per-second requested as --workers 1', async () => {
+    // One after the other (side by side, a starved worker can fall silent long enough to be lost).
+    const file = await spikeWithPartition();
     const state = tempDir('chaoskit-state-');
-    const out1 = tempDir();
-    const out2 = tempDir();
-    const args = ['run', 'spike-with-partition', '--time-scale', '0.1', '--seed', '9', '--quiet'];
-    const one = spawnCli([...args, '--workers', '1', '--out', out1], state, env);
-    const e1 = await one.wait(90_000);
-    const two = spawnCli([...args, '--workers', '2', '--out', out2], state, env);
-    const e2 = await two.wait(90_000);
-    expect([0, 1], one.output()).toContain(e1.code);
-    expect([0, 1], two.output()).toContain(e2.code);
-    const [r1, r2] = [results(out1), results(out2)];
+    const run = async (workers: number) => {
+      const out = tempDir();
+      const p = spawnCli(
+        [
+          'run',
+          file,
+          '--time-scale',
+          '0.1',
+          '--seed',
+          '9',
+          '--quiet',
+          '--no-warm-up',
+          '--workers',
+          `${workers}`,
+          '--out',
+          out,
+        ],
+        state,
+      );
+      const e = await p.wait(90_000);
+      expect([0, 1], p.output()).toContain(e.code);
+      return results(out);
+    };
+    const r1 = await run(1);
+    const r2 = await run(2);
     expect(r1.workers).toBe(1);
     expect(r2.workers).toBe(2);
     expect(requested(r2)).toEqual(requested(r1));
@@ -69,18 +113,20 @@ describe('chaos run --workers / --runners, chaos runner', () => {
   }, 200_000);
 
   it('SIGKILL of one runner mid-run: the coordinator aborts (exit 3), marks it lost and reverts every fault', async () => {
-    const env = await demoEnv();
+    const file = await spikeWithPartition();
     const state = tempDir('chaoskit-state-');
     const out = tempDir();
     const port = await freePort();
+    // 6 s at --time-scale 0.2: the partition is applied at 2.2 s and lasts 3 s.
     const coord = spawnCli(
       [
         'run',
-        'spike-with-partition',
+        file,
         '--time-scale',
         '0.2',
         '--seed',
         '4',
+        '--no-warm-up',
         '--runners',
         '2',
         '--listen',
@@ -89,12 +135,11 @@ describe('chaos run --workers / --runners, chaos runner', () => {
         out,
       ],
       state,
-      env,
     );
     await coord.waitForOutput(/waiting for 2 runner/, 30_000);
     const url = `http://127.0.0.1:${port}`;
-    const r0 = spawnCli(['runner', '--coordinator', url, '--index', '0'], state, env);
-    const r1 = spawnCli(['runner', '--coordinator', url, '--index', '1'], state, env);
+    const r0 = spawnCli(['runner', '--coordinator', url, '--index', '0'], state);
+    const r1 = spawnCli(['runner', '--coordinator', url, '--index', '1'], state);
     await coord.waitForOutput(/fault f1 applied/, 60_000);
     r1.signal('SIGKILL');
     const exit = await coord.wait(30_000);
@@ -124,12 +169,14 @@ describe('chaos run --workers / --runners, chaos runner', () => {
         '--listen',
         `127.0.0.1:${port}`,
         '--quiet',
+        // No warm-up: every hit is then the run's load (the warm-up's requests come before t = 0).
+        '--no-warm-up',
       ],
       state,
     );
     await coord.waitForOutput(/waiting for 1 runner/, 30_000);
     const runner = spawnCli(['runner', '--coordinator', `http://127.0.0.1:${port}`], state);
-    await waitUntil(() => t.hits.length > 200, 30_000, 'the load to flow');
+    await waitUntil(() => t.hits.length > 50, 30_000, 'the load to flow');
     // SIGSTOP: the coordinator's sockets stay open, it just says nothing any more.
     coord.signal('SIGSTOP');
     const stoppedAt = performance.now();
@@ -145,20 +192,34 @@ describe('chaos run --workers / --runners, chaos runner', () => {
   }, 90_000);
 
   it('chaos emergency-stop and Ctrl-C on the coordinator stop every runner and every worker', async () => {
-    const t = await target();
+    // Two independent runs, started together so their start-ups overlap: a coordinator with 2
+    // runners (stopped by an emergency stop from another shell) and --workers 2 (Ctrl-C). Each has
+    // its own target and state directory, so neither stop can reach the other run.
+    const [t, tw] = [await target(), await target()];
+    const load = '[{ kind: constant, rate: 100, duration: 60s }]';
+    // No warm-up: every hit is then the runs' load (the warm-up's requests come before t = 0).
+    const quiet = ['--quiet', '--no-warm-up'];
     const state = tempDir('chaoskit-state-');
-    const file = scenario(t.url, '[{ kind: constant, rate: 100, duration: 60s }]');
-    // Runners: an emergency stop from another shell.
+    const stateW = tempDir('chaoskit-state-');
     const port = await freePort();
     const coord = spawnCli(
-      ['run', file, '--runners', '2', '--listen', `127.0.0.1:${port}`, '--quiet'],
+      ['run', scenario(t.url, load), '--runners', '2', '--listen', `127.0.0.1:${port}`, ...quiet],
       state,
     );
+    const w = spawnCli(['run', scenario(tw.url, load), '--workers', '2', ...quiet], stateW);
     await coord.waitForOutput(/waiting for 2 runner/, 30_000);
     const runners = [0, 1].map(() =>
       spawnCli(['runner', '--coordinator', `http://127.0.0.1:${port}`], state),
     );
-    await waitUntil(() => t.hits.length > 200, 30_000, 'the load to flow');
+    await waitUntil(() => t.hits.length > 50 && tw.hits.length > 50, 60_000, 'both loads to flow');
+    // Workers: Ctrl-C.
+    w.signal('SIGINT');
+    const interruptedAt = performance.now();
+    expect((await w.wait(15_000)).code, w.output()).toBe(3);
+    await sleep(300);
+    expect(Math.max(...tw.hits) - interruptedAt).toBeLessThan(1_500);
+    expect(coord.running, coord.output()).toBe(true);
+    // Runners: an emergency stop from another shell.
     const stop = await runCli(['emergency-stop'], state, 30_000);
     expect(stop.code, stop.stderr).toBe(0);
     const stoppedAt = performance.now();
@@ -170,15 +231,6 @@ describe('chaos run --workers / --runners, chaos runner', () => {
     }
     await sleep(300);
     expect(Math.max(...t.hits) - stoppedAt).toBeLessThan(1_500);
-    // Workers: Ctrl-C.
-    t.hits.length = 0;
-    const w = spawnCli(['run', file, '--workers', '2', '--quiet'], state);
-    await waitUntil(() => t.hits.length > 200, 60_000, 'the workers’ load to flow');
-    w.signal('SIGINT');
-    const interruptedAt = performance.now();
-    expect((await w.wait(15_000)).code, w.output()).toBe(3);
-    await sleep(300);
-    expect(Math.max(...t.hits) - interruptedAt).toBeLessThan(1_500);
   }, 120_000);
 
   it('bad input is exit 2 with one paragraph, and nothing starts', async () => {
@@ -199,31 +251,45 @@ describe('chaos run --workers / --runners, chaos runner', () => {
       [['run', small, '--runners', '2', '--listen', 'nonsense'], /--listen must be HOST:PORT/],
       [['runner', '--coordinator', 'ftp://x'], /--coordinator must be an http:\/\/ URL/],
     ];
+    const nothingStarted = /starting the demo system|joined|listening/;
+    // Two as real processes (at once), for the exit status and the output a shell sees ...
+    const real = [cases[1]!, cases[6]!];
+    const exits = await Promise.all(real.map(([args]) => runCli(args, state)));
+    for (const [i, r] of exits.entries()) {
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(real[i]![1]);
+      expect(r.stderr).not.toMatch(nothingStarted);
+    }
+    // ... and every one through the same entry point (main), in this process.
+    expect(process.env.CHAOSKIT_TOKEN).toBeUndefined();
     for (const [args, re] of cases) {
-      const r = await runCli(args, state);
+      const r = await cliInProcess(args);
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(re);
-      expect(r.stderr).not.toMatch(/starting the demo system|joined|listening/);
+      expect(r.stderr).not.toMatch(nothingStarted);
     }
   }, 120_000);
 
   it('a coordinator port in use, and a runner pointed at something else, are exit 2', async () => {
     const state = tempDir('chaoskit-state-');
-    const t = await target();
+    // Each case has its own target, so the two can run at once.
+    const [t, other] = [await target(), await target()];
     const busy = net.createServer();
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
     cleanups.push(() => new Promise((r) => busy.close(() => r())));
     const port = (busy.address() as net.AddressInfo).port;
     const file = scenario(t.url, '[{ kind: constant, rate: 10, duration: 2s }]');
-    const r = await runCli(['run', file, '--runners', '1', '--listen', `127.0.0.1:${port}`], state);
+    const [r, notCoord] = await Promise.all([
+      runCli(['run', file, '--runners', '1', '--listen', `127.0.0.1:${port}`], state),
+      runCli(['runner', '--coordinator', other.url], state),
+    ]);
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(
       new RegExp(`--listen 127.0.0.1:${port}: the port is in use; nothing was started`),
     );
     expect(t.hits).toEqual([]);
-    const notCoord = await runCli(['runner', '--coordinator', t.url], state);
     expect(notCoord.code).toBe(2);
     expect(notCoord.stderr).toMatch(/is not a chaoskit coordinator \(it answered HTTP 200/);
-    expect(t.hits.length).toBeLessThanOrEqual(1);
+    expect(other.hits.length).toBeLessThanOrEqual(1);
   }, 60_000);
 });

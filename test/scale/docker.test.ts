@@ -5,9 +5,10 @@
  * httpd target from scripts/build-test-images.sh. Every container and the network are named by
  * this test and removed by name. The merged result is checked exactly.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Arrivals } from '../../src/load/arrivals.ts';
 import { segmentOf } from '../../src/load/patterns.ts';
@@ -30,14 +31,25 @@ const names = {
 
 afterAll(async () => {
   if (!ready.ok) return;
-  for (const c of [names.coordinator, names.target, ...[0, 1, 2].map(names.runner)])
-    await sh(['docker', 'rm', '-f', c]);
+  await sh(['docker', 'rm', '-f', names.coordinator, names.target, ...[0, 1, 2].map(names.runner)]);
   await sh(['docker', 'network', 'rm', names.net]);
 });
 
+/** The planned run: 3 s at 60/s, split over 3 runners. */
+const RATE = 60;
+const SECONDS = 3;
+
 describe.skipIf(!ready.ok)('coordinator and 3 runners as containers on a Docker network', () => {
   it('run one merged result across network namespaces, exactly the planned arrivals', async () => {
-    execFileSync(join(PACKAGE_ROOT, 'scripts/build-chaoskit-image.sh'), { stdio: 'pipe', timeout: 300_000 });
+    // The image (fast when it is up to date), the network and the target at once.
+    const built = promisify(execFile)(join(PACKAGE_ROOT, 'scripts/build-chaoskit-image.sh'), {
+      timeout: 300_000,
+    });
+    const target = (async () => {
+      await must(['docker', 'network', 'create', '--driver', 'bridge', names.net]);
+      await must(['docker', 'run', '-d', '--name', names.target, '--network', names.net, TARGET_IMAGE]);
+    })();
+    await Promise.all([built, target]);
     const dir = tempDir();
     const out = tempDir();
     // The coordinator runs as uid 10001: it reads the scenario and writes results here.
@@ -57,13 +69,12 @@ load:
   target: web
   requests: [{ path: /index.html }]
   connections: 6
-  pattern: [{ kind: constant, rate: 60, duration: 5s }]
+  pattern: [{ kind: constant, rate: ${RATE}, duration: ${SECONDS}s }]
 `,
     );
-    await must(['docker', 'network', 'create', '--driver', 'bridge', names.net]);
-    await must(['docker', 'run', '-d', '--name', names.target, '--network', names.net, TARGET_IMAGE]);
     const token = `${prefix}-token`;
-    await must([
+    // The coordinator and its runners start together (a runner keeps trying to reach it).
+    const coordinator = must([
       'docker',
       'run',
       '-d',
@@ -94,8 +105,8 @@ load:
       '--join-timeout',
       '90s',
     ]);
-    for (const i of [0, 1, 2])
-      await must([
+    const runners = [0, 1, 2].map((i) =>
+      must([
         'docker',
         'run',
         '-d',
@@ -111,7 +122,9 @@ load:
         `http://${names.coordinator}:7070`,
         '--index',
         String(i),
-      ]);
+      ]),
+    );
+    await Promise.all([coordinator, ...runners]);
     // Separate network namespaces: each runner has its own address on the bridge (read while they run).
     const ips = await Promise.all(
       [0, 1, 2].map((i) =>
@@ -132,16 +145,16 @@ load:
     const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as RunResult;
     // Exactly the planned arrivals, second by second, from three segments merged.
     const whole = new Arrivals(
-      segmentOf({ kind: 'constant', rate: 60, duration: 5000 }),
+      segmentOf({ kind: 'constant', rate: RATE, duration: SECONDS * 1000 }),
       'even',
       createPrng(5),
     );
-    const planned = new Array<number>(5).fill(0);
+    const planned = new Array<number>(SECONDS).fill(0);
     for (let t = whole.next(); Number.isFinite(t); t = whole.next()) planned[Math.floor(t / 1000)]!++;
-    expect(r.timeline.slice(0, 5).map((s) => s.requested)).toEqual(planned);
-    expect(r.totals.requested).toBe(300);
+    expect(r.timeline.slice(0, SECONDS).map((s) => s.requested)).toEqual(planned);
+    expect(r.totals.requested).toBe(RATE * SECONDS);
     expect(r.totals.ok + r.totals.failed + r.totals.cancelled).toBe(r.totals.sent);
-    expect(r.totals.ok).toBe(300);
+    expect(r.totals.ok).toBe(RATE * SECONDS);
     expect(r.runners!.map((x) => [x.index, x.state])).toEqual([
       [0, 'completed'],
       [1, 'completed'],

@@ -3,6 +3,8 @@
  * (kubernetes-models, generated from the API's OpenAPI definitions). No cluster is reachable
  * here, so the pods' commands are also run as they are written, on this machine: the ConfigMap
  * laid out as its volume would be, the coordinator's and the runners' args run by the real CLI.
+ * The other exports and the refusals go through the CLI's own `main` in this process (one refusal
+ * also as a real `chaos` process, for its exit status).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,6 +15,7 @@ import { Job } from 'kubernetes-models/batch/v1';
 import type { RunResult } from '../../src/result.ts';
 import { tempDir } from '../helpers/files.ts';
 import { freePort, killAll, runCli, spawnCli } from '../helpers/procs.ts';
+import { cliInProcess } from '../helpers/scale-cli.ts';
 import { httpServer } from '../helpers/servers.ts';
 
 type Obj = {
@@ -51,8 +54,10 @@ load:
   return dir;
 }
 
-async function exported(args: string[]): Promise<Obj[]> {
-  const r = await runCli(['export', 'kubernetes', ...args], tempDir('chaoskit-state-'));
+/** `chaos export kubernetes ...args`: a real `chaos` process, or `main` in this process (`inProcess`). */
+async function exported(args: string[], inProcess = false): Promise<Obj[]> {
+  const argv = ['export', 'kubernetes', ...args];
+  const r = inProcess ? await cliInProcess(argv) : await runCli(argv, tempDir('chaoskit-state-'));
   expect(r.code, r.stderr).toBe(0);
   expect(r.stdout).toMatch(/^# chaoskit: .* Validated against the Kubernetes object schemas/s);
   return parseAllDocuments(r.stdout).map((d) => d.toJSON() as Obj);
@@ -76,17 +81,20 @@ const containers = (job: Obj) =>
 describe('chaos export kubernetes', () => {
   it('writes a ConfigMap, Secret, Service, coordinator Job and an Indexed Job of runners that validate', async () => {
     const dir = scenarioDir('http://api.shop.svc:8080');
-    const docs = await exported([
-      join(dir, 'scenario.yaml'),
-      '--runners',
-      '3',
-      '--image',
-      'registry.example/chaoskit:0.1.0',
-      '--namespace',
-      'load',
-      '--seed',
-      '42',
-    ]);
+    const docs = await exported(
+      [
+        join(dir, 'scenario.yaml'),
+        '--runners',
+        '3',
+        '--image',
+        'registry.example/chaoskit:0.1.0',
+        '--namespace',
+        'load',
+        '--seed',
+        '42',
+      ],
+      true,
+    );
     expect(docs.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual([
       'ConfigMap/chaoskit-k8s-demo-files',
       'Secret/chaoskit-k8s-demo-token',
@@ -206,39 +214,28 @@ describe('chaos export kubernetes', () => {
   }, 120_000);
 
   it('refuses what cannot run in a cluster, and missing flags (exit 2)', async () => {
-    const state = tempDir('chaoskit-state-');
-    const demo = await runCli(
-      ['export', 'kubernetes', 'spike-with-partition', '--runners', '2', '--image', 'x'],
-      state,
-    );
-    expect(demo.code).toBe(2);
-    expect(demo.stderr).toMatch(/built-in demo system, which lives on the coordinator's loopback/);
     const dir = scenarioDir('http://api:8080');
-    const noImage = await runCli(
-      ['export', 'kubernetes', join(dir, 'scenario.yaml'), '--runners', '2'],
-      state,
-    );
-    expect(noImage.code).toBe(2);
-    expect(noImage.stderr).toMatch(/needs --image IMAGE/);
-    const noRunners = await runCli(
-      ['export', 'kubernetes', join(dir, 'scenario.yaml'), '--image', 'x'],
-      state,
-    );
-    expect(noRunners.stderr).toMatch(/needs --runners N/);
-    const badNs = await runCli(
+    const file = join(dir, 'scenario.yaml');
+    const cases: [string[], RegExp][] = [
       [
-        'export',
-        'kubernetes',
-        join(dir, 'scenario.yaml'),
-        '--image',
-        'x',
-        '--runners',
-        '1',
-        '--namespace',
-        'Bad_NS',
+        ['spike-with-partition', '--runners', '2', '--image', 'x'],
+        /built-in demo system, which lives on the coordinator's loopback/,
       ],
-      state,
-    );
-    expect(badNs.stderr).toMatch(/--namespace must be a DNS label/);
-  }, 60_000);
+      [[file, '--runners', '2'], /needs --image IMAGE/],
+      [[file, '--image', 'x'], /needs --runners N/],
+      [[file, '--image', 'x', '--runners', '1', '--namespace', 'Bad_NS'], /--namespace must be a DNS label/],
+    ];
+    // One as a real process, for the exit status a shell sees ...
+    const real = await runCli(['export', 'kubernetes', ...cases[1]![0]], tempDir('chaoskit-state-'));
+    expect(real.code, real.stderr).toBe(2);
+    expect(real.stderr).toMatch(cases[1]![1]);
+    expect(real.stdout).toBe('');
+    // ... and every one through the same entry point (main), in this process.
+    for (const [args, re] of cases) {
+      const r = await cliInProcess(['export', 'kubernetes', ...args]);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(re);
+      expect(r.stdout).toBe('');
+    }
+  });
 });

@@ -1,15 +1,16 @@
 /**
  * The CI files users copy: the example GitHub workflow declares its permissions and passes inputs
  * through env: (never `${{ }}` pasted into a script); the shell in it and resilience-pipeline.sh
- * are shellcheck clean; and the pipeline writes the job summary with the suite table first.
+ * are shellcheck clean. That the pipeline writes the job summary with the suite table first is
+ * checked on a real pipeline run in test/e2e/pipeline.test.ts, which shares that run with the
+ * artifact and regression checks.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
-import { demoEnv } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/files.ts';
 
 const SHELLCHECK =
@@ -58,61 +59,4 @@ describe('the example GitHub workflow', () => {
     expect(r.stdout + r.stderr).toBe('');
     expect(r.status).toBe(0);
   });
-});
-
-describe('resilience-pipeline.sh and $GITHUB_STEP_SUMMARY', () => {
-  it('appends the suite table first, then each scenario report collapsed, and nothing before it', async () => {
-    const dir = tempDir();
-    writeFileSync(
-      join(dir, 'short.yaml'),
-      [
-        'name: short',
-        'environment: demo',
-        'load:',
-        '  target: api',
-        '  requests: [{ path: /items/42 }]',
-        '  pattern:',
-        '    - { kind: constant, rate: 20, duration: 3s }',
-        'faults:',
-        '  - { type: partition, target: api->dependency, at: 1s, duration: 1s }',
-        '',
-      ].join('\n'),
-    );
-    writeFileSync(
-      join(dir, 'invalid.yaml'),
-      'name: invalid\nload: { target: api, pattern: [{ kind: constant, rate: -1, duration: 1s }] }\n',
-    );
-    writeFileSync(
-      join(dir, 'suite.yaml'),
-      'name: ci\nenvironment: demo\nminScore: 0\nscenarios: [./short.yaml, ./invalid.yaml]\n',
-    );
-    const summary = join(dir, 'step-summary.md');
-    writeFileSync(summary, 'an earlier step wrote this\n');
-    const env = {
-      ...process.env,
-      ...(await demoEnv()),
-      CHAOSKIT_STATE_DIR: tempDir(),
-      GITHUB_STEP_SUMMARY: summary,
-    };
-    const r = await new Promise<{ code: number; out: string }>((resolve) =>
-      execFile(
-        join(PACKAGE_ROOT, 'resilience-pipeline.sh'),
-        ['--suite', join(dir, 'suite.yaml'), '--artifacts', join(dir, 'out')],
-        { env, timeout: 150_000 },
-        (err, stdout, stderr) =>
-          resolve({ code: err ? Number((err as { code?: number }).code ?? 99) : 0, out: stdout + stderr }),
-      ),
-    );
-    expect(r.out).toContain('== short');
-    expect(r.code).toBe(2); // the invalid scenario: worst exit wins
-    const md = readFileSync(summary, 'utf8');
-    expect(md.startsWith('an earlier step wrote this\n# Resilience suite suite: failed (exit 2)\n')).toBe(
-      true,
-    );
-    expect(md.indexOf('| `invalid` |')).toBeLessThan(md.indexOf('<details>'));
-    expect(md.match(/<details><summary>/g)).toHaveLength(2);
-    expect(md).toMatch(/<details><summary>short: \w+, score [\d.]+ \(\w\), exit \d<\/summary>\n\n## /);
-    expect(md).toContain('<details><summary>invalid: invalid input, exit 2</summary>');
-    expect([...md.matchAll(/\]\(([^)]*)\)/g)].filter((m) => !/^https?:\/\//.test(m[1]!))).toEqual([]);
-  }, 180_000);
 });
