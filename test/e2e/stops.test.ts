@@ -13,17 +13,22 @@ import { demoEnv, startCli } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/files.ts';
 import { expectAccounting } from '../helpers/accounting.ts';
 
+/** Resolves when the CLI prints `text` on stderr; rejects, with what it printed, if it exits first. */
 function waitFor(child: ReturnType<typeof startCli>['child'], text: string): Promise<number> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     let seen = '';
     const onData = (c: Buffer) => {
       seen += c.toString();
       if (seen.includes(text)) {
         child.stderr!.off('data', onData);
+        child.off('exit', onExit);
         resolve(performance.now());
       }
     };
+    const onExit = (code: number | null) =>
+      reject(new Error(`chaos exited (${code}) before printing "${text}":\n${seen}`));
     child.stderr!.on('data', onData);
+    child.once('exit', onExit);
   });
 }
 
@@ -31,12 +36,12 @@ describe('stopping a run', () => {
   it('SIGINT at the spike: load stopped, partition reverted, partial results, ABORTED with the elapsed time, exit 3', async () => {
     const out = tempDir();
     const state = tempDir('chaoskit-state-');
-    const { child, done } = startCli(['run', 'spike-with-partition', '--time-scale', '0.05', '--out', out], {
+    const { child, done } = startCli(['run', 'spike-with-partition', '--time-scale', '0.1', '--out', out], {
       ...(await demoEnv()),
       CHAOSKIT_STATE_DIR: state,
     });
-    // At this scale the load lasts 4.7 s; the spike holds from 1.6 s to 2.6 s, the partition
-    // from 1.6 s to 2.35 s. The signal goes as soon as the partition is applied, at the spike.
+    // At this scale the load lasts 9.4 s; the spike holds from 3.2 s to 5.2 s, the partition
+    // from 3.2 s to 4.7 s. The signal goes as soon as the partition is applied, at the spike.
     // Both listeners at once: the two lines may come in one chunk.
     const started = waitFor(child, 'running spike-with-partition');
     await waitFor(child, 'fault f1 applied');
@@ -52,8 +57,8 @@ describe('stopping a run', () => {
     expect(res.status).toBe('aborted');
     expect(res.verdict!.status).toBe('aborted');
     // Ran at least to the partition's start, and stopped well before the scenario's end.
-    expect(res.ranMs).toBeGreaterThanOrEqual(1_600);
-    expect(res.ranMs).toBeLessThan(4_700);
+    expect(res.ranMs).toBeGreaterThanOrEqual(3_200);
+    expect(res.ranMs).toBeLessThan(9_400);
     expect(res.faults[0]!.status).toBe('reverted');
     expect(r.stdout).toContain('verdict: ABORTED');
     expect(r.stdout).not.toContain('verdict: PASS');

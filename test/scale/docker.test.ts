@@ -154,7 +154,13 @@ load:
     expect(r.timeline.slice(0, SECONDS).map((s) => s.requested)).toEqual(planned);
     expect(r.totals.requested).toBe(RATE * SECONDS);
     expect(r.totals.ok + r.totals.failed + r.totals.cancelled).toBe(r.totals.sent);
-    expect(r.totals.ok).toBe(RATE * SECONDS);
+    expect(r.totals.sent + r.totals.dropped + r.totals.notSent).toBe(RATE * SECONDS);
+    // Every arrival sent was answered. A runner starved of CPU (a busy shared CI machine) may drop
+    // arrivals it could not send on time: those are generator stalls, said so, never target errors.
+    expect(r.totals.failed, logs).toBe(0);
+    expect(r.totals.dropped - r.totals.droppedStall, logs).toBe(0);
+    if (r.totals.dropped > 0) expect(r.verdict?.status).toBe('invalid');
+    else expect(r.totals.ok).toBe(RATE * SECONDS);
     expect(r.runners!.map((x) => [x.index, x.state])).toEqual([
       [0, 'completed'],
       [1, 'completed'],
