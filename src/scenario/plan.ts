@@ -40,10 +40,8 @@ export interface PlannedFault {
   parsed: unknown;
 }
 
-export interface RunPlan {
-  scenario: string;
-  seed: number;
-  timeScale: number;
+/** One load's timeline: its arrivals, phases and peak (a run's, or one stream's). */
+export interface LoadTimeline {
   arrivals: 'even' | 'poisson';
   /** open: phases are arrival rates; closed: phases are numbers of virtual users (rate = users). */
   model: 'open' | 'closed';
@@ -52,23 +50,22 @@ export interface RunPlan {
   peakRate: number;
   peakAtMs: number;
   phases: PlannedPhase[];
+}
+
+export interface RunPlan extends LoadTimeline {
+  scenario: string;
+  seed: number;
+  timeScale: number;
   faults: PlannedFault[];
   /** Several load streams at once (`load:` as a list): each one's own timeline. Absent for one load. */
   streams?: StreamPlan[];
 }
 
 /** One stream's timeline; the run's `durationMs` is the longest stream's. */
-export interface StreamPlan {
+export interface StreamPlan extends LoadTimeline {
   name: string;
   target: string;
   engine: string;
-  arrivals: 'even' | 'poisson';
-  model: 'open' | 'closed';
-  durationMs: number;
-  expectedRequests: number;
-  peakRate: number;
-  peakAtMs: number;
-  phases: PlannedPhase[];
 }
 
 /** The plan as one stream's engine sees it: that stream's phases and rates, the run's faults. */
