@@ -29,6 +29,40 @@ afterEach(async () => {
 afterAll(() => lab.close());
 
 /**
+ * A run that pauses `side` and partitions `web` from it for `window` from 2 s on, with 30 s of
+ * load at 20/s on `port`, started through the real CLI with its own state directory.
+ */
+function startDockerRun(name: string, c: { web: string; side: string; port: number }, window: string) {
+  const dir = tempDir(`chaoskit-${name}-`);
+  const state = join(dir, 'state');
+  const envFile = join(dir, 'env.yaml');
+  writeFileSync(
+    envFile,
+    `name: ${name}
+targets:
+  web: { kind: http, url: "http://127.0.0.1:${c.port}", health: /health }
+  web-container: { kind: docker, container: ${c.web} }
+  side: { kind: docker, container: ${c.side} }
+`,
+  );
+  const scenario = join(dir, `${name}.yaml`);
+  writeFileSync(
+    scenario,
+    `name: ${name}
+load:
+  target: web
+  timeout: 2s
+  pattern:
+    - { kind: constant, rate: 20, duration: 30s }
+faults:
+  - { type: pause, target: side, at: 2s, duration: ${window} }
+  - { type: partition, target: web-container, at: 2s, duration: ${window}, peers: [side] }
+`,
+  );
+  return { state, runner: spawnCli(['run', scenario, '--env', envFile, '--quiet'], state) };
+}
+
+/**
  * The second case's run: containers tl-web and tl-side, a pause and a partition for 2 s, then the
  * guard and the runner SIGKILLed as soon as both are applied. Resolves when they are dead.
  */
@@ -39,33 +73,7 @@ async function orphanedRun() {
     lab.run('tl-web', { network: net, hostPort: port }),
     lab.run('tl-side', { network: net }),
   ]);
-  const dir = tempDir('chaoskit-docker-timer-');
-  const state = join(dir, 'state');
-  const envFile = join(dir, 'env.yaml');
-  writeFileSync(
-    envFile,
-    `name: docker-timer
-targets:
-  web: { kind: http, url: "http://127.0.0.1:${port}", health: /health }
-  web-container: { kind: docker, container: ${web} }
-  side: { kind: docker, container: ${side} }
-`,
-  );
-  const scenario = join(dir, 'orphaned.yaml');
-  writeFileSync(
-    scenario,
-    `name: docker-orphaned
-load:
-  target: web
-  timeout: 2s
-  pattern:
-    - { kind: constant, rate: 20, duration: 30s }
-faults:
-  - { type: pause, target: side, at: 2s, duration: 2s }
-  - { type: partition, target: web-container, at: 2s, duration: 2s, peers: [side] }
-`,
-  );
-  const runner = spawnCli(['run', scenario, '--env', envFile, '--quiet'], state);
+  const { state, runner } = startDockerRun('docker-orphaned', { web, side, port }, '2s');
   const run = await waitUntil(
     () => listRuns(state).find((r) => r.guardPid !== null),
     20_000,
@@ -99,33 +107,7 @@ describe.skipIf(!ready.ok)('chaos run with docker faults: SIGKILL of the runner'
     const net = await lab.network('net');
     const web = await lab.run('web', { network: net, hostPort: port });
     const side = await lab.run('side', { network: net });
-    const dir = tempDir('chaoskit-docker-guard-');
-    const state = join(dir, 'state');
-    const envFile = join(dir, 'env.yaml');
-    writeFileSync(
-      envFile,
-      `name: docker-guard
-targets:
-  web: { kind: http, url: "http://127.0.0.1:${port}", health: /health }
-  web-container: { kind: docker, container: ${web} }
-  side: { kind: docker, container: ${side} }
-`,
-    );
-    const scenario = join(dir, 'killed.yaml');
-    writeFileSync(
-      scenario,
-      `name: docker-killed
-load:
-  target: web
-  timeout: 2s
-  pattern:
-    - { kind: constant, rate: 20, duration: 30s }
-faults:
-  - { type: pause, target: side, at: 2s, duration: 25s }
-  - { type: partition, target: web-container, at: 2s, duration: 25s, peers: [side] }
-`,
-    );
-    const runner = spawnCli(['run', scenario, '--env', envFile, '--quiet'], state);
+    const { state, runner } = startDockerRun('docker-killed', { web, side, port }, '25s');
     const run = await waitUntil(
       () => listRuns(state).find((r) => r.guardPid !== null),
       20_000,
