@@ -522,15 +522,8 @@ export class MetricsStore {
 
   /** Adds what ended in another process since its last live look to this store's live window. */
   mergeWindow(w: MergeableWindow): void {
-    const x = this.window;
-    x.ok += w.ok;
-    x.failed += w.failed;
-    x.dropped += w.dropped;
-    x.arrivals += w.arrivals;
-    x.achieved += w.achieved;
-    for (const [k, v] of Object.entries(w.errors) as [ErrorKind, number][])
-      x.errors[k] = (x.errors[k] ?? 0) + v;
-    if (w.latency) x.latency.add(decode(w.latency));
+    addWindowCounts(this.window, w);
+    if (w.latency) this.window.latency.add(decode(w.latency));
   }
 }
 
@@ -546,6 +539,17 @@ export interface MergeableSecond {
 }
 
 const NO_EXTRAS: Omit<MergeableSecond, 'second'> = { serviceHist: null, lagHist: null, streamGapHist: null };
+
+/** Adds another live window's counts (not its latency) to `x`: another process's, or another stream's. */
+export function addWindowCounts(x: LiveWindow, w: Omit<LiveWindow, 'latency'>): void {
+  x.ok += w.ok;
+  x.failed += w.failed;
+  x.dropped += w.dropped;
+  x.arrivals += w.arrivals;
+  x.achieved += w.achieved;
+  for (const [k, v] of Object.entries(w.errors) as [ErrorKind, number][])
+    x.errors[k] = (x.errors[k] ?? 0) + v;
+}
 
 /** A live window as another process ships it (latency encoded). */
 export type MergeableWindow = Omit<LiveWindow, 'latency'> & { latency: string | null };

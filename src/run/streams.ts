@@ -12,6 +12,7 @@ import type { EngineContext, EngineDef, LoadEngine } from '../load/engine.ts';
 import type { LoadOutcome } from '../load/open-model.ts';
 import { mergeTimelines } from '../metrics/merge.ts';
 import {
+  addWindowCounts,
   MetricsStore,
   type Exposure,
   type GeneratorStats,
@@ -92,14 +93,9 @@ export function createEngines(
   return new StreamSet(units);
 }
 
+/** Another stream's live window added to `into`: counts and latency. */
 function addWindow(into: LiveWindow, w: LiveWindow): void {
-  into.ok += w.ok;
-  into.failed += w.failed;
-  into.dropped += w.dropped;
-  into.arrivals += w.arrivals;
-  into.achieved += w.achieved;
-  for (const [k, v] of Object.entries(w.errors) as [keyof LiveWindow['errors'], number][])
-    into.errors[k] = (into.errors[k] ?? 0) + v;
+  addWindowCounts(into, w);
   into.latency.add(w.latency);
 }
 
