@@ -89,14 +89,18 @@ export async function engineAb(): Promise<BenchReport> {
     await target.stop();
   }
   const m = (xs: number[]) => median(xs);
+  // Runs on this machine dip to ~65% now and then whichever engine runs (a shared VM): the ratio
+  // of the two medians moves with how many dips each side drew. Each round's old and new run back
+  // to back, so the median of the per-round ratios is the steadier figure; both are reported.
+  const paired = m(side.new.rps.map((x, i) => x / side.old.rps[i]!));
   const rows: Row[] = [
     {
       measure: 'throughput at 1,000,000/s, 50 connections (responses/s)',
       ours: fmt.int(m(side.new.rps)),
       peer: `${fmt.int(m(side.old.rps))} (old)`,
-      ratio: fmt.ratio(m(side.new.rps), m(side.old.rps)),
-      target: '≥ 0.95× the old engine',
-      verdict: m(side.new.rps) >= 0.95 * m(side.old.rps) ? 'PASS' : 'MISS',
+      ratio: `${fmt.ratio(m(side.new.rps), m(side.old.rps))} (medians), ${paired.toFixed(2)}× (per round)`,
+      target: '≥ 0.95× the old engine, per round',
+      verdict: paired >= 0.95 ? 'PASS' : 'MISS',
     },
     {
       measure: 'seconds within ±1% of 5,000/s',
@@ -121,6 +125,7 @@ export async function engineAb(): Promise<BenchReport> {
     notes: [
       `old tree: ${old}; target: ${target.describe}`,
       'each figure is the median over the rounds; ratios are new/old',
+      `responses/s per round, old: ${side.old.rps.map((x) => fmt.int(x)).join(', ')}; new: ${side.new.rps.map((x) => fmt.int(x)).join(', ')}`,
     ],
     rows,
     data: side,

@@ -32,6 +32,8 @@ export class Arrivals {
   private k: number;
   /** Index in the whole stream of the arrival next() returned last (-1 before the first). */
   index = -1;
+  /** The expected count at the end of second `sec` (Infinity for the pattern's last second). */
+  private secEnd: number;
 
   constructor(
     private readonly seg: Segment,
@@ -44,9 +46,15 @@ export class Arrivals {
     if (part.index < 0 || part.index >= part.count)
       throw new RangeError(`execution segment ${part.index} is not among 0..${part.count - 1}`);
     this.total = seg.integral(seg.durationMs);
+    this.secEnd = this.countAtEndOf(0);
     this.k = part.index;
     if (mode === 'even') this.s = this.k + 0.5;
     else for (let j = 0; j <= this.k; j++) this.s += prng.exp();
+  }
+
+  private countAtEndOf(sec: number): number {
+    const end = (sec + 1) * 1000;
+    return end < this.seg.durationMs ? this.seg.integral(end) : Number.POSITIVE_INFINITY;
   }
 
   /** Intended time (ms from start) of this segment's next arrival, or Infinity when the pattern is over. */
@@ -54,9 +62,12 @@ export class Arrivals {
     if (this.s >= this.total) return Number.POSITIVE_INFINITY;
     // The search starts from the last whole second before the arrival (a function of s_k alone,
     // not of this segment's previous arrival), so every segment computes bit-identical times.
-    const dur = this.seg.durationMs;
-    while ((this.sec + 1) * 1000 < dur && this.seg.integral((this.sec + 1) * 1000) <= this.s) this.sec++;
-    const t = inverseIntegral(this.seg, this.s, this.sec * 1000);
+    // The expected count at the end of the current second is cached: most arrivals share a second.
+    while (this.secEnd <= this.s) {
+      this.sec++;
+      this.secEnd = this.countAtEndOf(this.sec);
+    }
+    const t = inverseIntegral(this.seg, this.s, this.sec * 1000, this.total);
     if (!Number.isFinite(t)) return t;
     this.index = this.k;
     this.k += this.part.count;
@@ -110,15 +121,12 @@ export class ArrivalPrng implements Prng {
 
   /** Positions the generator at the start of arrival k's own stream. */
   at(k: number): this {
-    let s = arrivalHash(this.seed, k);
-    const splitmix = () => {
-      s = (s + 0x9e3779b9) >>> 0;
-      return fmix(s);
-    };
-    this.a = splitmix();
-    this.b = splitmix();
-    this.c = splitmix();
-    this.d = splitmix();
+    // splitmix32 steps from the arrival's hash (inline: this runs once per request).
+    const s = arrivalHash(this.seed, k);
+    this.a = fmix((s + 0x9e3779b9) >>> 0);
+    this.b = fmix((s + 2 * 0x9e3779b9) >>> 0);
+    this.c = fmix((s + 3 * 0x9e3779b9) >>> 0);
+    this.d = fmix((s + 4 * 0x9e3779b9) >>> 0);
     return this;
   }
 

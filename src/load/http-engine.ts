@@ -164,7 +164,7 @@ export class HttpLoad extends OpenModelLoad {
   }
 
   protected dispatch(h: InFlight): void {
-    const opts = this.optsFor(h.profile, this.requestPrng(h), h);
+    const opts = this.optsFor(h.profile, null, h);
     if (!opts) return;
     this.pool.dispatch(
       this.tracer === null ? opts : this.traced(h as HttpInFlight, opts),
@@ -180,12 +180,16 @@ export class HttpLoad extends OpenModelLoad {
     return { ...opts, headers: { ...(opts.headers as Record<string, string>), traceparent: t.traceparent } };
   }
 
-  /** The request's options, rendered when it has tags; null when a value it needs is unset (failed already). */
-  private optsFor(i: number, prng: Prng, h: InFlight | null): Dispatcher.DispatchOptions | null {
+  /**
+   * The request's options, rendered when it has tags (with `prng`, else the request's own
+   * generator: positioning it costs a hash, so only requests that draw pay it); null when a value it
+   * needs is unset (failed already).
+   */
+  private optsFor(i: number, prng: Prng | null, h: InFlight | null): Dispatcher.DispatchOptions | null {
     const opts = this.dispatchOpts[i]!;
     const r = this.req(i);
     if (!r.dynamic) return opts;
-    const x = prepareRequest(r, prng, h?.session ?? null, this.o.store.profiles, i);
+    const x = prepareRequest(r, prng ?? this.requestPrng(h!), h?.session ?? null, this.o.store.profiles, i);
     if (!x) {
       if (h) this.complete(h, 0, 'check');
       return null;

@@ -106,6 +106,7 @@ export class InFlight {
 }
 
 class InFlightList {
+  constructor(readonly timeoutMs: number) {}
   head: InFlight | null = null;
   tail: InFlight | null = null;
   push(h: InFlight): void {
@@ -151,6 +152,8 @@ export abstract class OpenModelLoad implements LoadEngine {
   private bLen = 0;
   private inflight = 0;
   private readonly lists = new Map<number, InFlightList>();
+  /** Each profile's list (its timeout is fixed): send() looks it up without a Map. */
+  private readonly listOf: (InFlightList | undefined)[] = [];
   private nextAt: number;
   private t0 = 0;
   private timer: TimerHandle | null = null;
@@ -556,16 +559,14 @@ export abstract class OpenModelLoad implements LoadEngine {
     this.counts.sent++;
     this.store.send(intendedMs, nowMs);
     this.store.profiles.sent(profile);
-    const timeout = this.timeoutFor(profile);
-    let list = this.lists.get(timeout);
-    if (!list) this.lists.set(timeout, (list = new InFlightList()));
+    const list = this.listOf[profile] ?? this.listFor(profile);
     const h = this.create(profile);
     h.intendedMs = intendedMs;
     h.arrival = k;
     h.sentMs = nowMs;
     h.profile = profile;
     h.session = session;
-    h.deadlineMs = nowMs + timeout;
+    h.deadlineMs = nowMs + list.timeoutMs;
     list.push(h);
     this.depth++;
     try {
@@ -574,6 +575,13 @@ export abstract class OpenModelLoad implements LoadEngine {
       this.depth--;
     }
     if (this.depth === 0 && this.due.nextMs <= nowMs + DUE_EPS_MS) this.pumpDue();
+  }
+
+  private listFor(profile: number): InFlightList {
+    const timeout = this.timeoutFor(profile);
+    let list = this.lists.get(timeout);
+    if (!list) this.lists.set(timeout, (list = new InFlightList(timeout)));
+    return (this.listOf[profile] = list);
   }
 
   /** A request of the mix, by weight, drawn for arrival k (the same whichever segment sends it). */

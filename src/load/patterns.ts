@@ -141,8 +141,13 @@ export function phaseDurationMs(p: Phase): number {
  * Time (ms) at which the cumulative expected arrivals reach `target`, searching from `fromMs`.
  * Newton steps on the integral, guarded by bisection where the rate is zero or the step overshoots.
  */
-export function inverseIntegral(seg: Segment, target: number, fromMs: number): number {
-  if (target >= seg.integral(seg.durationMs)) return Number.POSITIVE_INFINITY;
+export function inverseIntegral(
+  seg: Segment,
+  target: number,
+  fromMs: number,
+  total = seg.integral(seg.durationMs),
+): number {
+  if (target >= total) return Number.POSITIVE_INFINITY;
   let lo = Math.max(0, fromMs);
   let hi = seg.durationMs;
   if (seg.integral(lo) >= target) return lo;
