@@ -32,12 +32,11 @@ import { ProbeRunner, type ProbeResult } from './probes/runner.ts';
 import { applySteadyState, gateFaults } from './probes/steady-state.ts';
 import type { RunResult } from './result.ts';
 import type { EngineName } from './run/engines.ts';
-import { GuardedEmitter, type Progress, type RunEvents } from './run/events.ts';
+import { GuardedEmitter, streamProgress, type Progress, type RunEvents } from './run/events.ts';
 import { FaultWindows } from './run/exposure.ts';
 import { createEngines, streamUnits, type StreamSet } from './run/streams.ts';
 import { mergedHistogram, mergedProfiles, streamResult } from './run/result.ts';
 import { combineVerdicts } from './slo/combine.ts';
-import { liveSnapshot } from './run/live.ts';
 import { buildResult } from './run/result.ts';
 import { planScenario, type Scenario } from './scenario/load.ts';
 import type { RunPlan } from './scenario/plan.ts';
@@ -63,7 +62,7 @@ import { parseStopCondition, StopWatch, type StopCondition } from './slo/stop.ts
 import { SKIPPED_UNAVAILABLE } from './slo/validity.ts';
 import { formatDuration } from './units.ts';
 
-export type { Progress, RunEvents } from './run/events.ts';
+export type { Progress, RunEvents, StreamProgress } from './run/events.ts';
 
 export interface RunOptions {
   seed?: number;
@@ -84,7 +83,7 @@ export interface RunOptions {
   warmUp?: boolean;
   /** The run's clock (tests: simulated time). */
   clock?: Clock;
-  /** Tests: a load engine of their own (a simulated target) instead of the registry's. */
+  /** Tests: a load engine of their own (a simulated target) instead of the registry's; called once per load stream. */
   createEngine?: (ctx: EngineContext) => LoadEngine;
   /** Scale-out (`--workers`, `--runners`): an engine definition that wraps the registry's (src/scale/). */
   engineDef?: EngineDef;
@@ -190,7 +189,7 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
       timeScale: this.opts.timeScale ?? 1,
       force: this.opts.force ?? false,
     });
-    if (s.spec.multiStream && (this.opts.engine || this.opts.engineDef || this.opts.createEngine))
+    if (s.spec.multiStream && (this.opts.engine || this.opts.engineDef))
       throw new InputError(
         `${s.file}: several load streams run on chaoskit's own engines in one process: --engine k6, --workers and --runners take a scenario with one load (not built for several streams yet)`,
       );
@@ -376,8 +375,8 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
         eng.faultActive(second, seenThisSecond);
         const activeInSecond = [...new Set([...seenThisSecond, ...fr.activeIds()])].sort();
         seenThisSecond = new Set(fr.activeIds());
-        for (const fin of eng.finalizeReady()) this.emit('secondFinal', fin);
-        const live = liveSnapshot(eng.takeWindow(), (v) => eng.outstanding(v), now);
+        for (const fin of eng.finalizeReady()) this.emit('secondFinal', fin.second, fin.stream);
+        const { merged: live, each } = eng.live(now);
         totalSent += live.achieved;
         totalFailed += live.failed;
         const fired = stopWatch.check(live);
@@ -398,6 +397,7 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
           totalFailed,
           activeFaults: activeInSecond,
           saturated: gen.saturated,
+          ...(each.length > 0 ? { streams: each.map((e) => streamProgress(e.name, e.view)) } : {}),
         };
         this.emit('second', progress);
         second++;

@@ -8,12 +8,12 @@
  *   `finished`    ──> end: verdict, totals, per-profile breakdown, links to the reports
  *
  * Points carry optional `stream` and `profile` dimensions: absent means the whole run. The page
- * draws the whole run and tables any other dimension it receives, so per-stream and per-step
- * points (issue 14: streams and flows) need only be sent; today per-profile figures come at the
- * end, from the result's `profiles`.
+ * draws the whole run and tables any other dimension it receives: with several load streams each
+ * stream's live and finished seconds come as points of that stream; per-request and per-step
+ * figures come at the end, from the result's `profiles` (each stream's, with several).
  */
 import type { FaultRecord, RunResult } from '../result.ts';
-import type { Progress } from '../run.ts';
+import type { Progress, StreamProgress } from '../run.ts';
 import type { StartedInfo } from '../run/events.ts';
 import type { SecondStats } from '../metrics/store.ts';
 
@@ -171,6 +171,30 @@ export function livePoint(p: Progress): LivePoint {
   };
 }
 
+/** One stream's part of the live view (several load streams), as a point of that stream. */
+export function streamLivePoint(p: Progress, sp: StreamProgress): LivePoint {
+  const l = sp.latencyMs;
+  return {
+    stream: sp.name,
+    t: p.second,
+    requested: sp.requestedRate,
+    achieved: sp.achievedRate,
+    ok: sp.ok,
+    failed: sp.failed,
+    dropped: sp.dropped,
+    outstanding: sp.outstanding,
+    p50: l?.p50 ?? null,
+    p95: l?.p95 ?? null,
+    p99: l?.p99 ?? null,
+    max: l?.max ?? null,
+    errors: { ...sp.errors } as Record<string, number>,
+    activeFaults: p.activeFaults,
+    saturated: p.saturated,
+    totalSent: 0,
+    totalFailed: 0,
+  };
+}
+
 export function finalPoint(s: SecondStats): FinalPoint {
   return {
     t: s.t,
@@ -236,17 +260,34 @@ export function endView(r: RunResult): EndView {
       p99: r.totals.latencyMs?.p99 ?? null,
     },
     ranS: s3(r.ranMs),
-    breakdown: Object.entries(r.profiles ?? {}).map(([profile, p]) => ({
-      profile,
-      sent: p.sent,
-      ok: p.ok,
-      failed: p.failed,
-      p50: p.latencyMs?.p50 ?? null,
-      p99: p.latencyMs?.p99 ?? null,
-    })),
+    breakdown: r.streams
+      ? r.streams.flatMap((st) => [
+          {
+            stream: st.name,
+            sent: st.totals.sent,
+            ok: st.totals.ok,
+            failed: st.totals.failed,
+            p50: st.totals.latencyMs?.p50 ?? null,
+            p99: st.totals.latencyMs?.p99 ?? null,
+          },
+          ...profileRows(st.profiles, st.name),
+        ])
+      : profileRows(r.profiles, undefined),
     links: { report: '/report.html', results: '/results.json' },
     files: [],
   };
+}
+
+function profileRows(profiles: RunResult['profiles'], stream: string | undefined): BreakdownRow[] {
+  return Object.entries(profiles ?? {}).map(([profile, p]) => ({
+    ...(stream === undefined ? {} : { stream }),
+    profile,
+    sent: p.sent,
+    ok: p.ok,
+    failed: p.failed,
+    p50: p.latencyMs?.p50 ?? null,
+    p99: p.latencyMs?.p99 ?? null,
+  }));
 }
 
 /** The state a newly connected page starts from; updated by apply() with every message sent. */

@@ -23,6 +23,7 @@ import {
   finalPoint,
   livePoint,
   runView,
+  streamLivePoint,
   type DashboardMessage,
   type EndView,
 } from './model.ts';
@@ -139,8 +140,12 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
   const handlers = {
     started: (i: StartedInfo) =>
       broadcast({ type: 'run', run: runView(i, run!.scenario.spec.name, run!.scenario.spec.description) }),
-    second: (p: Progress) => broadcast({ type: 'second', point: livePoint(p) }),
-    secondFinal: (s: SecondStats) => broadcast({ type: 'final', point: finalPoint(s) }),
+    second: (p: Progress) => {
+      broadcast({ type: 'second', point: livePoint(p) });
+      for (const sp of p.streams ?? []) broadcast({ type: 'second', point: streamLivePoint(p, sp) });
+    },
+    secondFinal: (s: SecondStats, stream: string | null) =>
+      broadcast({ type: 'final', point: stream === null ? finalPoint(s) : { ...finalPoint(s), stream } }),
     faultApplied: (f: FaultRecord) => broadcast({ type: 'fault', fault: faultView(f) }),
     faultReverted: (f: FaultRecord) => broadcast({ type: 'fault', fault: faultView(f) }),
     stopping: (s: { reason: string }) => broadcast({ type: 'state', state: 'stopping', reason: s.reason }),
@@ -150,7 +155,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
       result = r;
       reportHtml = renderReport(r);
       // Seconds the runner finalised without an event (the last ones), then the faults' last word.
-      const seen = new Set(state.snapshot().finals.map((f) => f.t));
+      const seen = new Set(state.snapshot().finals.flatMap((f) => (f.stream || f.profile ? [] : [f.t])));
       for (const s of r.timeline) if (!seen.has(s.t)) broadcast({ type: 'final', point: finalPoint(s) });
       for (const f of r.faults) if (f.appliedAtMs !== null) broadcast({ type: 'fault', fault: faultView(f) });
       end = endView(r);

@@ -7,7 +7,8 @@
  *             ended by outcome, errors by kind; gauges: outstanding, live latency, saturation
  *   `secondFinal` (a finished second, by intended send second; late and in any order: a second
  *             finishes only when all its requests have ended) ──> the latency histogram by phase
- *             and the finished-arrival counts, each second counted exactly once
+ *             and the finished-arrival counts, each second counted exactly once (the run's own
+ *             second: with several load streams each stream's seconds come too, and are skipped)
  *   `finished` ──> the last seconds, which the runner finalises without an event, and the live
  *             counters topped up to the run's totals: at the end every counter equals results.json
  *   `started`, `faultApplied`, `faultReverted` ──> info, pattern phase and fault gauges
@@ -289,8 +290,9 @@ export class RunMetrics {
     this.elapsedS = p.elapsedMs / 1000;
   };
 
-  private readonly onFinal = (s: SecondStats): void => {
-    if (this.seen.has(s.t)) return;
+  private readonly onFinal = (s: SecondStats, stream: string | null = null): void => {
+    // With several streams each stream's second comes too: the run's (stream null) counts.
+    if (stream !== null || this.seen.has(s.t)) return;
     this.seen.add(s.t);
     const f = this.finished;
     f.ok += s.ok;

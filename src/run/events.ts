@@ -9,6 +9,7 @@ import type { LatencySummary } from '../metrics/hist.ts';
 import type { SecondStats } from '../metrics/store.ts';
 import type { FaultRecord, RunResult } from '../result.ts';
 import type { RunPlan } from '../scenario/plan.ts';
+import type { LiveSnapshot } from './live.ts';
 
 /** The live view, once a second: what is happening now, requests still in flight included. */
 export interface Progress {
@@ -36,6 +37,36 @@ export interface Progress {
   /** Faults in effect at any moment of the last second. */
   activeFaults: string[];
   saturated: boolean;
+  /** Several load streams: each one's live view (the figures above are their sum). */
+  streams?: StreamProgress[];
+}
+
+/** One stream's live view for the last second (see Progress for each figure). */
+export interface StreamProgress {
+  name: string;
+  requestedRate: number;
+  achievedRate: number;
+  ok: number;
+  failed: number;
+  dropped: number;
+  latencyMs: LatencySummary | null;
+  outstanding: number;
+  errors: Partial<Record<ErrorKind, number>>;
+}
+
+/** A stream's live snapshot as its part of the `second` event. */
+export function streamProgress(name: string, l: LiveSnapshot): StreamProgress {
+  return {
+    name,
+    requestedRate: l.arrivals,
+    achievedRate: l.achieved,
+    ok: l.ok,
+    failed: l.failed,
+    dropped: l.dropped,
+    latencyMs: l.latencyMs,
+    outstanding: l.outstanding,
+    errors: l.errors,
+  };
 }
 
 export interface StartedInfo {
@@ -50,8 +81,12 @@ export interface RunEvents {
   started: [StartedInfo];
   /** Once a second: the live view. */
   second: [Progress];
-  /** A second of the timeline is final (all its requests ended); may come out of order. */
-  secondFinal: [SecondStats];
+  /**
+   * A second of the timeline is final (all its requests ended); may come out of order. `stream`
+   * is null for the run's own second; with several load streams each stream's second also comes,
+   * named, before the run's (which comes once every stream has finished that second).
+   */
+  secondFinal: [SecondStats, string | null];
   faultApplied: [FaultRecord];
   faultReverted: [FaultRecord];
   /** Something the result will also say (in `warnings`), as soon as it is known. */

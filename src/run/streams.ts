@@ -7,10 +7,14 @@
  *   stream i: Scenario(load = stream i) ─ engine i ─outcomes─> store i ──┐
  *   ticker: generator / fault marks to every store; live windows merged ──┴─> stop conditions, `second`
  *   end: each store's timeline (streams[] in results.json) ─mergeTimelines─> the run's timeline
+ *
+ * Listeners see each stream as well as the whole: a finished second comes once per stream (named)
+ * and once for the run (stream null) when every stream has finished it; the live view carries
+ * each stream's figures beside the merged ones.
  */
 import type { EngineContext, EngineDef, LoadEngine } from '../load/engine.ts';
 import type { LoadOutcome } from '../load/open-model.ts';
-import { mergeTimelines } from '../metrics/merge.ts';
+import { mergeSecond, mergeTimelines } from '../metrics/merge.ts';
 import {
   addWindowCounts,
   MetricsStore,
@@ -24,6 +28,13 @@ import { streamScenario } from '../scenario/load.ts';
 import { streamPlan, type RunPlan } from '../scenario/plan.ts';
 import type { WarmUpReport } from '../load/warm-up.ts';
 import { engines, type EngineName } from './engines.ts';
+import { liveSnapshot, type LiveSnapshot } from './live.ts';
+
+/** A finished second of one stream (`stream` its name) or of the whole run (`stream` null). */
+export interface FinishedSecond {
+  stream: string | null;
+  second: SecondStats;
+}
 
 export interface StreamUnit {
   /** The stream's name; null for a scenario with one load. */
@@ -179,16 +190,57 @@ export class StreamSet implements LoadEngine {
     for (const u of this.units) u.store.faultActive(second, list);
   }
 
-  /** Finished seconds of every stream (each stream's own; their counts add up to the run's). */
-  finalizeReady(): SecondStats[] {
-    return this.units.flatMap((u) => u.store.finalizeReady(u.engine!.arrivalsThroughMs));
+  /** Seconds finished by some streams but not yet all (several streams only). */
+  private readonly partial = new Map<number, SecondStats>();
+  private readonly partialCount = new Map<number, number>();
+
+  /**
+   * Finished seconds: each stream's own (named), and the run's (stream null) once every stream has
+   * finished that second, merged exactly. One stream: only the run's.
+   */
+  finalizeReady(): FinishedSecond[] {
+    if (this.single) {
+      const u = this.units[0]!;
+      return u.store.finalizeReady(u.engine!.arrivalsThroughMs).map((second) => ({ stream: null, second }));
+    }
+    const out: FinishedSecond[] = [];
+    for (const u of this.units)
+      for (const s of u.store.finalizeReady(u.engine!.arrivalsThroughMs)) {
+        out.push({ stream: u.name, second: s });
+        const sum = this.partial.get(s.t);
+        const merged = sum ? mergeSecond(sum, s) : s;
+        const n = (this.partialCount.get(s.t) ?? 0) + 1;
+        if (n < this.units.length) {
+          this.partial.set(s.t, merged);
+          this.partialCount.set(s.t, n);
+          continue;
+        }
+        this.partial.delete(s.t);
+        this.partialCount.delete(s.t);
+        out.push({ stream: null, second: merged });
+      }
+    return out;
   }
 
-  /** What ended since the last look, over every stream. */
-  takeWindow(): LiveWindow {
-    const [first, ...rest] = this.units.map((u) => u.store.takeWindow());
+  /**
+   * The live view of the present over every stream (requests outstanding included, src/run/live.ts),
+   * and each stream's own when there are several.
+   */
+  live(nowMs: number): { merged: LiveSnapshot; each: { name: string; view: LiveSnapshot }[] } {
+    const windows = this.units.map((u) => u.store.takeWindow());
+    if (this.single)
+      return { merged: liveSnapshot(windows[0]!, (v) => this.engines[0]!.outstanding(v), nowMs), each: [] };
+    // Each stream's view first: it adds that stream's outstanding ages to its own window, which
+    // the merged view then sums (so nothing outstanding is counted twice).
+    const each = this.units.map((u, i) => ({
+      name: u.name!,
+      view: liveSnapshot(windows[i]!, (v) => u.engine!.outstanding(v), nowMs),
+    }));
+    const [first, ...rest] = windows;
     for (const w of rest) addWindow(first!, w);
-    return first!;
+    const merged = liveSnapshot(first!, () => {}, nowMs);
+    merged.outstanding = each.reduce((n, e) => n + e.view.outstanding, 0);
+    return { merged, each };
   }
 
   get violations(): string[] {

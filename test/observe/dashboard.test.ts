@@ -105,6 +105,55 @@ describe('live dashboard server', () => {
     expect(faults.at(-1)).toMatchObject({ id: 'f1', type: 'partition', status: 'reverted', appliedAtS: 4 });
   });
 
+  it('with several load streams, sends each stream beside the whole run, live and finished, and each in the end', async () => {
+    const d = await dashboard();
+    const f = follow(d.url);
+    await f.ready;
+    const { result } = await simRun((run) => d.attach(run), {
+      body: `load:
+  - name: web
+    target: api
+    timeout: 2s
+    pattern: [{ kind: constant, rate: 50, duration: 6s }]
+  - name: batch
+    target: api
+    timeout: 2s
+    pattern: [{ kind: constant, rate: 20, duration: 6s }]
+faults:
+  - { type: partition, target: api->dependency, at: 2s, duration: 2s }
+`,
+    });
+    expectAccounting(result);
+    await d.stop();
+    await f.closed;
+    const m = f.messages;
+    const live = m.flatMap((x) => (x.type === 'second' ? [x.point] : []));
+    const whole = live.filter((p) => p.stream === undefined);
+    expect(whole.length).toBeGreaterThanOrEqual(5);
+    for (const p of whole) {
+      const parts = live.filter((q) => q.t === p.t && q.stream !== undefined);
+      expect(parts.map((q) => q.stream)).toEqual(['web', 'batch']);
+      for (const k of ['requested', 'achieved', 'ok', 'failed', 'outstanding'] as const)
+        expect(p[k], `t=${p.t} ${k}`).toBe(parts[0]![k] + parts[1]![k]);
+    }
+    // Finished seconds: the run's once each, equal to results.json; each stream's equal to its own.
+    const finals = m.flatMap((x) => (x.type === 'final' ? [x.point] : []));
+    const runFinals = finals.filter((p) => p.stream === undefined);
+    expect(runFinals.map((p) => p.t).sort((a, b) => a - b)).toEqual(result.timeline.map((s) => s.t));
+    for (const p of runFinals) expect(p.ok).toBe(result.timeline[p.t]!.ok);
+    for (const st of result.streams!) {
+      const mine = finals.filter((p) => p.stream === st.name);
+      expect(mine.length).toBeGreaterThan(0);
+      for (const p of mine)
+        expect(p).toMatchObject({ requested: st.timeline[p.t]!.requested, ok: st.timeline[p.t]!.ok });
+    }
+    const end = m.find((x) => x.type === 'end')!;
+    const rows = end.type === 'end' ? end.end.breakdown.filter((r) => r.profile === undefined) : [];
+    expect(rows.map((r) => [r.stream, r.sent, r.failed])).toEqual(
+      result.streams!.map((st) => [st.name, st.totals.sent, st.totals.failed]),
+    );
+  });
+
   it('a page that connects late gets the whole run so far in its snapshot', async () => {
     const d = await dashboard();
     let snap: Snapshot | null = null;

@@ -10,7 +10,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InputError } from '../../src/errors.ts';
 import { render, score } from '../../src/index.ts';
 import { runResultSchema } from '../../src/result.ts';
-import { runScenario } from '../../src/run.ts';
+import { runScenario, type Progress } from '../../src/run.ts';
+import { RunMetrics } from '../../src/metrics/run-metrics.ts';
+import type { SecondStats } from '../../src/metrics/store.ts';
 import { loadScenario, planScenario } from '../../src/scenario/load.ts';
 import { tempDir } from '../helpers/files.ts';
 import { httpServer, type TestServer } from '../helpers/servers.ts';
@@ -153,12 +155,20 @@ describe('a run of two streams against two loopback servers', () => {
     });
     servers.push(shop, chat);
     const scenario = loadScenario(write(TWO, ENV(shop.url, chat.url)));
-    const result = await runScenario(scenario, {
+    const run = runScenario(scenario, {
       guard: false,
       warmUp: false,
       hostSamples: false,
       stateDir: tempDir('chaoskit-state-'),
-    }).result;
+    });
+    // What listeners see (the dashboard, Prometheus and OTLP): each stream beside the whole run.
+    const progress: Progress[] = [];
+    const finals: { stream: string | null; s: SecondStats }[] = [];
+    run.on('second', (p) => progress.push(p));
+    run.on('secondFinal', (s, stream) => finals.push({ stream, s }));
+    const metrics = new RunMetrics();
+    metrics.attach(run);
+    const result = await run.result;
 
     expect(runResultSchema.safeParse(result).success).toBe(true);
     const [browse, talk] = result.streams!;
@@ -177,6 +187,32 @@ describe('a run of two streams against two loopback servers', () => {
         expect(sec[k], `t=${i} ${k}`).toBe(browse!.timeline[i]![k] + talk!.timeline[i]![k]);
     });
     expect(result.totals).toMatchObject({ requested: 240, sent: 240, ok: 224, failed: 16 });
+    // The live view of every second names both streams and is their sum.
+    expect(progress.length).toBeGreaterThanOrEqual(3);
+    for (const p of progress) {
+      expect(p.streams!.map((x) => x.name)).toEqual(['browse', 'talk']);
+      for (const k of ['requestedRate', 'achievedRate', 'ok', 'failed', 'dropped', 'outstanding'] as const)
+        expect(p[k], `t=${p.second} ${k}`).toBe(p.streams![0]![k] + p.streams![1]![k]);
+    }
+    // Finished seconds come per stream and, once both streams finished one, for the run: each
+    // run second once, equal to the sum of its streams' (none of them finished twice).
+    const runFinals = finals.filter((f) => f.stream === null);
+    expect(new Set(runFinals.map((f) => f.s.t)).size).toBe(runFinals.length);
+    for (const f of runFinals) {
+      const parts = finals.filter((g) => g.stream !== null && g.s.t === f.s.t);
+      expect(parts.map((g) => g.stream).sort()).toEqual(['browse', 'talk']);
+      expect(f.s.ok).toBe(parts[0]!.s.ok + parts[1]!.s.ok);
+      expect(f.s).toEqual(result.timeline[f.s.t]);
+    }
+    // The exported counters end at the run's totals: no stream's seconds lost or counted twice.
+    const snap = metrics.snapshot();
+    const finished = snap.scalars.find((x) => x.def.prom === 'chaoskit_arrivals_finished_total')!;
+    const byOutcome = Object.fromEntries(finished.samples.map((x) => [x.labels.outcome, x.value]));
+    expect(byOutcome).toMatchObject({ ok: 224, failed: 16 });
+    const hist = snap.histograms[0]!.points.reduce((n, p) => n + p.count, 0);
+    expect(hist).toBe(240);
+    metrics.detach();
+
     // Profiles of the same name in two streams stay apart.
     expect(Object.keys(result.profiles!).sort()).toEqual(['browse/page', 'talk/page']);
 
