@@ -211,15 +211,18 @@ class Hist {
     if (h.totalCount === 0) return;
     const last = h.countsArrayIndex(h.maxValue);
     let b = 0;
+    let sumUs = 0;
     for (let i = h.countsArrayIndex(h.minNonZeroValue); i <= last; i++) {
       const n = h.getCountAtIndex(i);
       if (n === 0) continue;
       const v = h.valueFromIndex(i);
       while (b < BOUNDS_US.length && v > BOUNDS_US[b]!) b++;
       this.counts[b]! += n;
+      // The sum as HDR's mean has it (each value at the middle of its bucket), without a second pass.
+      sumUs += h.medianEquivalentValue(v) * n;
     }
     this.count += h.totalCount;
-    this.sum += (h.mean * h.totalCount) / 1e6;
+    this.sum += sumUs / 1e6;
     this.min = Math.min(this.min, h.minNonZeroValue / 1e6);
     this.max = Math.max(this.max, h.maxValue / 1e6);
   }

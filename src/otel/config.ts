@@ -8,6 +8,7 @@
  *   OTEL_EXPORTER_OTLP_HEADERS, OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES: read by the SDK
  *   OTEL_EXPORTER_OTLP_PROTOCOL: only http/protobuf is spoken (anything else is refused)
  *   OTEL_METRIC_EXPORT_INTERVAL (ms): how often metrics go out (default 5000 here)
+ *   OTEL_BSP_SCHEDULE_DELAY (ms): how often queued spans go out (default 5000, the spec's)
  */
 import { InputError } from '../errors.ts';
 
@@ -15,11 +16,24 @@ export interface OtlpConfig {
   tracesUrl: string;
   metricsUrl: string;
   metricsIntervalMs: number;
+  /** How often queued spans are exported (a full batch of 512 goes at once). */
+  spansIntervalMs: number;
   /** Share of requests that carry a traceparent and become spans (0: none; runs, faults and phases always). */
   sampleRatio: number;
 }
 
 export const DEFAULT_METRICS_INTERVAL_MS = 5000;
+/** The OpenTelemetry specification's default for OTEL_BSP_SCHEDULE_DELAY. */
+export const DEFAULT_SPANS_INTERVAL_MS = 5000;
+
+/** A whole number of milliseconds, at least 100, from an environment variable (its default when unset). */
+function intervalMs(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
+  const v = env[name];
+  const ms = v === undefined || v === '' ? dflt : Number(v);
+  if (!(Number.isInteger(ms) && ms >= 100))
+    throw new InputError(`${name} must be whole milliseconds of at least 100, got ${JSON.stringify(v)}`);
+  return ms;
+}
 
 /** `1%`, `0.5%`, `0.01`, `1`: a share from 0 to 1. */
 export function parseTraceSample(v: string): number {
@@ -83,16 +97,11 @@ export function otlpConfig(
     tracesUrl = checkUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', t);
     metricsUrl = checkUrl('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', m);
   }
-  const every = env.OTEL_METRIC_EXPORT_INTERVAL;
-  const metricsIntervalMs = every === undefined || every === '' ? DEFAULT_METRICS_INTERVAL_MS : Number(every);
-  if (!(Number.isInteger(metricsIntervalMs) && metricsIntervalMs >= 100))
-    throw new InputError(
-      `OTEL_METRIC_EXPORT_INTERVAL must be whole milliseconds of at least 100, got ${JSON.stringify(every)}`,
-    );
   return {
     tracesUrl,
     metricsUrl,
-    metricsIntervalMs,
+    metricsIntervalMs: intervalMs(env, 'OTEL_METRIC_EXPORT_INTERVAL', DEFAULT_METRICS_INTERVAL_MS),
+    spansIntervalMs: intervalMs(env, 'OTEL_BSP_SCHEDULE_DELAY', DEFAULT_SPANS_INTERVAL_MS),
     sampleRatio: traceSample === undefined ? 0 : parseTraceSample(traceSample),
   };
 }

@@ -59,6 +59,7 @@ export function startOtel(c: OtlpConfig, o: OtelOptions): OtelExport {
 
   const spans = new BoundedSpanProcessor(new OTLPTraceExporter({ url: c.tracesUrl, timeoutMillis }), {
     maxQueue: o.maxQueuedSpans ?? 2048,
+    everyMs: c.spansIntervalMs,
   });
   const tracerProvider = new TracerProvider({
     resource,

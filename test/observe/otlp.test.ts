@@ -42,6 +42,7 @@ const conf = (base: string, sampleRatio = 0, metricsIntervalMs = 200): OtlpConfi
   tracesUrl: `${base}/v1/traces`,
   metricsUrl: `${base}/v1/metrics`,
   metricsIntervalMs,
+  spansIntervalMs: 1000,
   sampleRatio,
 });
 
@@ -52,6 +53,7 @@ describe('otlp flags', () => {
       tracesUrl: 'http://127.0.0.1:4318/v1/traces',
       metricsUrl: 'http://127.0.0.1:4318/v1/metrics',
       metricsIntervalMs: 5000,
+      spansIntervalMs: 5000,
       sampleRatio: 0.01,
     });
     expect(
@@ -59,13 +61,18 @@ describe('otlp flags', () => {
         OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:4318/',
         OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://127.0.0.1:9/t',
         OTEL_METRIC_EXPORT_INTERVAL: '1000',
+        OTEL_BSP_SCHEDULE_DELAY: '250',
       }),
     ).toEqual({
       tracesUrl: 'http://127.0.0.1:9/t',
       metricsUrl: 'http://127.0.0.1:4318/v1/metrics',
       metricsIntervalMs: 1000,
+      spansIntervalMs: 250,
       sampleRatio: 0,
     });
+    expect(() => otlpConfig('http://x', undefined, { OTEL_BSP_SCHEDULE_DELAY: '5s' })).toThrow(
+      'OTEL_BSP_SCHEDULE_DELAY must be whole milliseconds of at least 100, got "5s"',
+    );
     expect(() => otlpConfig('', undefined, {})).toThrow(
       /--otlp without a URL needs OTEL_EXPORTER_OTLP_ENDPOINT/,
     );
