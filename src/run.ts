@@ -62,7 +62,7 @@ import { parseStopCondition, StopWatch, type StopCondition } from './slo/stop.ts
 import { SKIPPED_UNAVAILABLE } from './slo/validity.ts';
 import { formatDuration } from './units.ts';
 
-export type { Progress, RunEvents, StreamProgress } from './run/events.ts';
+export type { ProfileProgress, Progress, RunEvents, StreamProgress } from './run/events.ts';
 
 export interface RunOptions {
   seed?: number;
@@ -376,7 +376,7 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
         const activeInSecond = [...new Set([...seenThisSecond, ...fr.activeIds()])].sort();
         seenThisSecond = new Set(fr.activeIds());
         for (const fin of eng.finalizeReady()) this.emit('secondFinal', fin.second, fin.stream);
-        const { merged: live, each } = eng.live(now);
+        const { merged: live, each, profiles } = eng.live(now);
         totalSent += live.achieved;
         totalFailed += live.failed;
         const fired = stopWatch.check(live);
@@ -398,6 +398,7 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
           activeFaults: activeInSecond,
           saturated: gen.saturated,
           ...(each.length > 0 ? { streams: each.map((e) => streamProgress(e.name, e.view)) } : {}),
+          ...(profiles.length > 0 ? { profiles } : {}),
         };
         this.emit('second', progress);
         second++;

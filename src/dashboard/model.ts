@@ -9,11 +9,12 @@
  *
  * Points carry optional `stream` and `profile` dimensions: absent means the whole run. The page
  * draws the whole run and tables any other dimension it receives: with several load streams each
- * stream's live and finished seconds come as points of that stream; per-request and per-step
- * figures come at the end, from the result's `profiles` (each stream's, with several).
+ * stream's live and finished seconds come as points of that stream, each named request's or flow
+ * step's last second as a point of that profile (sent, ended, latency of what ended); their totals
+ * come at the end, from the result's `profiles` (each stream's, with several).
  */
 import type { FaultRecord, RunResult } from '../result.ts';
-import type { Progress, StreamProgress } from '../run.ts';
+import type { ProfileProgress, Progress, StreamProgress } from '../run.ts';
 import type { StartedInfo } from '../run/events.ts';
 import type { SecondStats } from '../metrics/store.ts';
 
@@ -195,6 +196,31 @@ export function streamLivePoint(p: Progress, sp: StreamProgress): LivePoint {
   };
 }
 
+/** A named request's or flow step's last second, as a point of that profile (and stream). */
+export function profileLivePoint(p: Progress, pp: ProfileProgress): LivePoint {
+  const l = pp.latencyMs;
+  return {
+    ...(pp.stream === undefined ? {} : { stream: pp.stream }),
+    profile: pp.name,
+    t: p.second,
+    requested: 0,
+    achieved: pp.sent,
+    ok: pp.ok,
+    failed: pp.failed,
+    dropped: 0,
+    outstanding: 0,
+    p50: l?.p50 ?? null,
+    p95: l?.p95 ?? null,
+    p99: l?.p99 ?? null,
+    max: l?.max ?? null,
+    errors: {},
+    activeFaults: p.activeFaults,
+    saturated: p.saturated,
+    totalSent: 0,
+    totalFailed: 0,
+  };
+}
+
 export function finalPoint(s: SecondStats): FinalPoint {
   return {
     t: s.t,
@@ -290,9 +316,16 @@ function profileRows(profiles: RunResult['profiles'], stream: string | undefined
   }));
 }
 
+/** '' for the whole run; else the point's stream and profile. */
+function dimKey(p: Dimensions): string {
+  return p.stream === undefined && p.profile === undefined ? '' : `${p.stream ?? ''}\u0000${p.profile ?? ''}`;
+}
+
 /** The state a newly connected page starts from; updated by apply() with every message sent. */
 export class DashboardState {
   private s: Snapshot;
+  /** Where each stream's or profile's latest live point is in `s.live`. */
+  private readonly dims = new Map<string, number>();
 
   constructor(scenario: string, runId: string) {
     this.s = {
@@ -319,15 +352,30 @@ export class DashboardState {
     switch (m.type) {
       case 'snapshot':
         this.s = m;
+        this.dims.clear();
+        m.live.forEach((p, i) => {
+          if (dimKey(p) !== '') this.dims.set(dimKey(p), i);
+        });
         return;
       case 'run':
         s.run = m.run;
         s.state = 'running';
         return;
-      case 'second':
-        s.live.push(m.point);
+      case 'second': {
+        // The whole run's points all stay (the charts); a stream's or a profile's only its latest
+        // (the table), so a long run with many steps keeps a snapshot of bounded size.
+        const key = dimKey(m.point);
+        if (key === '') s.live.push(m.point);
+        else {
+          const i = this.dims.get(key);
+          if (i === undefined) this.dims.set(key, s.live.push(m.point) - 1);
+          else s.live[i] = m.point;
+        }
         return;
+      }
       case 'final': {
+        // Only the run's finished seconds are kept for pages that connect later (the table).
+        if (dimKey(m.point) !== '') return;
         // Finished seconds arrive in any order; keep them sorted by second.
         const i = s.finals.findIndex((f) => f.t > m.point.t);
         if (i < 0) s.finals.push(m.point);

@@ -22,6 +22,7 @@ import {
   faultView,
   finalPoint,
   livePoint,
+  profileLivePoint,
   runView,
   streamLivePoint,
   type DashboardMessage,
@@ -143,6 +144,7 @@ export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
     second: (p: Progress) => {
       broadcast({ type: 'second', point: livePoint(p) });
       for (const sp of p.streams ?? []) broadcast({ type: 'second', point: streamLivePoint(p, sp) });
+      for (const pp of p.profiles ?? []) broadcast({ type: 'second', point: profileLivePoint(p, pp) });
     },
     secondFinal: (s: SecondStats, stream: string | null) =>
       broadcast({ type: 'final', point: stream === null ? finalPoint(s) : { ...finalPoint(s), stream } }),

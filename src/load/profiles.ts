@@ -43,6 +43,18 @@ export interface ProfileStats {
   };
 }
 
+/** One named request's or step's last second, for the live view. */
+export interface LiveProfile {
+  name: string;
+  flow?: string;
+  step?: string;
+  sent: number;
+  ok: number;
+  failed: number;
+  /** Latency (from the due time) of what ended; null when nothing did. */
+  latencyMs: ReturnType<typeof summarize>;
+}
+
 /** At most this many distinct check messages are kept per profile (the rest count as one). */
 const MAX_MESSAGES = 20;
 
@@ -70,6 +82,11 @@ class Entry {
   gap: Histogram | null = null;
   completedStreams = 0;
   cut = 0;
+  /** Since the last live look (takeLive): sent, ended, and the latency of what ended. */
+  liveSent = 0;
+  liveOk = 0;
+  liveFailed = 0;
+  live: Histogram | null = null;
   constructor(
     readonly name: string,
     readonly flow: string | null,
@@ -99,7 +116,9 @@ export class ProfileRecorder {
 
   sent(i: number): void {
     const e = this.entries[i];
-    if (e) e.sent++;
+    if (!e) return;
+    e.sent++;
+    e.liveSent++;
   }
 
   dropped(i: number, phase: PhaseName | null): void {
@@ -128,12 +147,16 @@ export class ProfileRecorder {
   ): void {
     const e = this.entries[i];
     if (!e) return;
-    if (ok) e.ok++;
-    else {
+    if (ok) {
+      e.ok++;
+      e.liveOk++;
+    } else {
       e.failed++;
+      e.liveFailed++;
       if (kind) e.errors[kind] = (e.errors[kind] ?? 0) + 1;
     }
     recordMs(e.latency, latencyMs);
+    recordMs((e.live ??= newHistogram()), latencyMs);
     if (phase) {
       const p = (e.phases[phase] ??= new PhaseAcc());
       if (ok) p.ok++;
@@ -172,6 +195,37 @@ export class ProfileRecorder {
     if (!e) return;
     if (cut) e.cut++;
     else e.completedStreams++;
+  }
+
+  /**
+   * What each profile sent and what ended since the last call (by the time it ended), by name in
+   * definition order; empty when nothing was defined. For the live view (the dashboard's per-request
+   * and per-step rows); results.json's figures are summary()'s.
+   */
+  takeLive(): LiveProfile[] {
+    const out = new Map<string, { p: LiveProfile; h: Histogram | null }>();
+    for (const e of this.entries) {
+      let x = out.get(e.name);
+      if (!x) {
+        const p: LiveProfile = { name: e.name, sent: 0, ok: 0, failed: 0, latencyMs: null };
+        if (e.flow !== null) p.flow = e.flow;
+        if (e.step !== null) p.step = e.step;
+        out.set(e.name, (x = { p, h: null }));
+      }
+      x.p.sent += e.liveSent;
+      x.p.ok += e.liveOk;
+      x.p.failed += e.liveFailed;
+      if (e.live && e.live.totalCount > 0) {
+        if (x.h) x.h.add(e.live);
+        else x.h = e.live;
+      }
+    }
+    const list = [...out.values()].map(({ p, h }) => ({ ...p, latencyMs: h ? summarize(h) : null }));
+    for (const e of this.entries) {
+      e.liveSent = e.liveOk = e.liveFailed = 0;
+      e.live?.reset();
+    }
+    return list;
   }
 
   /** By name; profiles that share a name are merged. Null when nothing was defined. */

@@ -10,6 +10,7 @@ import type { SecondStats } from '../metrics/store.ts';
 import type { FaultRecord, RunResult } from '../result.ts';
 import type { RunPlan } from '../scenario/plan.ts';
 import type { LiveSnapshot } from './live.ts';
+import type { LiveProfile } from '../load/profiles.ts';
 
 /** The live view, once a second: what is happening now, requests still in flight included. */
 export interface Progress {
@@ -39,6 +40,16 @@ export interface Progress {
   saturated: boolean;
   /** Several load streams: each one's live view (the figures above are their sum). */
   streams?: StreamProgress[];
+  /**
+   * Named requests and flow steps (a mix of several, or flows): what each sent and what ended in
+   * the last second, with its latency; `stream` names its stream when there are several.
+   */
+  profiles?: ProfileProgress[];
+}
+
+/** One named request's or flow step's last second (its requests still in flight are not in it). */
+export interface ProfileProgress extends LiveProfile {
+  stream?: string;
 }
 
 /** One stream's live view for the last second (see Progress for each figure). */

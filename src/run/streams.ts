@@ -10,7 +10,7 @@
  *
  * Listeners see each stream as well as the whole: a finished second comes once per stream (named)
  * and once for the run (stream null) when every stream has finished it; the live view carries
- * each stream's figures beside the merged ones.
+ * each stream's figures beside the merged ones, and each named request's or flow step's.
  */
 import type { EngineContext, EngineDef, LoadEngine } from '../load/engine.ts';
 import type { LoadOutcome } from '../load/open-model.ts';
@@ -28,6 +28,7 @@ import { streamScenario } from '../scenario/load.ts';
 import { streamPlan, type RunPlan } from '../scenario/plan.ts';
 import type { WarmUpReport } from '../load/warm-up.ts';
 import { engines, type EngineName } from './engines.ts';
+import type { ProfileProgress } from './events.ts';
 import { liveSnapshot, type LiveSnapshot } from './live.ts';
 
 /** A finished second of one stream (`stream` its name) or of the whole run (`stream` null). */
@@ -226,10 +227,21 @@ export class StreamSet implements LoadEngine {
    * The live view of the present over every stream (requests outstanding included, src/run/live.ts),
    * and each stream's own when there are several.
    */
-  live(nowMs: number): { merged: LiveSnapshot; each: { name: string; view: LiveSnapshot }[] } {
+  live(nowMs: number): {
+    merged: LiveSnapshot;
+    each: { name: string; view: LiveSnapshot }[];
+    profiles: ProfileProgress[];
+  } {
     const windows = this.units.map((u) => u.store.takeWindow());
+    const profiles = this.units.flatMap((u) =>
+      u.store.profiles.takeLive().map((p) => (u.name === null ? p : { ...p, stream: u.name })),
+    );
     if (this.single)
-      return { merged: liveSnapshot(windows[0]!, (v) => this.engines[0]!.outstanding(v), nowMs), each: [] };
+      return {
+        merged: liveSnapshot(windows[0]!, (v) => this.engines[0]!.outstanding(v), nowMs),
+        each: [],
+        profiles,
+      };
     // Each stream's view first: it adds that stream's outstanding ages to its own window, which
     // the merged view then sums (so nothing outstanding is counted twice).
     const each = this.units.map((u, i) => ({
@@ -240,7 +252,7 @@ export class StreamSet implements LoadEngine {
     for (const w of rest) addWindow(first!, w);
     const merged = liveSnapshot(first!, () => {}, nowMs);
     merged.outstanding = each.reduce((n, e) => n + e.view.outstanding, 0);
-    return { merged, each };
+    return { merged, each, profiles };
   }
 
   get violations(): string[] {

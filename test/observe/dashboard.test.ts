@@ -6,7 +6,16 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startDashboard, type Dashboard } from '../../src/dashboard/server.ts';
-import type { DashboardMessage, Snapshot } from '../../src/dashboard/model.ts';
+import {
+  DashboardState,
+  finalPoint,
+  livePoint,
+  type DashboardMessage,
+  type LivePoint,
+  type Snapshot,
+} from '../../src/dashboard/model.ts';
+import { emptySecond } from '../../src/metrics/merge.ts';
+import type { Progress } from '../../src/run.ts';
 import type { RunHandle, RunEvents } from '../../src/run.ts';
 import { GuardedEmitter } from '../../src/run/events.ts';
 import { expectAccounting } from '../helpers/accounting.ts';
@@ -55,6 +64,27 @@ function follow(url: string): {
     isReady();
   })();
   return { messages, close: () => ac.abort(), ready, closed };
+}
+
+function progressAt(second: number): Progress {
+  return {
+    elapsedMs: second * 1000,
+    durationMs: 600_000,
+    second,
+    requestedRate: 10,
+    achievedRate: 10,
+    ok: 10,
+    failed: 0,
+    dropped: 0,
+    p99Ms: 5,
+    latencyMs: null,
+    outstanding: 0,
+    errors: {},
+    totalSent: 10 * second,
+    totalFailed: 0,
+    activeFaults: [],
+    saturated: false,
+  };
 }
 
 describe('live dashboard server', () => {
@@ -152,6 +182,29 @@ faults:
     expect(rows.map((r) => [r.stream, r.sent, r.failed])).toEqual(
       result.streams!.map((st) => [st.name, st.totals.sent, st.totals.failed]),
     );
+  });
+
+  it("keeps every whole-run point but only each stream's and profile's latest, so a snapshot stays small", () => {
+    const state = new DashboardState('s', 'r');
+    const point = (t: number, dims: { stream?: string; profile?: string }) =>
+      ({ ...livePoint(progressAt(t)), ...dims }) as LivePoint;
+    for (let t = 0; t < 600; t++) {
+      state.apply({ type: 'second', point: point(t, {}) });
+      for (const profile of ['a', 'b', 'c']) state.apply({ type: 'second', point: point(t, { profile }) });
+      state.apply({ type: 'second', point: point(t, { stream: 'web', profile: 'a' }) });
+      state.apply({ type: 'final', point: { ...finalPoint(emptySecond(t)), stream: 'web' } });
+    }
+    const live = state.snapshot().live;
+    expect(live.filter((p) => p.stream === undefined && p.profile === undefined)).toHaveLength(600);
+    expect(
+      live.filter((p) => p.stream !== undefined || p.profile !== undefined).map((p) => [p.profile, p.t]),
+    ).toEqual([
+      ['a', 599],
+      ['b', 599],
+      ['c', 599],
+      ['a', 599],
+    ]);
+    expect(state.snapshot().finals).toEqual([]);
   });
 
   it('a page that connects late gets the whole run so far in its snapshot', async () => {

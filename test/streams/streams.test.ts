@@ -193,7 +193,18 @@ describe('a run of two streams against two loopback servers', () => {
       expect(p.streams!.map((x) => x.name)).toEqual(['browse', 'talk']);
       for (const k of ['requestedRate', 'achievedRate', 'ok', 'failed', 'dropped', 'outstanding'] as const)
         expect(p[k], `t=${p.second} ${k}`).toBe(p.streams![0]![k] + p.streams![1]![k]);
+      // Each stream has one named request: its live figures are the stream's own.
+      expect(p.profiles!.map((x) => `${x.stream}/${x.name}`)).toEqual(['browse/page', 'talk/page']);
+      for (const [i, x] of p.profiles!.entries()) {
+        const st = p.streams![i]!;
+        expect([x.sent, x.ok, x.failed], `t=${p.second} ${x.stream}`).toEqual([
+          st.achievedRate,
+          st.ok,
+          st.failed,
+        ]);
+      }
     }
+    expect(progress.reduce((n, p) => n + p.profiles![1]!.failed, 0)).toBeGreaterThan(0);
     // Finished seconds come per stream and, once both streams finished one, for the run: each
     // run second once, equal to the sum of its streams' (none of them finished twice).
     const runFinals = finals.filter((f) => f.stream === null);
