@@ -17,7 +17,7 @@ import { streamAsResult } from './run/result.ts';
 import type { RunResult, Verdict } from './result.ts';
 
 export { runScenario, RunHandle, type RunOptions, type Progress } from './run.ts';
-export { ChaosError, InputError, AbortedError, RevertError, InternalError, ExitCode } from './errors.ts';
+export { ChaosError, InputError, AbortedError, RevertError, InternalError, ExitCode } from './core/errors.ts';
 export type { RunResult, Verdict, TimelineSecond, FaultRecord } from './result.ts';
 export type { Scenario, LoadOptions } from './scenario/load.ts';
 export type { RunPlan, PlannedFault, PlannedPhase } from './scenario/plan.ts';

@@ -18,7 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { faultDef } from '../faults/index.ts';
 import { realClock, every, type Clock } from './core/clock.ts';
-import { AbortedError, InputError, InternalError } from './errors.ts';
+import { AbortedError, InputError, InternalError } from './core/errors.ts';
 import { startDemoChild, type DemoChild } from './demo/child.ts';
 import type { EngineContext, EngineDef, LoadEngine } from './load/engine.ts';
 import { describeWarmUp } from './load/warm-up.ts';
@@ -60,7 +60,7 @@ import { objectivesFor } from './slo/objectives.ts';
 import { score } from './slo/score.ts';
 import { parseStopCondition, StopWatch, type StopCondition } from './slo/stop.ts';
 import { SKIPPED_UNAVAILABLE } from './slo/validity.ts';
-import { formatDuration } from './units.ts';
+import { formatDuration } from './core/units.ts';
 
 export type { Progress, RunEvents, StreamProgress } from './run/events.ts';
 

@@ -1,6 +1,6 @@
 /** Options shared by commands that load a scenario. */
 import type { Argv } from 'yargs';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import type { LoadOptions } from '../scenario/load.ts';
 
 export function scenarioOptions<T>(y: Argv<T>) {

@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import { Pool } from 'undici';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import { classifyError } from '../load/errors.ts';
 import { accountRoutes } from './account.ts';
 

@@ -5,7 +5,7 @@
  * its parent goes away (the IPC channel closes).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import { CLI_BIN } from '../scenario/paths.ts';
 
 export interface DemoChild {

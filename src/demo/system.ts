@@ -11,7 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type http from 'node:http';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import { startProxyServer, type ProxyServer } from '../proxy/server.ts';
 import { CLI_BIN } from '../scenario/paths.ts';
 import { demoSlowdown } from './api.ts';

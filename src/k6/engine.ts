@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../core/clock.ts';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import type { LoadEngine } from '../load/engine.ts';
 import type { LoadOutcome } from '../load/open-model.ts';
 import type { MetricsStore } from '../metrics/store.ts';

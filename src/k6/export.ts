@@ -8,7 +8,7 @@
  * script that does something else.
  */
 import { dirname } from 'node:path';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import { compileWorkload, type Workload } from '../load/workload.ts';
 import { SINGLE_STREAM_ONLY, type Scenario } from '../scenario/load.ts';
 import type { RunPlan } from '../scenario/plan.ts';

@@ -1,6 +1,6 @@
 /** `chaos export kubernetes`: flags checked, the scenario loaded and planned, the manifests written. */
 import { writeFileSync } from 'node:fs';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import { randomSeed } from '../load/prng.ts';
 import { checkSeed, checkTimeScale, loadOptions } from '../cli/options.ts';
 import { planFor } from '../scale/setup.ts';

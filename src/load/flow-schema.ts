@@ -4,7 +4,7 @@
  * src/scenario/schema.ts includes these; docs/scenario-format.md ("Flows") describes them.
  */
 import { z } from 'zod';
-import { parseDurationMs } from '../units.ts';
+import { parseDurationMs } from '../core/units.ts';
 import { duration } from '../scenario/types.ts';
 
 // ---- think times ---------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import { SseHandler } from './sse.ts';
 import type { Prng } from './prng.ts';
 import type { WarmUpAnswer } from './warm-up.ts';
 import { compileWorkload, type Workload } from './workload.ts';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 
 export type { LoadOutcome } from './open-model.ts';
 

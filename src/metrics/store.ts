@@ -17,7 +17,7 @@
 import { classifyStatus, type ErrorKind } from '../load/errors.ts';
 import { ProfileRecorder } from '../load/profiles.ts';
 import { StreamRecorder, type StreamSecond } from '../load/stream-metrics.ts';
-import { InternalError } from '../errors.ts';
+import { InternalError } from '../core/errors.ts';
 import {
   decode,
   encode,

@@ -9,7 +9,7 @@
  *   OTEL_EXPORTER_OTLP_PROTOCOL: only http/protobuf is spoken (anything else is refused)
  *   OTEL_METRIC_EXPORT_INTERVAL (ms): how often metrics go out (default 5000 here)
  */
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 
 export interface OtlpConfig {
   tracesUrl: string;

@@ -3,7 +3,7 @@
  * runner needs; valid names derive from it. The runner never branches on the engine.
  */
 import { dirname } from 'node:path';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import { K6Load, k6Preflight } from '../k6/engine.ts';
 import { assertExportable } from '../k6/export.ts';
 import { AutocannonLoad } from '../load/autocannon-engine.ts';

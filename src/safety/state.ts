@@ -18,7 +18,7 @@ import {
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 
 export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.CHAOSKIT_STATE_DIR) return env.CHAOSKIT_STATE_DIR;

@@ -21,7 +21,7 @@ import { WARM_UP_BUDGET_MS } from '../load/warm-up.ts';
 import type { MergeableSecond } from '../metrics/store.ts';
 import type { RunResult } from '../result.ts';
 import { FaultWindows } from '../run/exposure.ts';
-import { formatDuration } from '../units.ts';
+import { formatDuration } from '../core/units.ts';
 import { LostShare } from './lost.ts';
 import {
   REPORT_MS,

@@ -4,7 +4,7 @@
  * ready), so a stop or a failure there exits before anything is applied, like any preflight; its
  * engine is the ScaleEngine over the ready segments.
  */
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import { arrivalCount } from '../load/arrivals.ts';
 import type { EngineContext, EngineDef } from '../load/engine.ts';
 import { engines, type EngineName } from '../run/engines.ts';

@@ -5,12 +5,12 @@
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { faultDef, faultTypes } from '../../faults/index.ts';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import { engineTargetKind, streamingProblems } from '../load/checks.ts';
 import { stepLevel } from '../load/patterns.ts';
 import { loadSlo, type SloConfig } from '../slo/load.ts';
 import { parseStopCondition } from '../slo/stop.ts';
-import { formatDuration, parseDurationMs } from '../units.ts';
+import { formatDuration, parseDurationMs } from '../core/units.ts';
 import { AT_HINT, parseAt } from './at.ts';
 import { resolveEnvironmentPath, resolveScenarioPath, resolveSloPath } from './paths.ts';
 import { plan as makePlan, type RunPlan } from './plan.ts';

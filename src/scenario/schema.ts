@@ -3,7 +3,7 @@
  * Defaults live here and nowhere else; JSON Schemas in schemas/ are generated from these.
  */
 import { z } from 'zod';
-import { MAX_PERIOD_MS } from '../units.ts';
+import { MAX_PERIOD_MS } from '../core/units.ts';
 import { duration, percent, rate } from './types.ts';
 import { grpcSpec, grpcTarget } from '../load/grpc-schema.ts';
 import {

@@ -4,7 +4,7 @@
  * (file:line:col: field) and all are reported together as one InputError.
  */
 import type { z } from 'zod';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import { sloSchema, type NativeService } from '../scenario/schema.ts';
 import {
   parseYamlDocs,

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.ts';
+import { InputError } from '../../src/core/errors.ts';
 import { loadEnvironment, loadScenario, loadSlo } from '../../src/scenario/load.ts';
 import { CLI_BIN } from '../../src/scenario/paths.ts';
 import { MAX_ALIASES, MAX_DEPTH, parseYamlDocs, readSource } from '../../src/scenario/yaml.ts';

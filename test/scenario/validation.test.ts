@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.ts';
+import { InputError } from '../../src/core/errors.ts';
 import { faultTypes } from '../../faults/index.ts';
 import { loadScenario } from '../../src/scenario/load.ts';
 import { MINIMAL, writeScenario } from '../helpers/files.ts';

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.ts';
+import { InputError } from '../../src/core/errors.ts';
 import type { TimelineSecond } from '../../src/result.ts';
 import { loadScenario, loadSlo } from '../../src/scenario/load.ts';
 import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';

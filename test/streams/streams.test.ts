@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.ts';
+import { InputError } from '../../src/core/errors.ts';
 import { render, score } from '../../src/index.ts';
 import { runResultSchema } from '../../src/result.ts';
 import { runScenario, type Progress } from '../../src/run.ts';

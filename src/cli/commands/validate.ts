@@ -1,4 +1,4 @@
-import { InputError } from '../../errors.ts';
+import { InputError } from '../../core/errors.ts';
 import { resolveScenarioPath } from '../../scenario/paths.ts';
 import { readSource } from '../../scenario/yaml.ts';
 import { jsonOption, writeJson } from '../options.ts';
