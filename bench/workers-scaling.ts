@@ -17,7 +17,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decode } from '../src/metrics/hist.ts';
+import { decode } from '../src/core/hist.ts';
 import type { RunResult } from '../src/result.ts';
 import { runScenario } from '../src/run.ts';
 import { loadScenario } from '../src/scenario/load.ts';

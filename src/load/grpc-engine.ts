@@ -15,7 +15,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { RequestTracer, TracedRequest, TraceProfile } from '../otel/request-tracer.ts';
 import type { Prng } from './prng.ts';
-import type { ErrorKind } from './errors.ts';
+import type { ErrorKind } from '../core/error-kinds.ts';
 import { grpcErrorKind } from './grpc-status.ts';
 import { InFlight, OpenModelLoad, type OpenModelOptions, type WarmUpSender } from './open-model.ts';
 import type { WarmUpAnswer } from './warm-up.ts';

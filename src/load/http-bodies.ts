@@ -24,8 +24,8 @@ import {
   type CompiledExpect,
   type Needs,
 } from './captures.ts';
-import type { ErrorKind } from './errors.ts';
-import type { ProfileRecorder } from './profiles.ts';
+import type { ErrorKind } from '../core/error-kinds.ts';
+import type { ProfileRecorder } from '../metrics/profiles.ts';
 import { compileMultipart, type MultipartBody } from './multipart.ts';
 import type { Prng } from './prng.ts';
 import {

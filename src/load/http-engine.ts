@@ -19,7 +19,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { RequestTracer, TraceProfile } from '../otel/request-tracer.ts';
 import type { MixEntry } from '../scenario/schema.ts';
 import type { AnswerView } from './captures.ts';
-import { classifyError, type ErrorKind } from './errors.ts';
+import { classifyError, type ErrorKind } from '../core/error-kinds.ts';
 import { inspectAnswer, prepareRequest, type CompiledRequest } from './http-bodies.ts';
 import { HttpInFlight } from './http-inflight.ts';
 import { InFlight, OpenModelLoad, type OpenModelOptions, type WarmUpSender } from './open-model.ts';

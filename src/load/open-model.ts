@@ -28,7 +28,7 @@ import type { LoadEngine } from './engine.ts';
 import type { MetricsStore } from '../metrics/store.ts';
 import { ArrivalPrng, Arrivals, arrivalUnit, seedFrom, type ExecutionSegment } from './arrivals.ts';
 import { DueQueue } from './due-queue.ts';
-import { classifyStatus, type ErrorKind } from './errors.ts';
+import { classifyStatus, type ErrorKind } from '../core/error-kinds.ts';
 import type { ThinkDist } from './flow-schema.ts';
 import type { Segment } from './patterns.ts';
 import type { Prng } from './prng.ts';

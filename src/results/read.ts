@@ -5,7 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../core/errors.ts';
-import { decode } from '../metrics/hist.ts';
+import { decode } from '../core/hist.ts';
 import { runResultSchema, type RunResult } from '../result.ts';
 import { failWith, parseYamlDocs, readSource, zodProblems } from '../scenario/yaml.ts';
 import { VERSION } from '../version.ts';

@@ -4,8 +4,8 @@
  * can never break the run, skip a revert or lose a result.
  */
 import { EventEmitter } from 'node:events';
-import type { ErrorKind } from '../load/errors.ts';
-import type { LatencySummary } from '../metrics/hist.ts';
+import type { ErrorKind } from '../core/error-kinds.ts';
+import type { LatencySummary } from '../core/hist.ts';
 import type { SecondStats } from '../metrics/store.ts';
 import type { FaultRecord, RunResult } from '../result.ts';
 import type { RunPlan } from '../scenario/plan.ts';

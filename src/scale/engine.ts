@@ -15,7 +15,7 @@
 import { realClock, every, type Clock } from '../core/clock.ts';
 import type { EngineContext, LoadEngine } from '../load/engine.ts';
 import type { LoadOutcome } from '../load/open-model.ts';
-import type { ProfileStats } from '../load/profiles.ts';
+import type { ProfileStats } from '../metrics/profiles.ts';
 import type { WarmUpReport } from '../load/warm-up.ts';
 import { WARM_UP_BUDGET_MS } from '../load/warm-up.ts';
 import type { MergeableSecond } from '../metrics/store.ts';

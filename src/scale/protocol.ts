@@ -18,7 +18,7 @@ import { z } from 'zod';
 import { secondSchema } from '../result.ts';
 import type { LoadOutcome } from '../load/open-model.ts';
 import type { WarmUpReport } from '../load/warm-up.ts';
-import type { ProfileStats } from '../load/profiles.ts';
+import type { ProfileStats } from '../metrics/profiles.ts';
 import type { MergeableSecond, MergeableWindow } from '../metrics/store.ts';
 import type { WindowChange } from '../run/exposure.ts';
 import type { RunPlan } from '../scenario/plan.ts';

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { every, realClock, type Clock, type TimerHandle } from '../core/clock.ts';
 import type { EngineContext, LoadEngine } from '../load/engine.ts';
 import { createPrng } from '../load/prng.ts';
-import { encode } from '../metrics/hist.ts';
+import { encode } from '../core/hist.ts';
 import { startSelfMonitor, type SelfMonitor } from '../metrics/self-monitor.ts';
 import {
   MetricsStore,

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { reporters } from '../../reporters/index.ts';
 import { compareFiles } from '../../src/cli/commands/compare.ts';
 import { InputError } from '../../src/core/errors.ts';
-import { encode, newHistogram, recordMs } from '../../src/metrics/hist.ts';
+import { encode, newHistogram, recordMs } from '../../src/core/hist.ts';
 import type { RunResult } from '../../src/result.ts';
 import { DEFAULT_TOLERANCES } from '../../src/tolerances.ts';
 import { runCli } from '../helpers/cli.ts';

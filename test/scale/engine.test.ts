@@ -15,7 +15,7 @@ import { tempDir } from '../helpers/files.ts';
 import { SimClock } from '../helpers/sim-clock.ts';
 import { simEngine, simFaults, type TargetModel } from '../helpers/sim-engine.ts';
 import { expectAccounting } from '../helpers/accounting.ts';
-import { decode } from '../../src/metrics/hist.ts';
+import { decode } from '../../src/core/hist.ts';
 import { Arrivals } from '../../src/load/arrivals.ts';
 import { segmentOf } from '../../src/load/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
