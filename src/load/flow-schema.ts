@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { parseDurationMs } from '../core/units.ts';
-import { duration } from '../scenario/types.ts';
+import { duration } from '../core/zod-types.ts';
 
 // ---- think times ---------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { RequestSpec } from '../scenario/schema.ts';
-import type { Problem } from '../scenario/yaml.ts';
+import type { Problem } from '../core/yaml.ts';
 import {
   checkAnswer,
   compileCapture,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { InputError } from '../core/errors.ts';
 import { decode } from '../core/hist.ts';
 import { runResultSchema, type RunResult } from '../result.ts';
-import { failWith, parseYamlDocs, readSource, zodProblems } from '../scenario/yaml.ts';
+import { failWith, parseYamlDocs, readSource, zodProblems } from '../core/yaml.ts';
 import { VERSION } from '../version.ts';
 import { migrateResult } from './migrate.ts';
 

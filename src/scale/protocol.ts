@@ -22,7 +22,8 @@ import type { ProfileStats } from '../metrics/profiles.ts';
 import type { MergeableSecond, MergeableWindow } from '../metrics/store.ts';
 import type { WindowChange } from '../run/exposure.ts';
 import type { RunPlan } from '../scenario/plan.ts';
-import type { EnvironmentFile, NativeService, ScenarioFile } from '../scenario/schema.ts';
+import type { EnvironmentFile, ScenarioFile } from '../scenario/schema.ts';
+import type { NativeService } from '../slo/schema.ts';
 import type { OpenSloDoc } from '../scenario/load.ts';
 
 /** A segment reports this often: finished seconds, its live window, what is outstanding. */

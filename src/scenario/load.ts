@@ -24,7 +24,14 @@ import {
   type NamedStream,
   type ScenarioFile,
 } from './schema.ts';
-import { failWith, parseYamlFile, problemLine, zodProblems, type Problem, type SourceDoc } from './yaml.ts';
+import {
+  failWith,
+  parseYamlFile,
+  problemLine,
+  zodProblems,
+  type Problem,
+  type SourceDoc,
+} from '../core/yaml.ts';
 
 // SLO loading lives in src/slo/load.ts; re-exported so callers keep importing it from here.
 export { loadSlo };

@@ -38,7 +38,7 @@ export async function compareFiles(
       import('../../compare.ts'),
       import('../../results/read.ts'),
       import('../../results/migrate.ts'),
-      import('../../scenario/yaml.ts'),
+      import('../../core/yaml.ts'),
     ],
   );
   const [older, newer] = [readResultFile(oldFile), readResultFile(newFile)];

@@ -1,6 +1,6 @@
 import { InputError } from '../../core/errors.ts';
 import { resolveScenarioPath } from '../../scenario/paths.ts';
-import { readSource } from '../../scenario/yaml.ts';
+import { readSource } from '../../core/yaml.ts';
 import { jsonOption, writeJson } from '../options.ts';
 import type { Command } from './index.ts';
 
