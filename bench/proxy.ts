@@ -15,7 +15,7 @@ import { segmentOf } from '../src/load/patterns.ts';
 import { createPrng } from '../src/load/prng.ts';
 import { MetricsStore } from '../src/metrics/store.ts';
 import { spawn } from 'node:child_process';
-import { CLI_BIN } from '../src/scenario/paths.ts';
+import { CLI_BIN } from '../src/core/paths.ts';
 import {
   fmt,
   freePort,

@@ -21,7 +21,7 @@ import { decode } from '../src/core/hist.ts';
 import type { RunResult } from '../src/result.ts';
 import { runScenario } from '../src/run.ts';
 import { loadScenario } from '../src/scenario/load.ts';
-import { CLI_BIN } from '../src/scenario/paths.ts';
+import { CLI_BIN } from '../src/core/paths.ts';
 import { Coordinator } from '../src/scale/coordinator.ts';
 import { scaleEngineDef } from '../src/scale/setup.ts';
 import { fmt, freePort, median, SHORT, track, type BenchReport, type Row } from './lib/common.ts';

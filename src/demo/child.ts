@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { InputError } from '../core/errors.ts';
-import { CLI_BIN } from '../scenario/paths.ts';
+import { CLI_BIN } from '../core/paths.ts';
 
 export interface DemoChild {
   pid: number;

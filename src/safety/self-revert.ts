@@ -12,7 +12,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../scenario/paths.ts';
+import { PACKAGE_ROOT } from '../core/paths.ts';
 import { markedEnv, processStartTime } from '../targets/process.ts';
 import { ownershipMark, type ApplyContext } from '../targets/types.ts';
 import { stateDir } from './state.ts';

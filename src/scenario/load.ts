@@ -12,7 +12,7 @@ import { loadSlo, type SloConfig } from '../slo/load.ts';
 import { parseStopCondition } from '../slo/stop.ts';
 import { formatDuration, parseDurationMs } from '../core/units.ts';
 import { AT_HINT, parseAt } from './at.ts';
-import { resolveEnvironmentPath, resolveScenarioPath, resolveSloPath } from './paths.ts';
+import { resolveEnvironmentPath, resolveScenarioPath, resolveSloPath } from '../core/paths.ts';
 import { plan as makePlan, type RunPlan } from './plan.ts';
 import {
   environmentSchema,

@@ -20,7 +20,7 @@ import {
   type ThinkDist,
   type UsersPhase,
 } from '../load/flow-schema.ts';
-import { probeSpec, steadyStateSpec } from '../probes/schema.ts';
+import { probeSpec, steadyStateSpec } from './probe-schema.ts';
 
 export const MAX_RATE_WITHOUT_FORCE = 50_000;
 export const MAX_BACKLOG = 1_000_000;

@@ -13,7 +13,7 @@ import {
 import { segmentOf } from '../../src/load/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
 import { MetricsStore } from '../../src/metrics/store.ts';
-import { addHealthService, type ServingStatus } from '../../src/probes/grpc-health.ts';
+import { addHealthService, type ServingStatus } from '../../src/load/grpc-health.ts';
 
 export interface Req {
   prompt: string;

@@ -16,7 +16,7 @@ import {
 } from '../../src/compare.ts';
 import { encode, newHistogram, recordMs } from '../../src/core/hist.ts';
 import type { RunResult } from '../../src/result.ts';
-import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { PACKAGE_ROOT } from '../../src/core/paths.ts';
 import { partitionRun, type SecondSpec } from './synthetic.ts';
 
 const TEMPLATE = partitionRun();

@@ -14,7 +14,7 @@ import { Arrivals } from '../../src/load/arrivals.ts';
 import { segmentOf } from '../../src/load/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
 import type { RunResult } from '../../src/result.ts';
-import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { PACKAGE_ROOT } from '../../src/core/paths.ts';
 import { dockerReady, IMAGE as TARGET_IMAGE, must, randomPrefix, sh } from '../helpers/docker.ts';
 import { tempDir } from '../helpers/files.ts';
 

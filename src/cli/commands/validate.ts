@@ -1,5 +1,5 @@
 import { InputError } from '../../core/errors.ts';
-import { resolveScenarioPath } from '../../scenario/paths.ts';
+import { resolveScenarioPath } from '../../core/paths.ts';
 import { readSource } from '../../core/yaml.ts';
 import { jsonOption, writeJson } from '../options.ts';
 import type { Command } from './index.ts';
