@@ -11,7 +11,7 @@
 import { realClock } from '../src/core/clock.ts';
 import autocannon from 'autocannon';
 import { HttpLoad } from '../src/load/http-engine.ts';
-import { segmentOf } from '../src/load/patterns.ts';
+import { segmentOf } from '../src/scenario/patterns.ts';
 import { createPrng } from '../src/load/prng.ts';
 import { MetricsStore } from '../src/metrics/store.ts';
 import { spawn } from 'node:child_process';

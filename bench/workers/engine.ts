@@ -10,8 +10,8 @@
  */
 import { realClock } from '../../src/core/clock.ts';
 import { HttpLoad } from '../../src/load/http-engine.ts';
-import { segmentOf } from '../../src/load/patterns.ts';
-import { sequence } from '../../src/load/patterns.ts';
+import { segmentOf } from '../../src/scenario/patterns.ts';
+import { sequence } from '../../src/scenario/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
 import { encode, newHistogram, recordMs, summarize, type Histogram } from '../../src/core/hist.ts';
 import { startSelfMonitor } from '../../src/metrics/self-monitor.ts';

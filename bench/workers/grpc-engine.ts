@@ -10,7 +10,7 @@ import type { ErrorKind } from '../../src/core/error-kinds.ts';
 import { GrpcLoad } from '../../src/load/grpc-engine.ts';
 import { HttpLoad } from '../../src/load/http-engine.ts';
 import { compileMessage, findMethod, loadProto, messageEncoder } from '../../src/load/grpc-proto.ts';
-import { segmentOf } from '../../src/load/patterns.ts';
+import { segmentOf } from '../../src/scenario/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
 import { MetricsStore } from '../../src/metrics/store.ts';
 

@@ -16,7 +16,7 @@ import {
   ProtoError,
   type ProtoProblem,
 } from './grpc-proto.ts';
-import type { GrpcSpec } from './grpc-schema.ts';
+import type { GrpcSpec } from '../scenario/grpc-schema.ts';
 
 export interface CompiledCalls {
   calls: GrpcCallSpec[];

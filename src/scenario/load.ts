@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { faultDef, faultTypes } from '../../faults/index.ts';
 import { InputError } from '../core/errors.ts';
 import { engineTargetKind, streamingProblems } from '../load/checks.ts';
-import { stepLevel } from '../load/patterns.ts';
+import { stepLevel } from './patterns.ts';
 import { loadSlo, type SloConfig } from '../slo/load.ts';
 import { parseStopCondition } from '../slo/stop.ts';
 import { formatDuration, parseDurationMs } from '../core/units.ts';

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { duration, percent, rate } from '../core/zod-types.ts';
-import { grpcSpec, grpcTarget } from '../load/grpc-schema.ts';
+import { grpcSpec, grpcTarget } from './grpc-schema.ts';
 import {
   captureSpec,
   dataSpec,
@@ -19,7 +19,7 @@ import {
   type RepeatCount,
   type ThinkDist,
   type UsersPhase,
-} from '../load/flow-schema.ts';
+} from './flow-schema.ts';
 import { probeSpec, steadyStateSpec } from './probe-schema.ts';
 
 export const MAX_RATE_WITHOUT_FORCE = 50_000;

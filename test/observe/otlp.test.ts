@@ -12,7 +12,7 @@ import { INFERENCE_PROTO, INFERENCE_SERVICE } from '../../src/demo/inference.ts'
 import { realClock } from '../../src/core/clock.ts';
 import { GrpcLoad } from '../../src/load/grpc-engine.ts';
 import { grpcServiceDefinition, loadProto } from '../../src/load/grpc-proto.ts';
-import { segmentOf } from '../../src/load/patterns.ts';
+import { segmentOf } from '../../src/scenario/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
 import { MetricsStore } from '../../src/metrics/store.ts';
 import { RunMetrics } from '../../src/metrics/run-metrics.ts';

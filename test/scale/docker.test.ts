@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Arrivals } from '../../src/load/arrivals.ts';
-import { segmentOf } from '../../src/load/patterns.ts';
+import { segmentOf } from '../../src/scenario/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
 import type { RunResult } from '../../src/result.ts';
 import { PACKAGE_ROOT } from '../../src/core/paths.ts';

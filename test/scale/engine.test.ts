@@ -17,7 +17,7 @@ import { simEngine, simFaults, type TargetModel } from '../helpers/sim-engine.ts
 import { expectAccounting } from '../helpers/accounting.ts';
 import { decode } from '../../src/core/hist.ts';
 import { Arrivals } from '../../src/load/arrivals.ts';
-import { segmentOf } from '../../src/load/patterns.ts';
+import { segmentOf } from '../../src/scenario/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
 import { simSegments, type SimSegments } from './sim.ts';
 
