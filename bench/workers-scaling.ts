@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { decode } from '../src/core/hist.ts';
 import type { RunResult } from '../src/result.ts';
 import { runScenario } from '../src/run.ts';
-import { loadScenario } from '../src/scenario/load.ts';
+import { loadScenario } from '../src/input/load.ts';
 import { CLI_BIN } from '../src/core/paths.ts';
 import { Coordinator } from '../src/scale/coordinator.ts';
 import { scaleEngineDef } from '../src/scale/setup.ts';

@@ -38,7 +38,7 @@ import { createEngines, streamUnits, type StreamSet } from './run/streams.ts';
 import { mergedHistogram, mergedProfiles, streamResult } from './run/result.ts';
 import { combineVerdicts } from './slo/combine.ts';
 import { buildResult } from './run/result.ts';
-import { planScenario, type Scenario } from './scenario/load.ts';
+import { planScenario, type Scenario } from './input/load.ts';
 import type { RunPlan } from './scenario/plan.ts';
 import { FaultRunner, type FaultRunnerOptions } from './safety/fault-runner.ts';
 import { Ledger } from './safety/ledger.ts';

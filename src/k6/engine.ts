@@ -15,7 +15,7 @@ import { InputError } from '../core/errors.ts';
 import type { LoadEngine } from '../load/engine.ts';
 import type { LoadOutcome } from '../load/open-model.ts';
 import type { MetricsStore } from '../metrics/store.ts';
-import type { Scenario } from '../scenario/load.ts';
+import type { Scenario } from '../input/load.ts';
 import type { RunPlan } from '../scenario/plan.ts';
 import { exportK6 } from './export.ts';
 import { parseK6NdjsonFile } from './ndjson.ts';

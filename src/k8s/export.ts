@@ -19,7 +19,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, normalize, relative, resolve, sep } from 'node:path';
 import { stringify } from 'yaml';
 import { InputError } from '../core/errors.ts';
-import { assertSingleStream, type Scenario } from '../scenario/load.ts';
+import { assertSingleStream, type Scenario } from '../input/load.ts';
 import type { RunPlan } from '../scenario/plan.ts';
 
 export const COORDINATOR_PORT = 7070;

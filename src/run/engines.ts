@@ -13,7 +13,7 @@ import { grpcPreflight } from '../load/grpc-run.ts';
 import { GrpcLoad } from '../load/grpc-engine.ts';
 import { HttpLoad } from '../load/http-engine.ts';
 import { compileWorkload } from '../load/workload.ts';
-import type { Scenario } from '../scenario/load.ts';
+import type { Scenario } from '../input/load.ts';
 import { planSegment } from '../scenario/plan.ts';
 import { isFlow, type ENGINES, type RequestSpec, type Target } from '../scenario/schema.ts';
 import { judgeCapacityStep } from '../slo/capacity.ts';

@@ -13,7 +13,7 @@ import {
   type StreamResult,
   type TimelineSecond,
 } from '../result.ts';
-import type { Scenario } from '../scenario/load.ts';
+import type { Scenario } from '../input/load.ts';
 import type { RunPlan } from '../scenario/plan.ts';
 import type { Target } from '../scenario/schema.ts';
 import type { StreamTotals } from '../metrics/stream-metrics.ts';

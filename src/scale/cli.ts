@@ -10,7 +10,7 @@ import { randomSeed } from '../load/prng.ts';
 import type { EngineDef } from '../load/engine.ts';
 import type { RunHandle } from '../run.ts';
 import type { EngineName } from '../run/engines.ts';
-import type { Scenario } from '../scenario/load.ts';
+import type { Scenario } from '../input/load.ts';
 import { parseDurationMs } from '../core/units.ts';
 import { Coordinator } from './coordinator.ts';
 import type { RunnerLossPolicy } from './engine.ts';

@@ -24,7 +24,7 @@ import type { WindowChange } from '../run/exposure.ts';
 import type { RunPlan } from '../scenario/plan.ts';
 import type { EnvironmentFile, ScenarioFile } from '../scenario/schema.ts';
 import type { NativeService } from '../slo/schema.ts';
-import type { OpenSloDoc } from '../scenario/load.ts';
+import type { OpenSloDoc } from '../input/load.ts';
 
 /** A segment reports this often: finished seconds, its live window, what is outstanding. */
 export const REPORT_MS = 250;

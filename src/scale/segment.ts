@@ -26,7 +26,7 @@ import {
 } from '../metrics/store.ts';
 import { engines } from '../run/engines.ts';
 import { FaultWindows } from '../run/exposure.ts';
-import type { Scenario } from '../scenario/load.ts';
+import type { Scenario } from '../input/load.ts';
 import { VERSION } from '../version.ts';
 import { REPORT_MS, type FromSegment, type RunSpec, type ToSegment } from './protocol.ts';
 import { unpackScenario } from './shipping.ts';

@@ -8,7 +8,7 @@ import { InputError } from '../core/errors.ts';
 import { arrivalCount } from '../load/arrivals.ts';
 import type { EngineContext, EngineDef } from '../load/engine.ts';
 import { engines, type EngineName } from '../run/engines.ts';
-import { planScenario, type Scenario } from '../scenario/load.ts';
+import { planScenario, type Scenario } from '../input/load.ts';
 import { planSegment, type RunPlan } from '../scenario/plan.ts';
 import { VERSION } from '../version.ts';
 import { ScaleEngine, type RunnerLossPolicy, type SegmentLink } from './engine.ts';

@@ -19,7 +19,7 @@ import { RunMetrics } from '../../src/metrics/run-metrics.ts';
 import { otlpConfig, parseTraceSample, startOtel, type OtlpConfig } from '../../src/otel/index.ts';
 import { RunTracer } from '../../src/otel/traces.ts';
 import { runScenario } from '../../src/run.ts';
-import { loadScenario } from '../../src/scenario/load.ts';
+import { loadScenario } from '../../src/input/load.ts';
 import { expectAccounting } from '../helpers/accounting.ts';
 import { tempDir } from '../helpers/files.ts';
 import { closedPort, httpServer, type TestServer } from '../helpers/servers.ts';

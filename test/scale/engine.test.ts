@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runScenario, type RunOptions } from '../../src/run.ts';
 import type { RunResult } from '../../src/result.ts';
-import { loadScenario } from '../../src/scenario/load.ts';
+import { loadScenario } from '../../src/input/load.ts';
 import { scaleEngineDef } from '../../src/scale/setup.ts';
 import type { RunnerLossPolicy } from '../../src/scale/engine.ts';
 import { tempDir } from '../helpers/files.ts';

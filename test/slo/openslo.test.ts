@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../src/core/errors.ts';
 import type { TimelineSecond } from '../../src/result.ts';
-import { loadScenario, loadSlo } from '../../src/scenario/load.ts';
+import { loadScenario, loadSlo } from '../../src/input/load.ts';
 import { PACKAGE_ROOT } from '../../src/core/paths.ts';
 import { objectivesFor } from '../../src/slo/objectives.ts';
 import { score } from '../../src/slo/score.ts';

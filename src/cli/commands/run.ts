@@ -117,7 +117,7 @@ export const runCommand: Command = (cli, setCode) =>
         { runScenario, LEDGER_WARNING },
         { render, writeReports },
       ] = await Promise.all([
-        import('../../scenario/load.ts'),
+        import('../../input/load.ts'),
         import('../../run.ts'),
         import('../../../reporters/index.ts'),
       ]);

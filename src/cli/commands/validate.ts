@@ -57,7 +57,7 @@ export const validateCommand: Command = (cli, setCode) =>
         'print {"ok", "files": [{input, file, kind, ok, problems}]} on stdout (docs/cli.md)',
       ),
     async (args) => {
-      const { loadEnvironment, loadScenario, loadSlo } = await import('../../scenario/load.ts');
+      const { loadEnvironment, loadScenario, loadSlo } = await import('../../input/load.ts');
       const results = [];
       for (const f of args.files) {
         const file = resolveScenarioPath(f);
