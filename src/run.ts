@@ -18,6 +18,7 @@
 import { randomBytes } from 'node:crypto';
 import { faultDef } from '../faults/index.ts';
 import { realClock, every, type Clock } from './core/clock.ts';
+import { stateDir } from './core/paths.ts';
 import { AbortedError, InputError, InternalError } from './core/errors.ts';
 import { startDemoChild, type DemoChild } from './demo/child.ts';
 import type { EngineContext, EngineDef, LoadEngine } from './load/engine.ts';
@@ -54,7 +55,7 @@ import {
   updateRun,
   type RunInfo,
 } from './safety/runs.ts';
-import { ensureStateDir, stateDir } from './safety/state.ts';
+import { ensureStateDir } from './safety/state.ts';
 import { processStartTime } from './targets/process.ts';
 import { objectivesFor } from './slo/objectives.ts';
 import { score } from './slo/score.ts';

@@ -1,4 +1,4 @@
-import { stateDir } from '../../safety/state.ts';
+import { stateDir } from '../../core/paths.ts';
 import type { Command } from './index.ts';
 
 export const emergencyStopCommand: Command = (cli, setCode) =>
