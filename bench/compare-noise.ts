@@ -33,7 +33,7 @@ import { parseArgs } from 'node:util';
 import type { Comparison } from '../src/compare.ts';
 import type { RunResult } from '../src/result.ts';
 import { DEMO_PORT_VARS } from '../src/demo/ports.ts';
-import { CLI_BIN, PACKAGE_ROOT } from '../src/scenario/paths.ts';
+import { CLI_BIN, PACKAGE_ROOT } from '../src/core/paths.ts';
 import { awaitQuiet, freePort, killAll, NICE, stopChild, track } from './lib/common.ts';
 
 const { values: opt } = parseArgs({

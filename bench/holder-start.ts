@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { CLI_BIN } from '../src/scenario/paths.ts';
+import { CLI_BIN } from '../src/core/paths.ts';
 import { HOLDER_MAIN } from '../src/targets/holder.ts';
 
 const arg = (name: string, dflt: string) => {

@@ -11,11 +11,11 @@
 import { realClock } from '../src/core/clock.ts';
 import autocannon from 'autocannon';
 import { HttpLoad } from '../src/load/http-engine.ts';
-import { segmentOf } from '../src/load/patterns.ts';
+import { segmentOf } from '../src/scenario/patterns.ts';
 import { createPrng } from '../src/load/prng.ts';
 import { MetricsStore } from '../src/metrics/store.ts';
 import { spawn } from 'node:child_process';
-import { CLI_BIN } from '../src/scenario/paths.ts';
+import { CLI_BIN } from '../src/core/paths.ts';
 import {
   fmt,
   freePort,

@@ -28,7 +28,7 @@ import {
   type Row,
 } from './lib/common.ts';
 import { startFastTarget } from './lib/targets.ts';
-import { decode, newHistogram } from '../src/metrics/hist.ts';
+import { decode, newHistogram } from '../src/core/hist.ts';
 import type { Phase } from '../src/scenario/schema.ts';
 import type { AutocannonArgs, AutocannonResult } from './workers/autocannon.ts';
 import type { EngineArgs, EngineResult, EngineSecond } from './workers/engine.ts';

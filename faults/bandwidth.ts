@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseBytes } from '../src/units.ts';
+import { parseBytes } from '../src/core/units.ts';
 import { addToxic } from '../src/targets/proxy.ts';
 import { prepareQdisc, tbfAdd } from '../src/targets/netns.ts';
 import { checkNetTarget, checkRootQdiscs } from '../src/targets/netns-preflight.ts';

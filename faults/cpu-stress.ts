@@ -1,7 +1,7 @@
 import { cpus } from 'node:os';
 import { z } from 'zod';
 import { holderManualRevert, startHolder } from '../src/targets/holder.ts';
-import { percent } from '../src/scenario/types.ts';
+import { percent } from '../src/core/zod-types.ts';
 import { defineFault } from './define.ts';
 
 /** Holders end themselves this long after their window, even if every revert layer failed. */

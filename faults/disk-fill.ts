@@ -1,8 +1,8 @@
 import { lstat, mkdir, open, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { bytes } from '../src/scenario/types.ts';
-import { armSelfRevert } from '../src/safety/self-revert.ts';
+import { bytes } from '../src/core/zod-types.ts';
+import { armSelfRevert } from '../src/targets/self-revert.ts';
 import { fillMarker, fillPath, FILL_DIR_NAME } from '../src/targets/fill.ts';
 import { defineFault } from './define.ts';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseBytes, parsePercent } from '../src/units.ts';
+import { parseBytes, parsePercent } from '../src/core/units.ts';
 import { holderManualRevert, startHolder } from '../src/targets/holder.ts';
 import { HOLDER_GRACE_MS } from './cpu-stress.ts';
 import { defineFault } from './define.ts';

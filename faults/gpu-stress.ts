@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { percent } from '../src/scenario/types.ts';
+import { percent } from '../src/core/zod-types.ts';
 import { holderManualRevert, startHolder } from '../src/targets/holder.ts';
 import { HOLDER_GRACE_MS } from './cpu-stress.ts';
 import { defineFault } from './define.ts';

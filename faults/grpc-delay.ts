@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration, percent } from '../src/scenario/types.ts';
+import { duration, percent } from '../src/core/zod-types.ts';
 import { addToxic } from '../src/targets/proxy.ts';
 import { defineFault } from './define.ts';
 

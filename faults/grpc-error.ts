@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { GRPC_STATUS_NAMES, parseGrpcStatus } from '../src/load/grpc-status.ts';
-import { percent } from '../src/scenario/types.ts';
+import { GRPC_STATUS_NAMES, parseGrpcStatus } from '../src/core/grpc-status.ts';
+import { percent } from '../src/core/zod-types.ts';
 import { addToxic } from '../src/targets/proxy.ts';
 import { defineFault } from './define.ts';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { percent } from '../src/scenario/types.ts';
+import { percent } from '../src/core/zod-types.ts';
 import { addToxic } from '../src/targets/proxy.ts';
 import { defineFault } from './define.ts';
 

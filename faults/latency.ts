@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../src/scenario/types.ts';
+import { duration } from '../src/core/zod-types.ts';
 import { delayOn, delayPreflight } from './delay.ts';
 import { defineFault } from './define.ts';
 import { stream, toxicity } from './params.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bytes } from '../src/scenario/types.ts';
+import { bytes } from '../src/core/zod-types.ts';
 import { addToxic } from '../src/targets/proxy.ts';
 import { defineFault } from './define.ts';
 import { stream, toxicity } from './params.ts';

@@ -1,6 +1,6 @@
 import { totalmem } from 'node:os';
 import { z } from 'zod';
-import { parseBytes, parsePercent } from '../src/units.ts';
+import { parseBytes, parsePercent } from '../src/core/units.ts';
 import { holderManualRevert, startHolder } from '../src/targets/holder.ts';
 import { HOLDER_GRACE_MS } from './cpu-stress.ts';
 import { defineFault } from './define.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { percent } from '../src/scenario/types.ts';
+import { percent } from '../src/core/zod-types.ts';
 import { lossRules, prepareRules, resolvePeers } from '../src/targets/netns.ts';
 import { checkNetTarget, checkPeers } from '../src/targets/netns-preflight.ts';
 import type { ApplyContext } from '../src/targets/types.ts';

@@ -1,6 +1,6 @@
 /** Parameter pieces shared by the proxy faults. */
 import { z } from 'zod';
-import { percent } from '../src/scenario/types.ts';
+import { percent } from '../src/core/zod-types.ts';
 
 /** Which direction of a proxied connection the toxic acts on (Toxiproxy's `stream`). */
 export const stream = z.enum(['downstream', 'upstream']).default('downstream');

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { pickProcesses, processPreflight, signal } from '../src/targets/process.ts';
 import { checkDockerTarget, dockerOf, prepareLifecycle } from '../src/targets/docker.ts';
-import { armSelfRevert } from '../src/safety/self-revert.ts';
+import { armSelfRevert } from '../src/targets/self-revert.ts';
 import { defineFault } from './define.ts';
 
 export const pause = defineFault({

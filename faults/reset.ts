@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../src/scenario/types.ts';
+import { duration } from '../src/core/zod-types.ts';
 import { addToxic } from '../src/targets/proxy.ts';
 import { defineFault } from './define.ts';
 import { stream, toxicity } from './params.ts';

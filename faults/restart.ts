@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { duration } from '../src/scenario/types.ts';
+import { duration } from '../src/core/zod-types.ts';
 import { checkDockerTarget, dockerOf, prepareLifecycle } from '../src/targets/docker.ts';
 import { defineFault } from './define.ts';
 

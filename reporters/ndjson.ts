@@ -15,8 +15,8 @@
  *     (and per status), whose value is the count. k6 counters sum, so totals are exact.
  * Latency is measured from the *intended* send time (k6's from the actual send).
  */
-import { decode, type Histogram } from '../src/metrics/hist.ts';
-import { classifyStatus } from '../src/load/errors.ts';
+import { decode, type Histogram } from '../src/core/hist.ts';
+import { classifyStatus } from '../src/core/error-kinds.ts';
 import { createPrng, type Prng } from '../src/load/prng.ts';
 import type { RunResult, TimelineSecond } from '../src/result.ts';
 import type { Reporter } from './shared.ts';

@@ -5,7 +5,7 @@
  */
 import type { FaultRecord, ObjectiveResult, RunResult, Verdict } from '../src/result.ts';
 import { GRADES, MIN_CONFIDENT_REQUESTS, type PhaseName } from '../src/slo/score.ts';
-import { formatDuration } from '../src/units.ts';
+import { formatDuration } from '../src/core/units.ts';
 
 /** A reporter renders one RunResult (with its verdict) to a string; it decides nothing. */
 export interface Reporter {

@@ -4,7 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { PACKAGE_ROOT } from '../src/scenario/paths.ts';
+import { PACKAGE_ROOT } from '../src/core/paths.ts';
 import { jsonSchemas } from '../src/schemas.ts';
 
 const at = process.argv.indexOf('--out');

@@ -7,8 +7,8 @@
  *                   ──> a regression only when significant (p < ALPHA) AND large (tolerances)
  */
 import { errorRateGreater, mannWhitneyGreater, median, rateOf, type RateSummary } from './compare-stats.ts';
-import { InputError } from './errors.ts';
-import { decode } from './metrics/hist.ts';
+import { InputError } from './core/errors.ts';
+import { decode } from './core/hist.ts';
 import type { RunResult } from './result.ts';
 import type { PhaseName } from './slo/score.ts';
 import type { Tolerances } from './tolerances.ts';

@@ -8,7 +8,7 @@
  *   const result = await run.result;                                // RunResult with verdict
  *   console.log(render(result, 'markdown'));
  */
-import { loadScenario as load, planScenario, type LoadOptions, type Scenario } from './scenario/load.ts';
+import { loadScenario as load, planScenario, type LoadOptions, type Scenario } from './input/load.ts';
 import type { RunPlan } from './scenario/plan.ts';
 import { objectivesFor } from './slo/objectives.ts';
 import { score as scoreWith } from './slo/score.ts';
@@ -17,9 +17,9 @@ import { streamAsResult } from './run/result.ts';
 import type { RunResult, Verdict } from './result.ts';
 
 export { runScenario, RunHandle, type RunOptions, type Progress } from './run.ts';
-export { ChaosError, InputError, AbortedError, RevertError, InternalError, ExitCode } from './errors.ts';
+export { ChaosError, InputError, AbortedError, RevertError, InternalError, ExitCode } from './core/errors.ts';
 export type { RunResult, Verdict, TimelineSecond, FaultRecord } from './result.ts';
-export type { Scenario, LoadOptions } from './scenario/load.ts';
+export type { Scenario, LoadOptions } from './input/load.ts';
 export type { RunPlan, PlannedFault, PlannedPhase } from './scenario/plan.ts';
 export { faultTypes } from '../faults/index.ts';
 export { render, reporters, reporterNames, writeReports, type ReporterName } from '../reporters/index.ts';

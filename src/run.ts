@@ -18,7 +18,8 @@
 import { randomBytes } from 'node:crypto';
 import { faultDef } from '../faults/index.ts';
 import { realClock, every, type Clock } from './core/clock.ts';
-import { AbortedError, InputError, InternalError } from './errors.ts';
+import { stateDir } from './core/paths.ts';
+import { AbortedError, InputError, InternalError } from './core/errors.ts';
 import { startDemoChild, type DemoChild } from './demo/child.ts';
 import type { EngineContext, EngineDef, LoadEngine } from './load/engine.ts';
 import { describeWarmUp } from './load/warm-up.ts';
@@ -38,7 +39,7 @@ import { createEngines, streamUnits, type StreamSet } from './run/streams.ts';
 import { mergedHistogram, mergedProfiles, streamResult } from './run/result.ts';
 import { combineVerdicts } from './slo/combine.ts';
 import { buildResult } from './run/result.ts';
-import { planScenario, type Scenario } from './scenario/load.ts';
+import { planScenario, type Scenario } from './input/load.ts';
 import type { RunPlan } from './scenario/plan.ts';
 import { FaultRunner, type FaultRunnerOptions } from './safety/fault-runner.ts';
 import { Ledger } from './safety/ledger.ts';
@@ -54,13 +55,13 @@ import {
   updateRun,
   type RunInfo,
 } from './safety/runs.ts';
-import { ensureStateDir, stateDir } from './safety/state.ts';
+import { ensureStateDir } from './safety/state.ts';
 import { processStartTime } from './targets/process.ts';
 import { objectivesFor } from './slo/objectives.ts';
 import { score } from './slo/score.ts';
 import { parseStopCondition, StopWatch, type StopCondition } from './slo/stop.ts';
 import { SKIPPED_UNAVAILABLE } from './slo/validity.ts';
-import { formatDuration } from './units.ts';
+import { formatDuration } from './core/units.ts';
 
 export type { ProfileProgress, Progress, RunEvents, StreamProgress } from './run/events.ts';
 

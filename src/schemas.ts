@@ -12,8 +12,9 @@
  */
 import { z } from 'zod';
 import { runResultSchema } from './result.ts';
-import { environmentSchema, scenarioJsonSchema, sloSchema } from './scenario/schema.ts';
-import { jsonSchemaHints } from './scenario/types.ts';
+import { environmentSchema, scenarioJsonSchema } from './scenario/schema.ts';
+import { sloSchema } from './slo/schema.ts';
+import { jsonSchemaHints } from './core/zod-types.ts';
 import { openSloAnyDoc } from './slo/openslo.ts';
 import { suiteSchema } from './suite/suite.ts';
 

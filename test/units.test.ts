@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDuration, parseBytes, parseDurationMs, parsePercent } from '../src/units.ts';
+import { formatDuration, parseBytes, parseDurationMs, parsePercent } from '../src/core/units.ts';
 
 describe('parseDurationMs', () => {
   it.each([

@@ -7,7 +7,7 @@
  * Started pinned to the generator core by bench/lib/common.ts runWorker().
  */
 import autocannon, { type Result } from 'autocannon';
-import { newHistogram, recordMs, summarize } from '../../src/metrics/hist.ts';
+import { newHistogram, recordMs, summarize } from '../../src/core/hist.ts';
 
 export interface AutocannonArgs {
   url: string;

@@ -10,13 +10,13 @@
  */
 import { realClock } from '../../src/core/clock.ts';
 import { HttpLoad } from '../../src/load/http-engine.ts';
-import { segmentOf } from '../../src/load/patterns.ts';
-import { sequence } from '../../src/load/patterns.ts';
+import { segmentOf } from '../../src/scenario/patterns.ts';
+import { sequence } from '../../src/scenario/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
-import { encode, newHistogram, recordMs, summarize, type Histogram } from '../../src/metrics/hist.ts';
+import { encode, newHistogram, recordMs, summarize, type Histogram } from '../../src/core/hist.ts';
 import { startSelfMonitor } from '../../src/metrics/self-monitor.ts';
 import { MetricsStore, type GeneratorStats } from '../../src/metrics/store.ts';
-import type { ErrorKind } from '../../src/load/errors.ts';
+import type { ErrorKind } from '../../src/core/error-kinds.ts';
 import type { LoadOutcome } from '../../src/load/open-model.ts';
 import type { Phase } from '../../src/scenario/schema.ts';
 

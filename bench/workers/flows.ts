@@ -6,7 +6,7 @@
  */
 import { realClock } from '../../src/core/clock.ts';
 import { HttpLoad } from '../../src/load/http-engine.ts';
-import { segmentOf } from '../../src/load/patterns.ts';
+import { segmentOf } from '../../src/scenario/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
 import { compileWorkload } from '../../src/load/workload.ts';
 import { MetricsStore } from '../../src/metrics/store.ts';

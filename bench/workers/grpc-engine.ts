@@ -6,11 +6,11 @@
  */
 import { realClock } from '../../src/core/clock.ts';
 import { INFERENCE_PROTO, INFERENCE_SERVICE } from '../../src/demo/inference.ts';
-import type { ErrorKind } from '../../src/load/errors.ts';
+import type { ErrorKind } from '../../src/core/error-kinds.ts';
 import { GrpcLoad } from '../../src/load/grpc-engine.ts';
 import { HttpLoad } from '../../src/load/http-engine.ts';
 import { compileMessage, findMethod, loadProto, messageEncoder } from '../../src/load/grpc-proto.ts';
-import { segmentOf } from '../../src/load/patterns.ts';
+import { segmentOf } from '../../src/scenario/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
 import { MetricsStore } from '../../src/metrics/store.ts';
 

@@ -2,7 +2,7 @@
 import type { Target } from '../scenario/schema.ts';
 import type { RunPlan } from '../scenario/plan.ts';
 import { planSegment } from '../scenario/plan.ts';
-import { formatDuration } from '../units.ts';
+import { formatDuration } from '../core/units.ts';
 
 const BLOCKS = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 

@@ -4,8 +4,8 @@
  */
 import { readdirSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
-import { ChaosError, ExitCode, exitCodeOf, InputError } from '../errors.ts';
-import { BUILTIN_SCENARIOS } from '../scenario/paths.ts';
+import { ChaosError, ExitCode, exitCodeOf, InputError } from '../core/errors.ts';
+import { BUILTIN_SCENARIOS } from '../core/paths.ts';
 import { VERSION } from '../version.ts';
 import { commands } from './commands/index.ts';
 

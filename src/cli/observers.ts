@@ -5,7 +5,7 @@
  * (a port in use is exit 2 with nothing started), and each observer only listens to run events.
  * The heavy modules (the OpenTelemetry SDK, the dashboard) load only when asked for.
  */
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import type { Dashboard } from '../dashboard/server.ts';
 import type { LiveMetrics } from '../metrics/prometheus.ts';
 import type { OtelExport } from '../otel/index.ts';

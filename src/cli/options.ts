@@ -1,7 +1,7 @@
 /** Options shared by commands that load a scenario. */
 import type { Argv } from 'yargs';
-import { InputError } from '../errors.ts';
-import type { LoadOptions } from '../scenario/load.ts';
+import { InputError } from '../core/errors.ts';
+import type { LoadOptions } from '../input/load.ts';
 
 export function scenarioOptions<T>(y: Argv<T>) {
   return y

@@ -3,7 +3,7 @@
  * one plain line every few seconds (CI logs stay readable).
  */
 import type { Progress, RunHandle } from '../run.ts';
-import { formatDuration } from '../units.ts';
+import { formatDuration } from '../core/units.ts';
 
 export function progressLine(p: Progress, width = 20): string {
   const frac = Math.min(1, p.elapsedMs / Math.max(1, p.durationMs));

@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import type http from 'node:http';
 import type { Pool } from 'undici';
-import { classifyError } from '../load/errors.ts';
+import { classifyError } from '../core/error-kinds.ts';
 
 const MAX_TOKENS = 100_000;
 

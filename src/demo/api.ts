@@ -5,8 +5,8 @@
  */
 import http from 'node:http';
 import { Pool } from 'undici';
-import { InputError } from '../errors.ts';
-import { classifyError } from '../load/errors.ts';
+import { InputError } from '../core/errors.ts';
+import { classifyError } from '../core/error-kinds.ts';
 import { accountRoutes } from './account.ts';
 
 export interface ApiOptions {

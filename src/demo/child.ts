@@ -5,8 +5,8 @@
  * its parent goes away (the IPC channel closes).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { InputError } from '../errors.ts';
-import { CLI_BIN } from '../scenario/paths.ts';
+import { InputError } from '../core/errors.ts';
+import { CLI_BIN } from '../core/paths.ts';
 
 export interface DemoChild {
   pid: number;

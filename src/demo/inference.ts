@@ -13,11 +13,11 @@
  */
 import http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
-import { PACKAGE_ROOT } from '../scenario/paths.ts';
+import { PACKAGE_ROOT } from '../core/paths.ts';
 import { join } from 'node:path';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import { grpcServiceDefinition, loadProto } from '../load/grpc-proto.ts';
-import { addHealthService } from '../probes/grpc-health.ts';
+import { addHealthService } from '../load/grpc-health.ts';
 import { sessionApi } from './inference-sessions.ts';
 
 // From the package root: compiled code in dist/ has no .proto files beside it.

@@ -11,9 +11,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type http from 'node:http';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import { startProxyServer, type ProxyServer } from '../proxy/server.ts';
-import { CLI_BIN } from '../scenario/paths.ts';
+import { CLI_BIN } from '../core/paths.ts';
 import { demoSlowdown } from './api.ts';
 import { startDependency } from './dependency.ts';
 import { startDemoInference, type InferenceService } from './inference.ts';

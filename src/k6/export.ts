@@ -8,9 +8,9 @@
  * script that does something else.
  */
 import { dirname } from 'node:path';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import { compileWorkload, type Workload } from '../load/workload.ts';
-import { SINGLE_STREAM_ONLY, type Scenario } from '../scenario/load.ts';
+import { SINGLE_STREAM_ONLY, type Scenario } from '../input/load.ts';
 import type { RunPlan } from '../scenario/plan.ts';
 import { objectivesFor } from '../slo/objectives.ts';
 import { entriesCode, thinkExpr, type ScriptContext } from './script-flows.ts';

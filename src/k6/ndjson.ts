@@ -13,7 +13,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import { MetricsStore } from '../metrics/store.ts';
 
 interface PointLine {

@@ -5,7 +5,7 @@
  * way chaoskit does is refused by name (src/k6/export.ts), never exported as something else.
  */
 import type { Capture, CompiledExpect } from '../load/captures.ts';
-import type { ThinkDist } from '../load/flow-schema.ts';
+import type { ThinkDist } from '../scenario/flow-schema.ts';
 import type { CompiledRequest } from '../load/http-bodies.ts';
 import type { Template } from '../load/templates.ts';
 import type { Instr, Workload } from '../load/workload.ts';

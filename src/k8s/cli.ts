@@ -1,6 +1,6 @@
 /** `chaos export kubernetes`: flags checked, the scenario loaded and planned, the manifests written. */
 import { writeFileSync } from 'node:fs';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import { randomSeed } from '../load/prng.ts';
 import { checkSeed, checkTimeScale, loadOptions } from '../cli/options.ts';
 import { planFor } from '../scale/setup.ts';
@@ -34,7 +34,7 @@ export async function exportKubernetes(args: KubernetesArgs): Promise<void> {
       `--namespace must be a DNS label (lower-case letters, digits, dashes), got ${JSON.stringify(args.namespace)}`,
     );
   const timeScale = checkTimeScale(args.timeScale);
-  const { loadScenario } = await import('../scenario/load.ts');
+  const { loadScenario } = await import('../input/load.ts');
   const s = loadScenario(args.scenario, loadOptions(args));
   const seed = checkSeed(args.seed) ?? s.spec.seed ?? randomSeed();
   const plan = planFor(s, { seed, timeScale, force: args.force, count: args.runners }, '--runners');

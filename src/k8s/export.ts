@@ -18,8 +18,8 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, normalize, relative, resolve, sep } from 'node:path';
 import { stringify } from 'yaml';
-import { InputError } from '../errors.ts';
-import { assertSingleStream, type Scenario } from '../scenario/load.ts';
+import { InputError } from '../core/errors.ts';
+import { assertSingleStream, type Scenario } from '../input/load.ts';
 import type { RunPlan } from '../scenario/plan.ts';
 
 export const COORDINATOR_PORT = 7070;

@@ -11,7 +11,7 @@
  * the mix, a template's random values) is seeded by the arrival's index k, never by the order in
  * which one process happened to send, so `--seed` replays the same run whatever N is.
  */
-import { inverseIntegral, type Segment } from './patterns.ts';
+import { inverseIntegral, type Segment } from '../scenario/patterns.ts';
 import { createPrng, type Prng } from './prng.ts';
 
 /** Segment `index` of `count` equal segments of a stream's arrivals (k6: execution segments). */

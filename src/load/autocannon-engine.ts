@@ -8,12 +8,12 @@
 import type { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import type { Clock } from '../core/clock.ts';
-import { newHistogram, recordMs } from '../metrics/hist.ts';
+import { newHistogram, recordMs } from '../core/hist.ts';
 import type { MetricsStore } from '../metrics/store.ts';
 import type { RequestSpec } from '../scenario/schema.ts';
 import { capacityResult, capacityWarnings, type CapacityStep, type StepMeasure } from '../slo/capacity.ts';
 import type { LoadEngine } from './engine.ts';
-import { classifyError, classifyStatus } from './errors.ts';
+import { classifyError, classifyStatus } from '../core/error-kinds.ts';
 import type { LoadOutcome } from './open-model.ts';
 
 /** The part of autocannon's API used here (the package ships no types). */

@@ -9,7 +9,7 @@
  * kind `check`, naming the variable); an expectation that does not hold fails the step itself.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { ExpectSpec } from './flow-schema.ts';
+import type { ExpectSpec } from '../scenario/flow-schema.ts';
 
 // ---- JSON paths ----------------------------------------------------------------------------------
 

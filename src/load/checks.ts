@@ -5,7 +5,7 @@
  */
 import { dirname } from 'node:path';
 import { isFlow, type EnvironmentFile, type ScenarioFile } from '../scenario/schema.ts';
-import type { Problem } from '../scenario/yaml.ts';
+import type { Problem } from '../core/yaml.ts';
 import { compileGrpcCalls } from './grpc-calls.ts';
 import { hasTags } from './templates.ts';
 import { compileWorkload } from './workload.ts';

@@ -7,7 +7,7 @@ import type { Clock } from '../core/clock.ts';
 import type { RequestTracer } from '../otel/request-tracer.ts';
 import type { MetricsStore } from '../metrics/store.ts';
 import type { RunResult } from '../result.ts';
-import type { Scenario } from '../scenario/load.ts';
+import type { Scenario } from '../input/load.ts';
 import type { RunPlan } from '../scenario/plan.ts';
 import type { ExecutionSegment } from './arrivals.ts';
 import type { LoadOutcome } from './open-model.ts';

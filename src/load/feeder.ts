@@ -10,7 +10,7 @@
  * how often it did.
  */
 import { readFileSync } from 'node:fs';
-import type { DataSpec } from './flow-schema.ts';
+import type { DataSpec } from '../scenario/flow-schema.ts';
 import type { Prng } from './prng.ts';
 
 export type Row = Record<string, string>;

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { Problem } from '../scenario/yaml.ts';
+import type { Problem } from '../core/yaml.ts';
 import type { GrpcCallSpec } from './grpc-engine.ts';
 import {
   compileMessage,
@@ -16,7 +16,7 @@ import {
   ProtoError,
   type ProtoProblem,
 } from './grpc-proto.ts';
-import type { GrpcSpec } from './grpc-schema.ts';
+import type { GrpcSpec } from '../scenario/grpc-schema.ts';
 
 export interface CompiledCalls {
   calls: GrpcCallSpec[];

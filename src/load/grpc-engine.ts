@@ -6,7 +6,7 @@
  *   scheduler ──dispatch(intended)──> channel.createCall(path) ──> CallHandler ──> MetricsStore
  *                                     (round robin over channels; unary or server stream)
  *   CallHandler: each message = one stream event (time to first event, gaps);
- *                status OK = ok, any other code = error kind grpc_<code> (src/load/grpc-status.ts)
+ *                status OK = ok, any other code = error kind grpc_<code> (src/core/grpc-status.ts)
  *   warm-up: the mix's first call on the same channels, recorded nowhere (a server stream is
  *            cancelled at its first message: by then the call path is warm)
  *   tracing (only with a tracer): a sampled call carries `traceparent` metadata; its span ends
@@ -15,8 +15,8 @@
 import * as grpc from '@grpc/grpc-js';
 import type { RequestTracer, TracedRequest, TraceProfile } from '../otel/request-tracer.ts';
 import type { Prng } from './prng.ts';
-import type { ErrorKind } from './errors.ts';
-import { grpcErrorKind } from './grpc-status.ts';
+import type { ErrorKind } from '../core/error-kinds.ts';
+import { grpcErrorKind } from '../core/grpc-status.ts';
 import { InFlight, OpenModelLoad, type OpenModelOptions, type WarmUpSender } from './open-model.ts';
 import type { WarmUpAnswer } from './warm-up.ts';
 

@@ -1,6 +1,6 @@
 /** The runner's side of the gRPC engine: check the target before anything starts. */
-import { InputError } from '../errors.ts';
-import { checkHealth } from '../probes/grpc-health.ts';
+import { InputError } from '../core/errors.ts';
+import { checkHealth } from './grpc-health.ts';
 import type { Target } from '../scenario/schema.ts';
 import * as grpc from '@grpc/grpc-js';
 import { grpcReachable } from './grpc-engine.ts';

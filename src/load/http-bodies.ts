@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { RequestSpec } from '../scenario/schema.ts';
-import type { Problem } from '../scenario/yaml.ts';
+import type { Problem } from '../core/yaml.ts';
 import {
   checkAnswer,
   compileCapture,
@@ -24,8 +24,8 @@ import {
   type CompiledExpect,
   type Needs,
 } from './captures.ts';
-import type { ErrorKind } from './errors.ts';
-import type { ProfileRecorder } from './profiles.ts';
+import type { ErrorKind } from '../core/error-kinds.ts';
+import type { ProfileRecorder } from '../metrics/profiles.ts';
 import { compileMultipart, type MultipartBody } from './multipart.ts';
 import type { Prng } from './prng.ts';
 import {

@@ -19,7 +19,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { RequestTracer, TraceProfile } from '../otel/request-tracer.ts';
 import type { MixEntry } from '../scenario/schema.ts';
 import type { AnswerView } from './captures.ts';
-import { classifyError, type ErrorKind } from './errors.ts';
+import { classifyError, type ErrorKind } from '../core/error-kinds.ts';
 import { inspectAnswer, prepareRequest, type CompiledRequest } from './http-bodies.ts';
 import { HttpInFlight } from './http-inflight.ts';
 import { InFlight, OpenModelLoad, type OpenModelOptions, type WarmUpSender } from './open-model.ts';
@@ -27,7 +27,7 @@ import { SseHandler } from './sse.ts';
 import type { Prng } from './prng.ts';
 import type { WarmUpAnswer } from './warm-up.ts';
 import { compileWorkload, type Workload } from './workload.ts';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 
 export type { LoadOutcome } from './open-model.ts';
 

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, extname, isAbsolute, resolve } from 'node:path';
-import type { MultipartPart } from './flow-schema.ts';
+import type { MultipartPart } from '../scenario/flow-schema.ts';
 import type { Prng } from './prng.ts';
 import type { RenderContext, Template } from './templates.ts';
 

@@ -12,7 +12,7 @@ import {
   summarize,
   type Histogram,
   type LatencySummary,
-} from '../metrics/hist.ts';
+} from '../core/hist.ts';
 import type { PhaseName } from '../metrics/store.ts';
 import type { FeederStats } from './feeder.ts';
 

@@ -11,9 +11,9 @@
  * session (`onFail: continue` goes on). Sessions still running when the pattern ends get
  * `gracefulStop` to finish; what is due after that is not requested, and the session counts as stopped.
  */
-import type { ThinkDist } from './flow-schema.ts';
+import type { ThinkDist } from '../scenario/flow-schema.ts';
 import { Feeder, type FeederStats, type Row } from './feeder.ts';
-import type { Segment } from './patterns.ts';
+import type { Segment } from '../scenario/patterns.ts';
 import type { Prng } from './prng.ts';
 import type { SessionRecorder } from './session-metrics.ts';
 import type { RenderContext } from './templates.ts';

@@ -8,10 +8,10 @@
  *
  * Only a 2xx text/event-stream answer is a stream; any other answer is an ordinary response.
  */
-import { classifyError, type ErrorKind } from './errors.ts';
+import { classifyError, type ErrorKind } from '../core/error-kinds.ts';
 import { HttpInFlight } from './http-inflight.ts';
-import type { ProfileRecorder } from './profiles.ts';
-import type { StreamRecorder } from './stream-metrics.ts';
+import type { ProfileRecorder } from '../metrics/profiles.ts';
+import type { StreamRecorder } from '../metrics/stream-metrics.ts';
 
 /** What the handler needs from its engine. */
 export interface SseOwner {

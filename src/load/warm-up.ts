@@ -11,7 +11,7 @@
  *
  * Nothing here touches the MetricsStore: warm-up requests are not part of the result.
  */
-import type { Segment } from './patterns.ts';
+import type { Segment } from '../scenario/patterns.ts';
 
 /** How one warm-up request ended: answered (any status), answered with a failure, or not at all. */
 export type WarmUpAnswer = 'ok' | 'failed' | { unanswered: string };

@@ -12,8 +12,8 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { isFlow, type FlowStep, type LoadSpec, type MixEntry, type RequestStep } from '../scenario/schema.ts';
-import type { Problem } from '../scenario/yaml.ts';
-import type { DataSpec, RepeatCount, ThinkDist } from './flow-schema.ts';
+import type { Problem } from '../core/yaml.ts';
+import type { DataSpec, RepeatCount, ThinkDist } from '../scenario/flow-schema.ts';
 import { readDataFile, type DataFile } from './feeder.ts';
 import { compileRequest, type CompiledRequest, type RequestLike } from './http-bodies.ts';
 import type { TemplateScope } from './templates.ts';

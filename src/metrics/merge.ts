@@ -4,8 +4,8 @@
  * from the merged histograms. Merging is associative and commutative, so the order in which
  * sources ship their seconds does not matter.
  */
-import type { StreamSecond } from '../load/stream-metrics.ts';
-import { decode, encode, newHistogram, summarize, type Histogram } from './hist.ts';
+import type { StreamSecond } from './stream-metrics.ts';
+import { decode, encode, newHistogram, summarize, type Histogram } from '../core/hist.ts';
 import type { PhaseName, PhaseSecond, SecondStats } from './store.ts';
 
 function addCounts<K extends string>(

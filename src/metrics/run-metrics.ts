@@ -17,12 +17,12 @@
  * from fixed lists or from the scenario; the run id is a label of `chaoskit_run_info` only.
  */
 import type { JsHistogram } from 'hdr-histogram-js';
-import type { ErrorKind } from '../load/errors.ts';
+import type { ErrorKind } from '../core/error-kinds.ts';
 import type { FaultRecord, RunResult } from '../result.ts';
 import type { Progress, RunHandle } from '../run.ts';
 import type { StartedInfo } from '../run/events.ts';
 import type { RunPlan } from '../scenario/plan.ts';
-import { decode } from './hist.ts';
+import { decode } from '../core/hist.ts';
 import type { SecondStats } from './store.ts';
 
 export type MetricKind = 'counter' | 'gauge' | 'histogram';

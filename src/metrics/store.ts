@@ -14,10 +14,10 @@
  * memory is bounded by what is in flight. Each outcome is also attributed to a phase by
  * exposure (src/run/exposure.ts): the faults active at any moment of the request's life.
  */
-import { classifyStatus, type ErrorKind } from '../load/errors.ts';
-import { ProfileRecorder } from '../load/profiles.ts';
-import { StreamRecorder, type StreamSecond } from '../load/stream-metrics.ts';
-import { InternalError } from '../errors.ts';
+import { classifyStatus, type ErrorKind } from '../core/error-kinds.ts';
+import { ProfileRecorder } from './profiles.ts';
+import { StreamRecorder, type StreamSecond } from './stream-metrics.ts';
+import { InternalError } from '../core/errors.ts';
 import {
   decode,
   encode,
@@ -26,7 +26,7 @@ import {
   summarize,
   type Histogram,
   type LatencySummary,
-} from './hist.ts';
+} from '../core/hist.ts';
 
 export type PhaseName = 'baseline' | 'fault' | 'recovery';
 export const PHASE_NAMES: readonly PhaseName[] = ['baseline', 'fault', 'recovery'];

@@ -10,7 +10,7 @@
  *   OTEL_METRIC_EXPORT_INTERVAL (ms): how often metrics go out (default 5000 here)
  *   OTEL_BSP_SCHEDULE_DELAY (ms): how often queued spans go out (default 5000, the spec's)
  */
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 
 export interface OtlpConfig {
   tracesUrl: string;

@@ -5,7 +5,7 @@
  * span, so the target's own trace continues it; the span ends with the request's outcome.
  * The implementation is src/otel/traces.ts; engines import only these types.
  */
-import type { ErrorKind } from '../load/errors.ts';
+import type { ErrorKind } from '../core/error-kinds.ts';
 
 /** What a traced request of one profile of the mix says about itself; built once per profile. */
 export interface TraceProfile {

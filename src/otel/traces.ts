@@ -27,7 +27,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import type { TracerProvider } from '@opentelemetry/sdk-trace';
-import { classifyStatus, type ErrorKind } from '../load/errors.ts';
+import { classifyStatus, type ErrorKind } from '../core/error-kinds.ts';
 import type { FaultRecord, RunResult } from '../result.ts';
 import type { RunHandle } from '../run.ts';
 import type { StartedInfo } from '../run/events.ts';

@@ -7,8 +7,8 @@
  *               └─ grpc.health.v1 Check (SERVING) ────┴─> samples[t]
  */
 import * as grpc from '@grpc/grpc-js';
-import { checkHealth } from './grpc-health.ts';
-import type { ProbeSpec } from './schema.ts';
+import { checkHealth } from '../load/grpc-health.ts';
+import type { ProbeSpec } from '../scenario/probe-schema.ts';
 
 export interface ProbeSample {
   /** Second of the run (load clock) the check started in. */

@@ -4,7 +4,7 @@
  */
 import type { Clock } from '../core/clock.ts';
 import type { RunResult } from '../result.ts';
-import type { SteadyStateSpec } from './schema.ts';
+import type { SteadyStateSpec } from '../scenario/probe-schema.ts';
 import type { ProbeRunner } from './runner.ts';
 
 export type SteadyStateRecord = NonNullable<RunResult['steadyState']>;

@@ -12,7 +12,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 
 export interface AccessPolicy {
   /** The networks given with --allow, as written (loopback is always allowed on top). */

@@ -1,4 +1,4 @@
-import { ChaosError, ExitCode } from '../errors.ts';
+import { ChaosError, ExitCode } from '../core/errors.ts';
 
 /**
  * An error with the HTTP status the API answers with, Toxiproxy's table of named errors

@@ -12,7 +12,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import { accessPolicy } from './access.ts';
 import { formatHostPort, isLoopback } from './address.ts';
 import { createApiHandler } from './api.ts';

@@ -4,10 +4,10 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '../errors.ts';
-import { decode } from '../metrics/hist.ts';
+import { InputError } from '../core/errors.ts';
+import { decode } from '../core/hist.ts';
 import { runResultSchema, type RunResult } from '../result.ts';
-import { failWith, parseYamlDocs, readSource, zodProblems } from '../scenario/yaml.ts';
+import { failWith, parseYamlDocs, readSource, zodProblems } from '../core/yaml.ts';
 import { VERSION } from '../version.ts';
 import { migrateResult } from './migrate.ts';
 

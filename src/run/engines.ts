@@ -3,7 +3,7 @@
  * runner needs; valid names derive from it. The runner never branches on the engine.
  */
 import { dirname } from 'node:path';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import { K6Load, k6Preflight } from '../k6/engine.ts';
 import { assertExportable } from '../k6/export.ts';
 import { AutocannonLoad } from '../load/autocannon-engine.ts';
@@ -13,7 +13,7 @@ import { grpcPreflight } from '../load/grpc-run.ts';
 import { GrpcLoad } from '../load/grpc-engine.ts';
 import { HttpLoad } from '../load/http-engine.ts';
 import { compileWorkload } from '../load/workload.ts';
-import type { Scenario } from '../scenario/load.ts';
+import type { Scenario } from '../input/load.ts';
 import { planSegment } from '../scenario/plan.ts';
 import { isFlow, type ENGINES, type RequestSpec, type Target } from '../scenario/schema.ts';
 import { judgeCapacityStep } from '../slo/capacity.ts';

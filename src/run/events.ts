@@ -4,13 +4,13 @@
  * can never break the run, skip a revert or lose a result.
  */
 import { EventEmitter } from 'node:events';
-import type { ErrorKind } from '../load/errors.ts';
-import type { LatencySummary } from '../metrics/hist.ts';
+import type { ErrorKind } from '../core/error-kinds.ts';
+import type { LatencySummary } from '../core/hist.ts';
 import type { SecondStats } from '../metrics/store.ts';
 import type { FaultRecord, RunResult } from '../result.ts';
 import type { RunPlan } from '../scenario/plan.ts';
 import type { LiveSnapshot } from './live.ts';
-import type { LiveProfile } from '../load/profiles.ts';
+import type { LiveProfile } from '../metrics/profiles.ts';
 
 /** The live view, once a second: what is happening now, requests still in flight included. */
 export interface Progress {

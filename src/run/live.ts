@@ -6,8 +6,8 @@
  * adds every request still waiting or in flight with its age so far: a request outstanding for
  * 2 s already counts as a 2 s latency, so `p99 > 500ms` sees a hung target while it hangs.
  */
-import type { ErrorKind } from '../load/errors.ts';
-import { recordMs, summarize, type LatencySummary } from '../metrics/hist.ts';
+import type { ErrorKind } from '../core/error-kinds.ts';
+import { recordMs, summarize, type LatencySummary } from '../core/hist.ts';
 import type { LiveWindow } from '../metrics/store.ts';
 
 export interface LiveSnapshot {

@@ -2,7 +2,7 @@
  * buildResult: everything the runner measured (plain data) → one RunResult. Pure: no clock, no
  * I/O, so every field can be tested without running anything. Scoring is separate (src/slo/).
  */
-import { encode, newHistogram, summarize, type Histogram } from '../metrics/hist.ts';
+import { encode, newHistogram, summarize, type Histogram } from '../core/hist.ts';
 import type { SecondStats } from '../metrics/store.ts';
 import type { ProbeResult } from '../probes/runner.ts';
 import type { SteadyStateRecord } from '../probes/steady-state.ts';
@@ -13,11 +13,11 @@ import {
   type StreamResult,
   type TimelineSecond,
 } from '../result.ts';
-import type { Scenario } from '../scenario/load.ts';
+import type { Scenario } from '../input/load.ts';
 import type { RunPlan } from '../scenario/plan.ts';
 import type { Target } from '../scenario/schema.ts';
-import type { StreamTotals } from '../load/stream-metrics.ts';
-import type { ProfileStats } from '../load/profiles.ts';
+import type { StreamTotals } from '../metrics/stream-metrics.ts';
+import type { ProfileStats } from '../metrics/profiles.ts';
 import { ACCOUNTING_WARNING } from '../slo/validity.ts';
 import { VERSION } from '../version.ts';
 

@@ -23,8 +23,8 @@ import {
   type LiveWindow,
   type SecondStats,
 } from '../metrics/store.ts';
-import type { Scenario } from '../scenario/load.ts';
-import { streamScenario } from '../scenario/load.ts';
+import type { Scenario } from '../input/load.ts';
+import { streamScenario } from '../input/load.ts';
 import { streamPlan, type RunPlan } from '../scenario/plan.ts';
 import type { WarmUpReport } from '../load/warm-up.ts';
 import { engines, type EngineName } from './engines.ts';

@@ -5,7 +5,7 @@
  * read for a moment is retried, and every open fault is still reverted.
  */
 import { spawn } from 'node:child_process';
-import { CLI_BIN } from '../scenario/paths.ts';
+import { CLI_BIN } from '../core/paths.ts';
 import { markedEnv } from '../targets/process.ts';
 import { Ledger } from './ledger.ts';
 import { revertOpenFaults } from './revert.ts';

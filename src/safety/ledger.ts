@@ -26,7 +26,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { InputError, RevertError } from '../errors.ts';
+import { InputError, RevertError } from '../core/errors.ts';
 import { recipeProblem, recipeSchema } from '../targets/recipes.ts';
 import type { RevertRecipe } from '../targets/types.ts';
 import { describeIoError, isNoSpace, openStateDir, releaseReserve, untrusted } from './state.ts';

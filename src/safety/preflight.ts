@@ -1,6 +1,6 @@
 /** Before anything is applied: every planned fault's own checks (driver, device, privilege, capacity). */
 import { faultDef } from '../../faults/index.ts';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import type { RunPlan } from '../scenario/plan.ts';
 import type { EnvironmentFile } from '../scenario/schema.ts';
 import { previewProcessTarget } from '../targets/process.ts';

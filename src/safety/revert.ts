@@ -16,7 +16,7 @@ import { revertRecipe, type RevertOutcome } from '../targets/revert.ts';
 import { processStartTime } from '../targets/process.ts';
 import type { RevertRecipe, TargetIo } from '../targets/types.ts';
 import { LedgerWriteError, type Ledger, type LedgerRevertBy, type OpenFault } from './ledger.ts';
-import { obsoleteTimers } from './self-revert.ts';
+import { obsoleteTimers } from '../targets/self-revert.ts';
 import { NOFOLLOW, writeNew } from './state.ts';
 
 export type RevertFaultOutcome = 'reverted' | 'already-gone' | 'reverted-by-other';

@@ -18,7 +18,7 @@ import {
   utimesSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import { processStartTime } from '../targets/process.ts';
 import { describeIoError, ensureStateDir, NOFOLLOW, writeStateFile } from './state.ts';
 

@@ -3,7 +3,8 @@
  * boundary (as ssh treats ~/.ssh): whatever is in it may be acted on with the user's rights, so
  * chaoskit refuses a directory or file there that someone else owns or could write, and never
  * follows a symbolic link in it. Every write there is checked; a full or read-only directory is
- * an input error naming the path, found before anything is applied.
+ * an input error naming the path, found before anything is applied. Where it is: stateDir() in
+ * src/core/paths.ts.
  */
 import {
   closeSync,
@@ -16,15 +17,8 @@ import {
   writeSync,
   type Stats,
 } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { InputError } from '../errors.ts';
-
-export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.CHAOSKIT_STATE_DIR) return env.CHAOSKIT_STATE_DIR;
-  if (env.XDG_STATE_HOME) return join(env.XDG_STATE_HOME, 'chaoskit');
-  return join(homedir(), '.local', 'state', 'chaoskit');
-}
+import { InputError } from '../core/errors.ts';
 
 /** Sub-directories chaoskit keeps in the state directory. */
 export const STATE_SUBDIRS = ['runs', 'locks'] as const;

@@ -1,4 +1,4 @@
-// A fault's self-reverting timer (src/safety/self-revert.ts): plain Node while it waits, so it
+// A fault's self-reverting timer (armed by src/targets/self-revert.ts): plain Node while it waits, so it
 // starts in a fraction of the CLI's time and holds a few MB. Glances at the ledger every 2 s and
 // exits once the fault is closed; at its deadline it loads the revert code and reverts.
 //   node timer-main.mjs --state DIR --run RUN --fault FAULT --mark MARK --at EPOCH_MS
@@ -50,5 +50,5 @@ for (;;) {
 }
 const { register } = await import('tsx/esm/api');
 register();
-const { fireTimer } = await import('./self-revert.ts');
+const { fireTimer } = await import('./timer-fire.ts');
 process.exit(await fireTimer(args.state, args.run, args.fault));

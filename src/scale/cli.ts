@@ -5,13 +5,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import { randomSeed } from '../load/prng.ts';
 import type { EngineDef } from '../load/engine.ts';
 import type { RunHandle } from '../run.ts';
 import type { EngineName } from '../run/engines.ts';
-import type { Scenario } from '../scenario/load.ts';
-import { parseDurationMs } from '../units.ts';
+import type { Scenario } from '../input/load.ts';
+import { parseDurationMs } from '../core/units.ts';
 import { Coordinator } from './coordinator.ts';
 import type { RunnerLossPolicy } from './engine.ts';
 import { planFor, scalableEngine, scaleEngineDef } from './setup.ts';

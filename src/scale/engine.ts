@@ -15,13 +15,13 @@
 import { realClock, every, type Clock } from '../core/clock.ts';
 import type { EngineContext, LoadEngine } from '../load/engine.ts';
 import type { LoadOutcome } from '../load/open-model.ts';
-import type { ProfileStats } from '../load/profiles.ts';
+import type { ProfileStats } from '../metrics/profiles.ts';
 import type { WarmUpReport } from '../load/warm-up.ts';
 import { WARM_UP_BUDGET_MS } from '../load/warm-up.ts';
 import type { MergeableSecond } from '../metrics/store.ts';
 import type { RunResult } from '../result.ts';
 import { FaultWindows } from '../run/exposure.ts';
-import { formatDuration } from '../units.ts';
+import { formatDuration } from '../core/units.ts';
 import { LostShare } from './lost.ts';
 import {
   REPORT_MS,

@@ -18,12 +18,13 @@ import { z } from 'zod';
 import { secondSchema } from '../result.ts';
 import type { LoadOutcome } from '../load/open-model.ts';
 import type { WarmUpReport } from '../load/warm-up.ts';
-import type { ProfileStats } from '../load/profiles.ts';
+import type { ProfileStats } from '../metrics/profiles.ts';
 import type { MergeableSecond, MergeableWindow } from '../metrics/store.ts';
 import type { WindowChange } from '../run/exposure.ts';
 import type { RunPlan } from '../scenario/plan.ts';
-import type { EnvironmentFile, NativeService, ScenarioFile } from '../scenario/schema.ts';
-import type { OpenSloDoc } from '../scenario/load.ts';
+import type { EnvironmentFile, ScenarioFile } from '../scenario/schema.ts';
+import type { NativeService } from '../slo/schema.ts';
+import type { OpenSloDoc } from '../input/load.ts';
 
 /** A segment reports this often: finished seconds, its live window, what is outstanding. */
 export const REPORT_MS = 250;

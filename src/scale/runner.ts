@@ -11,7 +11,7 @@ import { hostname } from 'node:os';
 import { request } from 'undici';
 import { every, realClock, type Clock } from '../core/clock.ts';
 import type { EngineContext, LoadEngine } from '../load/engine.ts';
-import { formatDuration } from '../units.ts';
+import { formatDuration } from '../core/units.ts';
 import { VERSION } from '../version.ts';
 import { API, COORDINATOR_SILENT_MS, parseToSegment, type FromSegment } from './protocol.ts';
 import { SegmentHost } from './segment.ts';

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { every, realClock, type Clock, type TimerHandle } from '../core/clock.ts';
 import type { EngineContext, LoadEngine } from '../load/engine.ts';
 import { createPrng } from '../load/prng.ts';
-import { encode } from '../metrics/hist.ts';
+import { encode } from '../core/hist.ts';
 import { startSelfMonitor, type SelfMonitor } from '../metrics/self-monitor.ts';
 import {
   MetricsStore,
@@ -26,7 +26,7 @@ import {
 } from '../metrics/store.ts';
 import { engines } from '../run/engines.ts';
 import { FaultWindows } from '../run/exposure.ts';
-import type { Scenario } from '../scenario/load.ts';
+import type { Scenario } from '../input/load.ts';
 import { VERSION } from '../version.ts';
 import { REPORT_MS, type FromSegment, type RunSpec, type ToSegment } from './protocol.ts';
 import { unpackScenario } from './shipping.ts';

@@ -4,11 +4,11 @@
  * ready), so a stop or a failure there exits before anything is applied, like any preflight; its
  * engine is the ScaleEngine over the ready segments.
  */
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import { arrivalCount } from '../load/arrivals.ts';
 import type { EngineContext, EngineDef } from '../load/engine.ts';
 import { engines, type EngineName } from '../run/engines.ts';
-import { planScenario, type Scenario } from '../scenario/load.ts';
+import { planScenario, type Scenario } from '../input/load.ts';
 import { planSegment, type RunPlan } from '../scenario/plan.ts';
 import { VERSION } from '../version.ts';
 import { ScaleEngine, type RunnerLossPolicy, type SegmentLink } from './engine.ts';

@@ -9,9 +9,9 @@
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { InputError } from '../errors.ts';
-import type { Scenario } from '../scenario/load.ts';
-import type { SourceDoc } from '../scenario/yaml.ts';
+import { InputError } from '../core/errors.ts';
+import type { Scenario } from '../input/load.ts';
+import type { SourceDoc } from '../core/yaml.ts';
 import type { ShippedScenario } from './protocol.ts';
 
 /** What a run may ship at most (a scenario's files, not a data set). */

@@ -6,7 +6,7 @@
  * the measurements). A worker whose coordinator dies stops by itself within 3 s, like any runner.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { CLI_BIN } from '../scenario/paths.ts';
+import { CLI_BIN } from '../core/paths.ts';
 
 export interface Workers {
   /** Why a worker exited before the run ended (its last stderr lines), by index. */

@@ -2,7 +2,7 @@
  * Fault start expressions: `32s`, `peak`, `peak + 5s`, `phase 2`, `phase spike + 5s`, `end - 10s`.
  * Parsed into an anchor plus offset; resolved against a plan's phases.
  */
-import { parseDurationMs } from '../units.ts';
+import { parseDurationMs } from '../core/units.ts';
 
 export type AtAnchor =
   { kind: 'start' } | { kind: 'peak' } | { kind: 'end' } | { kind: 'phase'; ref: number | string };

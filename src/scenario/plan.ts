@@ -3,10 +3,10 @@
  * The plan is plain data (JSON-serialisable); `planSegment(plan)` rebuilds rate(t) from it.
  */
 import { faultDef } from '../../faults/index.ts';
-import { phaseDurationMs, segmentOf, sequence, type Segment } from '../load/patterns.ts';
+import { phaseDurationMs, segmentOf, sequence, type Segment } from './patterns.ts';
 import { FAULT_COMMON_KEYS, type Phase, type ScenarioFile } from './schema.ts';
 import { parseAt, type AtExpr } from './at.ts';
-import { MAX_DURATION_MS } from '../units.ts';
+import { MAX_DURATION_MS } from '../core/units.ts';
 
 export interface PlannedPhase {
   index: number; // 1-based, as users write `phase 2`

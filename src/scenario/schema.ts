@@ -1,11 +1,11 @@
 /**
- * The scenario, environment and SLO file formats as zod schemas: the single source of truth.
+ * The scenario and environment file formats as zod schemas: the single source of truth (the SLO
+ * file's are in src/slo/schema.ts).
  * Defaults live here and nowhere else; JSON Schemas in schemas/ are generated from these.
  */
 import { z } from 'zod';
-import { MAX_PERIOD_MS } from '../units.ts';
-import { duration, percent, rate } from './types.ts';
-import { grpcSpec, grpcTarget } from '../load/grpc-schema.ts';
+import { duration, percent, rate } from '../core/zod-types.ts';
+import { grpcSpec, grpcTarget } from './grpc-schema.ts';
 import {
   captureSpec,
   dataSpec,
@@ -19,9 +19,8 @@ import {
   type RepeatCount,
   type ThinkDist,
   type UsersPhase,
-} from '../load/flow-schema.ts';
-import { probeSpec, steadyStateSpec } from '../probes/schema.ts';
-import { parseThreshold } from '../slo/threshold.ts';
+} from './flow-schema.ts';
+import { probeSpec, steadyStateSpec } from './probe-schema.ts';
 
 export const MAX_RATE_WITHOUT_FORCE = 50_000;
 export const MAX_BACKLOG = 1_000_000;
@@ -583,65 +582,3 @@ export const environmentSchema = z.strictObject({
   probes: z.record(z.string(), probeSpec).default({}),
 });
 export type EnvironmentFile = z.output<typeof environmentSchema>;
-
-// ---- SLO ---------------------------------------------------------------------------------------
-
-const latencyObjectives = z
-  .record(
-    z.string().regex(/^(p\d+(\.\d+)?|avg|med|max)$/, 'expected p50, p95, p99, p99.9, avg, med or max'),
-    duration(),
-  )
-  .superRefine((obj, ctx) => {
-    for (const key of Object.keys(obj)) {
-      const m = /^p(\d+(?:\.\d+)?)$/.exec(key);
-      if (m && (Number(m[1]) <= 0 || Number(m[1]) > 100)) {
-        ctx.addIssue({ code: 'custom', path: [key], message: `percentile ${m[1]} is outside (0, 100]` });
-      }
-    }
-  });
-
-/** A profile's objectives: no windows and no recovery (those are the service's, second by second). */
-const profileObjectives = z.strictObject({
-  availability: percent.optional(),
-  latency: latencyObjectives.optional(),
-  errorRate: percent.optional(),
-  thresholds: z
-    .array(
-      z
-        .string()
-        .min(1)
-        .superRefine((t, ctx) => {
-          const parsed = parseThreshold(t);
-          if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
-          else if (parsed.windowMs)
-            ctx.addIssue({
-              code: 'custom',
-              message: 'a profile threshold has no window: profiles are judged over each phase',
-            });
-        }),
-    )
-    .default([]),
-});
-
-export const nativeService = z.strictObject({
-  availability: percent.optional(),
-  latency: latencyObjectives.optional(),
-  errorRate: percent.optional(),
-  recovery: duration().optional(),
-  holdFor: duration().default(10_000),
-  budget: z.strictObject({ period: duration({ maxMs: MAX_PERIOD_MS }), maxSpend: percent }).optional(),
-  /** k6-style thresholds, optionally windowed: `p(95)<500`, `rate<0.01`, `p(99)<300 over 10s`. */
-  thresholds: z.array(z.string().min(1)).default([]),
-  /**
-   * Objectives of one request profile, flow step (`FLOW.STEP`) or flow (its sessions), judged per
-   * phase like the service's own: `profiles: { chat.answer: { latency: { p95: 2s } } }`.
-   */
-  profiles: z.record(z.string().min(1), profileObjectives).optional(),
-});
-export type NativeService = z.output<typeof nativeService>;
-
-export const sloSchema = z.strictObject({
-  services: z.record(z.string(), nativeService).default({}),
-});
-
-// OpenSLO documents (any kind) in an SLO file: src/slo/openslo.ts.

@@ -3,7 +3,7 @@
  * the service's objectives on exactly the requests that ended inside the step, however short the
  * step (a step shorter than a second is judged too: whole seconds would miss it).
  */
-import { encode, type Histogram } from '../metrics/hist.ts';
+import { encode, type Histogram } from '../core/hist.ts';
 import type { RunResult, TimelineSecond } from '../result.ts';
 import type { ServiceObjectives } from './objectives.ts';
 import { meetsObjectives } from './score.ts';

@@ -4,8 +4,8 @@
  * (file:line:col: field) and all are reported together as one InputError.
  */
 import type { z } from 'zod';
-import { InputError } from '../errors.ts';
-import { sloSchema, type NativeService } from '../scenario/schema.ts';
+import { InputError } from '../core/errors.ts';
+import { sloSchema, type NativeService } from './schema.ts';
 import {
   parseYamlDocs,
   problemLine,
@@ -13,7 +13,7 @@ import {
   zodProblems,
   type Problem,
   type SourceDoc,
-} from '../scenario/yaml.ts';
+} from '../core/yaml.ts';
 import { readOpenSlo, type OpenSloDoc } from './openslo.ts';
 import { parseThreshold } from './threshold.ts';
 

@@ -4,7 +4,7 @@
  * intended send time).
  */
 import type { SloConfig } from './load.ts';
-import type { NativeService } from '../scenario/schema.ts';
+import type { NativeService } from './schema.ts';
 import { parseThreshold, type Threshold } from './threshold.ts';
 
 export type Objective = (

@@ -11,7 +11,7 @@
  * objective's), so scoring never sees a reference.
  */
 import { z } from 'zod';
-import { zodProblems, type Problem, type SourceDoc } from '../scenario/yaml.ts';
+import { zodProblems, type Problem, type SourceDoc } from '../core/yaml.ts';
 
 export const OPENSLO_KINDS = [
   'SLO',

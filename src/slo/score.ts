@@ -3,10 +3,10 @@
  * Reporters only render the verdict; pass/fail is decided here and nowhere else.
  * Formulas, weights and bands are documented in docs/slo-format.md.
  */
-import { mergeEncoded, type Histogram } from '../metrics/hist.ts';
+import { mergeEncoded, type Histogram } from '../core/hist.ts';
 import { PHASE_NAMES, type PhaseName } from '../metrics/store.ts';
 import type { ObjectiveResult, RecoveryResult, RunResult, TimelineSecond, Verdict } from '../result.ts';
-import { formatDuration } from '../units.ts';
+import { formatDuration } from '../core/units.ts';
 import type { Objective, ServiceObjectives } from './objectives.ts';
 import { compare } from './threshold.ts';
 import { invalidReasons } from './validity.ts';

@@ -4,7 +4,7 @@
  * second plus what is still waiting or in flight, so a hung target is seen while it hangs. When
  * one has held for its `for:` duration, the run reverts every fault, stops the load and exits 3.
  */
-import { parseDurationMs, parsePercent } from '../units.ts';
+import { parseDurationMs, parsePercent } from '../core/units.ts';
 import { compare, type ThresholdOp } from './threshold.ts';
 
 export type StopMetric = 'error-rate' | 'availability' | 'p50' | 'p90' | 'p95' | 'p99' | 'max' | 'dropped';

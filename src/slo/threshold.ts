@@ -3,7 +3,7 @@
  * `med<150`, `max<2000`, and `p(95)<500 over 10s` (every 10 s window must hold, where k6 only
  * checks the whole run: k6#1737). Values without a unit are milliseconds (rate: a fraction).
  */
-import { parseDurationMs } from '../units.ts';
+import { parseDurationMs } from '../core/units.ts';
 
 export type ThresholdStat =
   { kind: 'percentile'; p: number } | { kind: 'avg' } | { kind: 'med' } | { kind: 'max' } | { kind: 'rate' };

@@ -4,7 +4,7 @@
  * `invalid`, never a pass, whatever the numbers say.
  */
 import type { RunResult } from '../result.ts';
-import { formatDuration } from '../units.ts';
+import { formatDuration } from '../core/units.ts';
 
 /** Marks an observation written when --skip-unavailable left a fault out. */
 export const SKIPPED_UNAVAILABLE = 'skipped (--skip-unavailable)';

@@ -2,8 +2,8 @@
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
-import { resolveEnvironmentPath, resolveScenarioPath, resolveSloPath } from '../scenario/paths.ts';
-import { failWith, parseYamlFile, zodProblems, type Problem } from '../scenario/yaml.ts';
+import { resolveEnvironmentPath, resolveScenarioPath, resolveSloPath } from '../core/paths.ts';
+import { failWith, parseYamlFile, zodProblems, type Problem } from '../core/yaml.ts';
 
 const entry = z.union([
   z.string().min(1),

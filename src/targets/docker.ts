@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type Docker from 'dockerode';
 import type { Target } from '../scenario/schema.ts';
-import { armSelfRevert } from '../safety/self-revert.ts';
+import { armSelfRevert } from './self-revert.ts';
 import { pick } from './pick.ts';
 import { waitHealthy } from './process.ts';
 import type { ApplyContext, ContainerRef, DockerRecipe, Prepared } from './types.ts';

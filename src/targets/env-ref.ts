@@ -39,7 +39,7 @@ export async function verifiedTarget(ref: EnvironmentRef): Promise<Target> {
     throw new Error(`cannot re-read the environment file ${ref.file}: ${(err as Error).message}`);
   }
   if (now !== ref.sha256) throw changed();
-  const { loadEnvironment } = await import('../scenario/load.ts');
+  const { loadEnvironment } = await import('../input/load.ts');
   const env = loadEnvironment(ref.file);
   if (sha256Of(ref.file) !== ref.sha256) throw changed();
   const t = Object.hasOwn(env.spec.targets, ref.target) ? env.spec.targets[ref.target] : undefined;

@@ -9,7 +9,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../scenario/paths.ts';
+import { PACKAGE_ROOT } from '../core/paths.ts';
 import { markedEnv, processStartTime } from './process.ts';
 
 /** The holder's own entry (no TypeScript loader, no CLI). */

@@ -14,7 +14,7 @@ import { isIPv4 } from 'node:net';
 import { dockerOf, findContainers, pickContainers, refOf } from './docker.ts';
 import { realExecutor, run, shellLine, type Executor } from './exec.ts';
 import { processStartTime } from './process.ts';
-import { armSelfRevert } from '../safety/self-revert.ts';
+import { armSelfRevert } from './self-revert.ts';
 import type { ApplyContext, NetnsCmdRecipe, NetnsEnter, Prepared } from './types.ts';
 import { IPTABLES, qdiscHandle } from './marks.ts';
 

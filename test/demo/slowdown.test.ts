@@ -3,7 +3,7 @@ import type http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoSlowdown, startApi } from '../../src/demo/api.ts';
 import { startDependency } from '../../src/demo/dependency.ts';
-import { InputError } from '../../src/errors.ts';
+import { InputError } from '../../src/core/errors.ts';
 import { freePort } from '../helpers/cli.ts';
 
 const servers: http.Server[] = [];

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI_BIN, PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { CLI_BIN, PACKAGE_ROOT } from '../../src/core/paths.ts';
 import { tempDir } from '../helpers/files.ts';
 
 const BUILT_AT = Date.now() - 60_000;

@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { PACKAGE_ROOT } from '../../src/core/paths.ts';
 import { demoEnv } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/files.ts';
 

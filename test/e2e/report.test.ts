@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { reporters } from '../../reporters/index.ts';
 import { SCHEMA_VERSION, type RunResult } from '../../src/result.ts';
-import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { PACKAGE_ROOT } from '../../src/core/paths.ts';
 import { runCli, startCli } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/files.ts';
 import { partitionRun } from '../reporters/synthetic.ts';

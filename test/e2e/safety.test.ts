@@ -34,7 +34,7 @@ import type { RunResult } from '../../src/result.ts';
 import { tempDir } from '../helpers/files.ts';
 import { fill, mountUnavailable, smallTmpfs, unmountAll } from '../safety/mounts.ts';
 import { RESERVE_BYTES } from '../../src/safety/state.ts';
-import { CLI_BIN, PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { CLI_BIN, PACKAGE_ROOT } from '../../src/core/paths.ts';
 import { processStartTime } from '../../src/targets/process.ts';
 import {
   Proc,

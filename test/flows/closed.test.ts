@@ -104,7 +104,7 @@ describe('closed model (virtual users)', () => {
   });
 
   it('refuses users: with the open model, pattern: with the closed one, and non-integer users', async () => {
-    const { loadScenario } = await import('../../src/scenario/load.ts');
+    const { loadScenario } = await import('../../src/input/load.ts');
     const { flowScenario } = await import('./helpers.ts');
     const bad = (body: string) => {
       try {

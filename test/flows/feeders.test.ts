@@ -1,6 +1,6 @@
 /** Data feeders: CSV and JSON lines, in sequential, random and unique order; exhaustion; bad files. */
 import { describe, expect, it } from 'vitest';
-import { loadScenario } from '../../src/scenario/load.ts';
+import { loadScenario } from '../../src/input/load.ts';
 import { flowScenario, runFlows } from './helpers.ts';
 import type { FlowTarget } from './sim-flows.ts';
 

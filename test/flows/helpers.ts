@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import type { RunResult } from '../../src/result.ts';
 import { runScenario, type RunOptions } from '../../src/run.ts';
-import { loadScenario } from '../../src/scenario/load.ts';
+import { loadScenario } from '../../src/input/load.ts';
 import { expectAccounting } from '../helpers/accounting.ts';
 import { tempDir } from '../helpers/files.ts';
 import { SimClock } from '../helpers/sim-clock.ts';

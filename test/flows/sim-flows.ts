@@ -7,7 +7,7 @@
 import { dirname } from 'node:path';
 import type { TimerHandle } from '../../src/core/clock.ts';
 import type { EngineContext, LoadEngine } from '../../src/load/engine.ts';
-import type { ErrorKind } from '../../src/load/errors.ts';
+import type { ErrorKind } from '../../src/core/error-kinds.ts';
 import { inspectAnswer, prepareRequest, type Rendered } from '../../src/load/http-bodies.ts';
 import { InFlight, OpenModelLoad, type WarmUpSender } from '../../src/load/open-model.ts';
 import type { Session } from '../../src/load/sessions.ts';

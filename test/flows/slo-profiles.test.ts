@@ -1,6 +1,6 @@
 /** Objectives per request profile, flow step or flow: native `profiles:` and OpenSLO metadata. */
 import { describe, expect, it } from 'vitest';
-import { loadScenario } from '../../src/scenario/load.ts';
+import { loadScenario } from '../../src/input/load.ts';
 import { flowScenario, runFlows } from './helpers.ts';
 import type { FlowTarget } from './sim-flows.ts';
 import type { TargetModel } from '../helpers/sim-engine.ts';

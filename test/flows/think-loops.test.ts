@@ -1,7 +1,7 @@
 /** Think-time distributions (seeded), repeats and loops, in simulated time. */
 import { describe, expect, it } from 'vitest';
 import type { Session } from '../../src/load/sessions.ts';
-import { parseThink } from '../../src/load/flow-schema.ts';
+import { parseThink } from '../../src/scenario/flow-schema.ts';
 import { runFlows } from './helpers.ts';
 import type { FlowTarget, SimRequest } from './sim-flows.ts';
 

@@ -1,6 +1,6 @@
 /** Bad flows are refused before anything runs: exit 2, with file, line and field. */
 import { describe, expect, it } from 'vitest';
-import { loadScenario } from '../../src/scenario/load.ts';
+import { loadScenario } from '../../src/input/load.ts';
 import { flowScenario } from './helpers.ts';
 
 /** The problems of a scenario whose body is `load:` with these flow steps, as `line:col: field: message`. */

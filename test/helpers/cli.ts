@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { join } from 'node:path';
-import { CLI_BIN, PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { CLI_BIN, PACKAGE_ROOT } from '../../src/core/paths.ts';
 import { tempDir } from './files.ts';
 
 export interface CliResult {

@@ -9,7 +9,7 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { PACKAGE_ROOT } from '../../src/core/paths.ts';
 import { createPrng } from '../../src/load/prng.ts';
 import { ownershipMark, type ApplyContext } from '../../src/targets/types.ts';
 import type { Target } from '../../src/scenario/schema.ts';

@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { CLI_BIN, PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { CLI_BIN, PACKAGE_ROOT } from '../../src/core/paths.ts';
 import { processStartTime } from '../../src/targets/process.ts';
 
 /** A port nothing listens on right now (listen on 0, read it, close). */

@@ -3,7 +3,7 @@
  * (arrivals, backlog, deadlines, stop) with a target model instead of sockets. Each request's fate
  * is decided when it is sent, from the model; its end is a timer on the simulated clock.
  */
-import type { ErrorKind } from '../../src/load/errors.ts';
+import type { ErrorKind } from '../../src/core/error-kinds.ts';
 import type { EngineContext, LoadEngine } from '../../src/load/engine.ts';
 import { InFlight, OpenModelLoad, type WarmUpSender } from '../../src/load/open-model.ts';
 import { planSegment } from '../../src/scenario/plan.ts';

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exportK6, k6Refusals } from '../../src/k6/export.ts';
 import { stagesOf } from '../../src/k6/stages.ts';
-import { loadScenario, planScenario } from '../../src/scenario/load.ts';
-import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { loadScenario, planScenario } from '../../src/input/load.ts';
+import { PACKAGE_ROOT } from '../../src/core/paths.ts';
 import { tempDir } from '../helpers/files.ts';
 
 const planOf = (name: string) => {

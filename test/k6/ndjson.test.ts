@@ -3,10 +3,10 @@ import { createWriteStream, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.ts';
+import { InputError } from '../../src/core/errors.ts';
 import { parseK6Ndjson, parseK6NdjsonFile } from '../../src/k6/ndjson.ts';
 import { MetricsStore } from '../../src/metrics/store.ts';
-import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { PACKAGE_ROOT } from '../../src/core/paths.ts';
 import { tempDir } from '../helpers/files.ts';
 
 // Line shapes as documented for `k6 run --out json` (a Metric declaration, then Points).

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Arrivals } from '../../src/load/arrivals.ts';
-import { segmentOf } from '../../src/load/patterns.ts';
+import { segmentOf } from '../../src/scenario/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
 
 function all(a: Arrivals): number[] {

@@ -2,7 +2,7 @@ import { realClock } from '../../src/core/clock.ts';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GrpcLoad } from '../../src/load/grpc-engine.ts';
-import { segmentOf } from '../../src/load/patterns.ts';
+import { segmentOf } from '../../src/scenario/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
 import { MetricsStore } from '../../src/metrics/store.ts';
 import { closedPort } from '../helpers/servers.ts';

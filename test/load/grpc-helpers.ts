@@ -10,10 +10,10 @@ import {
   loadProto,
   messageEncoder,
 } from '../../src/load/grpc-proto.ts';
-import { segmentOf } from '../../src/load/patterns.ts';
+import { segmentOf } from '../../src/scenario/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
 import { MetricsStore } from '../../src/metrics/store.ts';
-import { addHealthService, type ServingStatus } from '../../src/probes/grpc-health.ts';
+import { addHealthService, type ServingStatus } from '../../src/load/grpc-health.ts';
 
 export interface Req {
   prompt: string;

@@ -9,7 +9,7 @@ import { INFERENCE_PROTO } from '../../src/demo/inference.ts';
 import { startProxyServer, type ProxyServer } from '../../src/proxy/server.ts';
 import { runResultSchema } from '../../src/result.ts';
 import { runScenario } from '../../src/run.ts';
-import { loadScenario } from '../../src/scenario/load.ts';
+import { loadScenario } from '../../src/input/load.ts';
 import { tempDir } from '../helpers/files.ts';
 import { grpcServer, type TestGrpcServer } from './grpc-helpers.ts';
 

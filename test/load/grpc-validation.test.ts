@@ -2,8 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { INFERENCE_PROTO } from '../../src/demo/inference.ts';
-import { InputError } from '../../src/errors.ts';
-import { loadScenario } from '../../src/scenario/load.ts';
+import { InputError } from '../../src/core/errors.ts';
+import { loadScenario } from '../../src/input/load.ts';
 import { runCli } from '../helpers/cli.ts';
 import { tempDir, TEST_ENV, writeScenario } from '../helpers/files.ts';
 

@@ -6,7 +6,7 @@ import { realClock } from '../../src/core/clock.ts';
 import type * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GrpcLoad, type GrpcCallSpec } from '../../src/load/grpc-engine.ts';
-import { segmentOf } from '../../src/load/patterns.ts';
+import { segmentOf } from '../../src/scenario/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
 import { MetricsStore } from '../../src/metrics/store.ts';
 import { closedPort } from '../helpers/servers.ts';

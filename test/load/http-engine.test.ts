@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpLoad, type HttpLoadOptions } from '../../src/load/http-engine.ts';
-import { segmentOf } from '../../src/load/patterns.ts';
+import { segmentOf } from '../../src/scenario/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
 import { MetricsStore, type SecondStats } from '../../src/metrics/store.ts';
 import { realClock } from '../../src/core/clock.ts';

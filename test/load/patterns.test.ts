@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inverseIntegral, segmentOf, sequence, stepLevel } from '../../src/load/patterns.ts';
+import { inverseIntegral, segmentOf, sequence, stepLevel } from '../../src/scenario/patterns.ts';
 
 /** Numerically integrates rate(t) to check each closed-form integral. */
 function numericIntegral(rate: (t: number) => number, t: number): number {

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runScenario, type RunOptions } from '../../src/run.ts';
-import { loadScenario } from '../../src/scenario/load.ts';
+import { loadScenario } from '../../src/input/load.ts';
 import { tempDir } from '../helpers/files.ts';
 import { httpServer, type TestServer } from '../helpers/servers.ts';
 

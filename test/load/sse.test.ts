@@ -3,7 +3,7 @@ import type http from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startInference, type InferenceService } from '../../src/demo/inference.ts';
 import { HttpLoad } from '../../src/load/http-engine.ts';
-import { segmentOf } from '../../src/load/patterns.ts';
+import { segmentOf } from '../../src/scenario/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
 import { MetricsStore } from '../../src/metrics/store.ts';
 import type { RequestSpec } from '../../src/scenario/schema.ts';

@@ -7,7 +7,7 @@ import { realClock } from '../../src/core/clock.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { HttpLoad, type HttpLoadOptions } from '../../src/load/http-engine.ts';
-import { segmentOf } from '../../src/load/patterns.ts';
+import { segmentOf } from '../../src/scenario/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
 import { warmUpCount } from '../../src/load/warm-up.ts';
 import { MetricsStore } from '../../src/metrics/store.ts';

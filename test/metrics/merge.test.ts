@@ -1,6 +1,6 @@
 /** Merging seconds from several sources is exact: the same as one source that saw everything. */
 import { describe, expect, it } from 'vitest';
-import { decode } from '../../src/metrics/hist.ts';
+import { decode } from '../../src/core/hist.ts';
 import { mergeTimelines } from '../../src/metrics/merge.ts';
 import { MetricsStore } from '../../src/metrics/store.ts';
 import { createPrng } from '../../src/load/prng.ts';

@@ -1,6 +1,6 @@
 /** MetricsStore: what a finalised second keeps (the failed-request histogram beside the full one). */
 import { describe, expect, it } from 'vitest';
-import { decode } from '../../src/metrics/hist.ts';
+import { decode } from '../../src/core/hist.ts';
 import { MetricsStore } from '../../src/metrics/store.ts';
 
 describe('MetricsStore', () => {

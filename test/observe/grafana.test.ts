@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { METRICS, RunMetrics } from '../../src/metrics/run-metrics.ts';
-import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { PACKAGE_ROOT } from '../../src/core/paths.ts';
 import { tempDir } from '../helpers/files.ts';
 import { PROMTOOL, PROMTOOL_MISSING } from './promtool.ts';
 import { simRun } from './sim-run.ts';

@@ -8,7 +8,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import protobuf from 'protobufjs';
-import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { PACKAGE_ROOT } from '../../src/core/paths.ts';
 
 const PROTO_ROOT = join(PACKAGE_ROOT, 'test', 'fixtures', 'otlp-proto');
 

@@ -12,14 +12,14 @@ import { INFERENCE_PROTO, INFERENCE_SERVICE } from '../../src/demo/inference.ts'
 import { realClock } from '../../src/core/clock.ts';
 import { GrpcLoad } from '../../src/load/grpc-engine.ts';
 import { grpcServiceDefinition, loadProto } from '../../src/load/grpc-proto.ts';
-import { segmentOf } from '../../src/load/patterns.ts';
+import { segmentOf } from '../../src/scenario/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
 import { MetricsStore } from '../../src/metrics/store.ts';
 import { RunMetrics } from '../../src/metrics/run-metrics.ts';
 import { otlpConfig, parseTraceSample, startOtel, type OtlpConfig } from '../../src/otel/index.ts';
 import { RunTracer } from '../../src/otel/traces.ts';
 import { runScenario } from '../../src/run.ts';
-import { loadScenario } from '../../src/scenario/load.ts';
+import { loadScenario } from '../../src/input/load.ts';
 import { expectAccounting } from '../helpers/accounting.ts';
 import { tempDir } from '../helpers/files.ts';
 import { closedPort, httpServer, type TestServer } from '../helpers/servers.ts';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startLiveMetricsServer } from '../../src/metrics/prometheus.ts';
 import { runScenario } from '../../src/run.ts';
-import { loadScenario } from '../../src/scenario/load.ts';
+import { loadScenario } from '../../src/input/load.ts';
 import { expectAccounting } from '../helpers/accounting.ts';
 import { tempDir } from '../helpers/files.ts';
 import { closedPort, httpServer } from '../helpers/servers.ts';

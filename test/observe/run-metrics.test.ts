@@ -6,7 +6,7 @@
  */
 import type { JsHistogram } from 'hdr-histogram-js';
 import { describe, expect, it } from 'vitest';
-import { decode } from '../../src/metrics/hist.ts';
+import { decode } from '../../src/core/hist.ts';
 import { pushUrl, renderPrometheus } from '../../src/metrics/prometheus.ts';
 import { LATENCY_BOUNDS_S, RunMetrics, type MetricsSnapshot } from '../../src/metrics/run-metrics.ts';
 import { expectAccounting } from '../helpers/accounting.ts';

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runScenario, type RunHandle, type RunOptions } from '../../src/run.ts';
 import type { RunResult } from '../../src/result.ts';
-import { loadScenario } from '../../src/scenario/load.ts';
+import { loadScenario } from '../../src/input/load.ts';
 import { tempDir } from '../helpers/files.ts';
 import { SimClock } from '../helpers/sim-clock.ts';
 import { simEngine, simFaults, type TargetModel } from '../helpers/sim-engine.ts';

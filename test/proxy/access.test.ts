@@ -3,7 +3,7 @@
  * driven through network namespaces in stock-client.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.ts';
+import { InputError } from '../../src/core/errors.ts';
 import { accessPolicy, normalizeAddress, parseAllow } from '../../src/proxy/access.ts';
 
 describe('accessPolicy', () => {

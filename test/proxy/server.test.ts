@@ -1,7 +1,7 @@
 /** startProxyServer: loopback by default, who may use the api, errors, shutdown. */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.ts';
+import { InputError } from '../../src/core/errors.ts';
 import { isLoopback } from '../../src/proxy/address.ts';
 import { startProxyServer } from '../../src/proxy/server.ts';
 import { call, cleanup, connect, makeProxy, outcome, portOf, startApi, startEcho } from './helpers.ts';

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { Toxiproxy } from 'toxiproxy-node-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CLI_BIN, PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { CLI_BIN, PACKAGE_ROOT } from '../../src/core/paths.ts';
 import { NetnsLab, netnsReady } from '../helpers/docker.ts';
 import { tempDir } from '../helpers/files.ts';
 import { cliEnv, killAll, spawnProc, startCliProxy, type Proc } from '../helpers/procs.ts';

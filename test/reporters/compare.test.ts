@@ -14,9 +14,9 @@ import {
   MIN_REQUESTS,
   MIN_SECONDS,
 } from '../../src/compare.ts';
-import { encode, newHistogram, recordMs } from '../../src/metrics/hist.ts';
+import { encode, newHistogram, recordMs } from '../../src/core/hist.ts';
 import type { RunResult } from '../../src/result.ts';
-import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { PACKAGE_ROOT } from '../../src/core/paths.ts';
 import { partitionRun, type SecondSpec } from './synthetic.ts';
 
 const TEMPLATE = partitionRun();

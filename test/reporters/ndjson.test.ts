@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { ndjsonChunks, NDJSON_METRICS, k6Time } from '../../reporters/ndjson.ts';
 import { render, writeReports } from '../../reporters/index.ts';
 import { parseK6Ndjson } from '../../src/k6/ndjson.ts';
-import { decode, encode, newHistogram, recordMs, summarize } from '../../src/metrics/hist.ts';
+import { decode, encode, newHistogram, recordMs, summarize } from '../../src/core/hist.ts';
 import type { RunResult } from '../../src/result.ts';
 import { tempDir } from '../helpers/files.ts';
 import { partitionRun, synthetic } from './synthetic.ts';

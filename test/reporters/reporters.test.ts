@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { reporterNames, reporters, writeReports } from '../../reporters/index.ts';
 import { STATUS_EMOJI } from '../../reporters/shared.ts';
 import { runResultSchema, type RunResult } from '../../src/result.ts';
-import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { PACKAGE_ROOT } from '../../src/core/paths.ts';
 import { demoEnv, runCli } from '../helpers/cli.ts';
 import { tempDir } from '../helpers/files.ts';
 import { CHROMIUM, dumpDom, screenshot, XMLLINT, xsdErrors } from './tools.ts';

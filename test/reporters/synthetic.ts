@@ -2,7 +2,7 @@
  * Synthetic RunResults for reporter and compare tests: a hand-built timeline, scored by the real
  * scorer (src/slo/score.ts), so the verdict is what a run with that timeline would get.
  */
-import { encode, newHistogram, recordMs, summarize } from '../../src/metrics/hist.ts';
+import { encode, newHistogram, recordMs, summarize } from '../../src/core/hist.ts';
 import { SCHEMA_VERSION, type FaultRecord, type RunResult, type TimelineSecond } from '../../src/result.ts';
 import { objectivesFor } from '../../src/slo/objectives.ts';
 import { score } from '../../src/slo/score.ts';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runResultSchema, SCHEMA_VERSION } from '../../src/result.ts';
 import { migrateResult, OLDEST_READABLE } from '../../src/results/migrate.ts';
-import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { PACKAGE_ROOT } from '../../src/core/paths.ts';
 
 // Written by chaoskit 0.1.0 (schema 1) from a real demo run: spike-with-partition at --time-scale 0.1.
 const v1 = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'test/fixtures/results-v1.json'), 'utf8')) as Record<

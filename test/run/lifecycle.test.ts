@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runScenario, type RunOptions } from '../../src/run.ts';
 import type { RunResult } from '../../src/result.ts';
-import { loadScenario, type Scenario } from '../../src/scenario/load.ts';
+import { loadScenario, type Scenario } from '../../src/input/load.ts';
 import { verdictExitCode } from '../../src/cli/commands/run.ts';
 import { tempDir } from '../helpers/files.ts';
 import { SimClock } from '../helpers/sim-clock.ts';

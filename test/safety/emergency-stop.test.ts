@@ -17,7 +17,7 @@ import { reconcile } from '../../src/safety/reconcile.ts';
 import { revertWithRetry } from '../../src/safety/revert.ts';
 import { listRuns } from '../../src/safety/runs.ts';
 import { startProxyServer, type ProxyServer } from '../../src/proxy/server.ts';
-import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { PACKAGE_ROOT } from '../../src/core/paths.ts';
 import { revertRecipe } from '../../src/targets/revert.ts';
 import type { RevertRecipe } from '../../src/targets/types.ts';
 import { tempDir } from '../helpers/files.ts';

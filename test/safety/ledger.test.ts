@@ -4,7 +4,7 @@ import { appendFileSync, chmodSync, mkdirSync, readFileSync, statSync, writeFile
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Ledger, type LedgerEvent } from '../../src/safety/ledger.ts';
-import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { PACKAGE_ROOT } from '../../src/core/paths.ts';
 import type { RevertRecipe } from '../../src/targets/types.ts';
 import { tempDir } from '../helpers/files.ts';
 import { killAll, spawnProc } from '../helpers/procs.ts';

@@ -19,7 +19,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { ExitCode, InputError } from '../../src/errors.ts';
+import { ExitCode, InputError } from '../../src/core/errors.ts';
 import { Ledger, LedgerWriteError, type LedgerEvent } from '../../src/safety/ledger.ts';
 import { heartbeat, lastHeartbeatMs, listRuns, registerRun } from '../../src/safety/runs.ts';
 import { ensureStateDir, openStateDir, RESERVE_BYTES, RESERVE_FILE } from '../../src/safety/state.ts';

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Arrivals } from '../../src/load/arrivals.ts';
-import { segmentOf } from '../../src/load/patterns.ts';
+import { segmentOf } from '../../src/scenario/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
 import type { RunResult } from '../../src/result.ts';
-import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { PACKAGE_ROOT } from '../../src/core/paths.ts';
 import { dockerReady, IMAGE as TARGET_IMAGE, must, randomPrefix, sh } from '../helpers/docker.ts';
 import { tempDir } from '../helpers/files.ts';
 

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ArrivalPrng, Arrivals, arrivalCount, arrivalUnit } from '../../src/load/arrivals.ts';
-import { segmentOf, sequence, type Segment } from '../../src/load/patterns.ts';
+import { segmentOf, sequence, type Segment } from '../../src/scenario/patterns.ts';
 import { createPrng } from '../../src/load/prng.ts';
 
 function all(a: Arrivals): { t: number; k: number }[] {

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { realClock, type Clock } from '../../src/core/clock.ts';
 import { runScenario } from '../../src/run.ts';
 import type { RunResult } from '../../src/result.ts';
-import { loadScenario } from '../../src/scenario/load.ts';
+import { loadScenario } from '../../src/input/load.ts';
 import { Coordinator } from '../../src/scale/coordinator.ts';
 import { startRunner, type RunnerOptions, type RunnerOutcome } from '../../src/scale/runner.ts';
 import { scaleEngineDef } from '../../src/scale/setup.ts';

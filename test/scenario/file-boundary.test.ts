@@ -6,10 +6,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.ts';
-import { loadEnvironment, loadScenario, loadSlo } from '../../src/scenario/load.ts';
-import { CLI_BIN } from '../../src/scenario/paths.ts';
-import { MAX_ALIASES, MAX_DEPTH, parseYamlDocs, readSource } from '../../src/scenario/yaml.ts';
+import { InputError } from '../../src/core/errors.ts';
+import { loadEnvironment, loadScenario, loadSlo } from '../../src/input/load.ts';
+import { CLI_BIN } from '../../src/core/paths.ts';
+import { MAX_ALIASES, MAX_DEPTH, parseYamlDocs, readSource } from '../../src/core/yaml.ts';
 import { MINIMAL, tempDir, writeScenario } from '../helpers/files.ts';
 
 function write(name: string, text: string, dir = tempDir()): string {

@@ -5,8 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.ts';
-import { loadScenario, loadSlo, planScenario } from '../../src/scenario/load.ts';
+import { InputError } from '../../src/core/errors.ts';
+import { loadScenario, loadSlo, planScenario } from '../../src/input/load.ts';
 import { MINIMAL, tempDir, writeScenario } from '../helpers/files.ts';
 
 function problemsOf(fn: () => unknown): string[] {

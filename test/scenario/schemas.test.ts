@@ -12,7 +12,7 @@ import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { PACKAGE_ROOT } from '../../src/core/paths.ts';
 import { tempDir } from '../helpers/files.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.ts';
+import { InputError } from '../../src/core/errors.ts';
 import { faultTypes } from '../../faults/index.ts';
-import { loadScenario } from '../../src/scenario/load.ts';
+import { loadScenario } from '../../src/input/load.ts';
 import { MINIMAL, writeScenario } from '../helpers/files.ts';
 
 /** Loads a scenario that must fail; returns its problem lines with the temp directory removed. */

@@ -1,6 +1,6 @@
 /** Capacity probes: judged up to the knee; a failing first step fails the run (issue 12, capacity at --time-scale). */
 import { describe, expect, it } from 'vitest';
-import { newHistogram, recordMs } from '../../src/metrics/hist.ts';
+import { newHistogram, recordMs } from '../../src/core/hist.ts';
 import { judgeCapacityStep, kneeOf } from '../../src/slo/capacity.ts';
 import { objectivesFor } from '../../src/slo/objectives.ts';
 import { score } from '../../src/slo/score.ts';

@@ -6,10 +6,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.ts';
+import { InputError } from '../../src/core/errors.ts';
 import type { TimelineSecond } from '../../src/result.ts';
-import { loadScenario, loadSlo } from '../../src/scenario/load.ts';
-import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { loadScenario, loadSlo } from '../../src/input/load.ts';
+import { PACKAGE_ROOT } from '../../src/core/paths.ts';
 import { objectivesFor } from '../../src/slo/objectives.ts';
 import { score } from '../../src/slo/score.ts';
 import { MINIMAL, tempDir, writeScenario } from '../helpers/files.ts';

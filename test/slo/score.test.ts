@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encode, newHistogram, recordMs } from '../../src/metrics/hist.ts';
+import { encode, newHistogram, recordMs } from '../../src/core/hist.ts';
 import { SCHEMA_VERSION, type RunResult, type TimelineSecond } from '../../src/result.ts';
 import { objectivesFor, type ServiceObjectives } from '../../src/slo/objectives.ts';
 import { fractionWithin, score } from '../../src/slo/score.ts';

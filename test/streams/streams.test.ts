@@ -7,13 +7,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { InputError } from '../../src/errors.ts';
+import { InputError } from '../../src/core/errors.ts';
 import { render, score } from '../../src/index.ts';
 import { runResultSchema } from '../../src/result.ts';
 import { runScenario, type Progress } from '../../src/run.ts';
 import { RunMetrics } from '../../src/metrics/run-metrics.ts';
 import type { SecondStats } from '../../src/metrics/store.ts';
-import { loadScenario, planScenario } from '../../src/scenario/load.ts';
+import { loadScenario, planScenario } from '../../src/input/load.ts';
 import { tempDir } from '../helpers/files.ts';
 import { httpServer, type TestServer } from '../helpers/servers.ts';
 import { runCli } from '../helpers/cli.ts';

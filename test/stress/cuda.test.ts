@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { PACKAGE_ROOT } from '../../src/core/paths.ts';
 import { CudaUnavailable, KOFFI_MISSING, loadKoffi } from '../../src/stress/cuda.ts';
 
 describe('loading koffi', () => {

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { faultDef } from '../../faults/index.ts';
 import { createPrng } from '../../src/load/prng.ts';
-import { CLI_BIN, PACKAGE_ROOT } from '../../src/scenario/paths.ts';
+import { CLI_BIN, PACKAGE_ROOT } from '../../src/core/paths.ts';
 import type { Target } from '../../src/scenario/schema.ts';
 import { target as targetSchema } from '../../src/scenario/schema.ts';
 import {

@@ -2,8 +2,8 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Comparison } from '../../compare.ts';
 import { DEFAULT_TOLERANCES, type Tolerances } from '../../tolerances.ts';
-import { ExitCode, InputError } from '../../errors.ts';
-import { formatDuration, parseDurationMs } from '../../units.ts';
+import { ExitCode, InputError } from '../../core/errors.ts';
+import { formatDuration, parseDurationMs } from '../../core/units.ts';
 import type { Command } from './index.ts';
 
 export const COMPARE_FORMATS = ['console', 'md', 'markdown', 'json'] as const;
@@ -38,7 +38,7 @@ export async function compareFiles(
       import('../../compare.ts'),
       import('../../results/read.ts'),
       import('../../results/migrate.ts'),
-      import('../../scenario/yaml.ts'),
+      import('../../core/yaml.ts'),
     ],
   );
   const [older, newer] = [readResultFile(oldFile), readResultFile(newFile)];

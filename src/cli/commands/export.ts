@@ -22,7 +22,7 @@ export const exportCommand: Command = (cli) =>
       }
       const [{ exportK6 }, { loadScenario, planScenario }] = await Promise.all([
         import('../../k6/export.ts'),
-        import('../../scenario/load.ts'),
+        import('../../input/load.ts'),
       ]);
       const s = loadScenario(args.scenario, loadOptions(args));
       const plan = planScenario(s, {

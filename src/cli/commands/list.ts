@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUILTIN_SCENARIOS } from '../../scenario/paths.ts';
+import { BUILTIN_SCENARIOS } from '../../core/paths.ts';
 import { jsonOption, writeJson } from '../options.ts';
 import type { Command } from './index.ts';
 

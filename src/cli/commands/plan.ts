@@ -1,4 +1,4 @@
-import type { Scenario } from '../../scenario/load.ts';
+import type { Scenario } from '../../input/load.ts';
 import type { RunPlan } from '../../scenario/plan.ts';
 import {
   checkSeed,
@@ -17,7 +17,7 @@ export const planCommand: Command = (cli) =>
     (y) => jsonOption(scenarioOptions(y), 'print the plan as one JSON object (docs/cli.md)'),
     async (args) => {
       const [{ loadScenario, planScenario }, { describePlan, describePicks }] = await Promise.all([
-        import('../../scenario/load.ts'),
+        import('../../input/load.ts'),
         import('../chart.ts'),
       ]);
       const s = loadScenario(args.scenario, loadOptions(args));

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ExitCode, exitCodeOf, InputError } from '../../errors.ts';
+import { ExitCode, exitCodeOf, InputError } from '../../core/errors.ts';
 import type { ProxyInput } from '../../proxy/types.ts';
 import type { Command } from './index.ts';
 

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ReporterName } from '../../../reporters/names.ts';
 import type { Reporter } from '../../../reporters/shared.ts';
-import { InputError } from '../../errors.ts';
+import { InputError } from '../../core/errors.ts';
 import type { Command } from './index.ts';
 
 /** --format values: the reporter names plus `md` for markdown. */

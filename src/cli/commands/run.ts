@@ -1,10 +1,10 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { REPORTER_NAMES, type ReporterName } from '../../../reporters/names.ts';
-import { AbortedError, ExitCode, InputError, RevertError } from '../../errors.ts';
+import { AbortedError, ExitCode, InputError, RevertError } from '../../core/errors.ts';
 import type { RunResult } from '../../result.ts';
 import { checkMinScore, checkSeed, checkTimeScale, loadOptions, scenarioOptions } from '../options.ts';
-import { formatDuration } from '../../units.ts';
+import { formatDuration } from '../../core/units.ts';
 import { checkObserveFlags, startObservers } from '../observers.ts';
 import type { Command } from './index.ts';
 
@@ -117,7 +117,7 @@ export const runCommand: Command = (cli, setCode) =>
         { runScenario, LEDGER_WARNING },
         { render, writeReports },
       ] = await Promise.all([
-        import('../../scenario/load.ts'),
+        import('../../input/load.ts'),
         import('../../run.ts'),
         import('../../../reporters/index.ts'),
       ]);

@@ -1,5 +1,5 @@
-import { InputError } from '../../errors.ts';
-import { parseDurationMs } from '../../units.ts';
+import { InputError } from '../../core/errors.ts';
+import { parseDurationMs } from '../../core/units.ts';
 import type { Command } from './index.ts';
 
 export const runnerCommand: Command = (cli, setCode) =>

@@ -1,4 +1,4 @@
-import { stateDir } from '../../safety/state.ts';
+import { stateDir } from '../../core/paths.ts';
 import type { Command } from './index.ts';
 
 export const emergencyStopCommand: Command = (cli, setCode) =>
@@ -14,7 +14,7 @@ export const emergencyStopCommand: Command = (cli, setCode) =>
     async (args) => {
       const { EmergencyStop } = await import('../../safety/emergency-stop.ts');
       if (!(args.grace >= 0 && args.grace <= 3600)) {
-        const { InputError } = await import('../../errors.ts');
+        const { InputError } = await import('../../core/errors.ts');
         throw new InputError(`--grace: expected seconds between 0 and 3600, got ${String(args.grace)}`);
       }
       const report = await new EmergencyStop(stateDir(), { graceMs: args.grace * 1000 }).run((line) =>

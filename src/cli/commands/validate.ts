@@ -1,6 +1,6 @@
-import { InputError } from '../../errors.ts';
-import { resolveScenarioPath } from '../../scenario/paths.ts';
-import { readSource } from '../../scenario/yaml.ts';
+import { InputError } from '../../core/errors.ts';
+import { resolveScenarioPath } from '../../core/paths.ts';
+import { readSource } from '../../core/yaml.ts';
 import { jsonOption, writeJson } from '../options.ts';
 import type { Command } from './index.ts';
 
@@ -57,7 +57,7 @@ export const validateCommand: Command = (cli, setCode) =>
         'print {"ok", "files": [{input, file, kind, ok, problems}]} on stdout (docs/cli.md)',
       ),
     async (args) => {
-      const { loadEnvironment, loadScenario, loadSlo } = await import('../../scenario/load.ts');
+      const { loadEnvironment, loadScenario, loadSlo } = await import('../../input/load.ts');
       const results = [];
       for (const f of args.files) {
         const file = resolveScenarioPath(f);

@@ -1,5 +1,5 @@
 import { badRequest } from '../api-error.ts';
-import { parseGrpcStatus } from '../../load/grpc-status.ts';
+import { parseGrpcStatus } from '../../core/grpc-status.ts';
 import type { AttrReader } from './attrs.ts';
 
 /** Which gRPC calls a grpc toxic picks. */

@@ -1,4 +1,4 @@
-import { GRPC_STATUS_NAMES } from '../../load/grpc-status.ts';
+import { GRPC_STATUS_NAMES } from '../../core/grpc-status.ts';
 import { grpcStage } from '../h2/grpc-stage.ts';
 import type { ToxicKind } from '../types.ts';
 import { AttrReader } from './attrs.ts';

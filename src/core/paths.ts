@@ -1,6 +1,10 @@
-/** Where built-in scenarios, environments and the default SLO file live, and how names resolve. */
+/**
+ * Where built-in scenarios, environments and the default SLO file live, and how names resolve;
+ * where chaoskit keeps its state (the rules for trusting that directory: src/safety/state.ts).
+ */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { homedir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 /** The package root: the nearest directory above this module with chaoskit's package.json (works from src/ and dist/). */
@@ -51,3 +55,10 @@ export function resolveSloPath(ref: string, scenarioDir: string): string {
 
 /** The CLI entry, for spawning our own helper processes (demo, guard). */
 export const CLI_BIN = join(PACKAGE_ROOT, 'bin', 'chaos.mjs');
+
+/** The state directory: $CHAOSKIT_STATE_DIR, else $XDG_STATE_HOME/chaoskit, else ~/.local/state/chaoskit. */
+export function stateDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.CHAOSKIT_STATE_DIR) return env.CHAOSKIT_STATE_DIR;
+  if (env.XDG_STATE_HOME) return join(env.XDG_STATE_HOME, 'chaoskit');
+  return join(homedir(), '.local', 'state', 'chaoskit');
+}

@@ -25,7 +25,7 @@ import {
   type Scalar,
 } from 'yaml';
 import type { z } from 'zod';
-import { InputError } from '../errors.ts';
+import { InputError } from './errors.ts';
 
 /** Input files larger than this are refused (scenario, environment, SLO, suite files). */
 export const MAX_FILE_BYTES = 10 * 2 ** 20;

@@ -1,5 +1,5 @@
 /** gRPC status codes (grpc/doc/statuscodes.md) and their error kinds in the taxonomy. */
-import type { ErrorKind } from './errors.ts';
+import type { ErrorKind } from './error-kinds.ts';
 
 export const GRPC_STATUS_NAMES = [
   'OK',

@@ -16,7 +16,7 @@ import {
   summarize,
   type Histogram,
   type LatencySummary,
-} from '../metrics/hist.ts';
+} from '../core/hist.ts';
 
 export interface StreamSecond {
   /** Events received in this second (events per second). */

@@ -1,19 +1,24 @@
 /**
  * Loading = read YAML → validate with zod → cross-check against the environment → plan.
  * Everything is checked before anything runs; every problem names file, line, column and field.
+ *
+ * The loader sits above what it checks with: the scenario format (src/scenario), the SLO file
+ * (src/slo), the engines' own checks that compile the workload and the gRPC calls
+ * (src/load/checks.ts) and the fault registry (faults/). So it has a directory of its own, not
+ * src/scenario, which the engines stand on.
  */
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { faultDef, faultTypes } from '../../faults/index.ts';
-import { InputError } from '../errors.ts';
+import { InputError } from '../core/errors.ts';
 import { engineTargetKind, streamingProblems } from '../load/checks.ts';
-import { stepLevel } from '../load/patterns.ts';
+import { stepLevel } from '../scenario/patterns.ts';
 import { loadSlo, type SloConfig } from '../slo/load.ts';
 import { parseStopCondition } from '../slo/stop.ts';
-import { formatDuration, parseDurationMs } from '../units.ts';
-import { AT_HINT, parseAt } from './at.ts';
-import { resolveEnvironmentPath, resolveScenarioPath, resolveSloPath } from './paths.ts';
-import { plan as makePlan, type RunPlan } from './plan.ts';
+import { formatDuration, parseDurationMs } from '../core/units.ts';
+import { AT_HINT, parseAt } from '../scenario/at.ts';
+import { resolveEnvironmentPath, resolveScenarioPath, resolveSloPath } from '../core/paths.ts';
+import { plan as makePlan, type RunPlan } from '../scenario/plan.ts';
 import {
   environmentSchema,
   FAULT_COMMON_KEYS,
@@ -23,8 +28,15 @@ import {
   type LoadSpec,
   type NamedStream,
   type ScenarioFile,
-} from './schema.ts';
-import { failWith, parseYamlFile, problemLine, zodProblems, type Problem, type SourceDoc } from './yaml.ts';
+} from '../scenario/schema.ts';
+import {
+  failWith,
+  parseYamlFile,
+  problemLine,
+  zodProblems,
+  type Problem,
+  type SourceDoc,
+} from '../core/yaml.ts';
 
 // SLO loading lives in src/slo/load.ts; re-exported so callers keep importing it from here.
 export { loadSlo };

@@ -1,9 +1,10 @@
 /**
  * Load patterns as pure rate functions. A phase becomes a Segment with rate(t) and its integral
  * (expected arrivals since the segment's start), both in local milliseconds.
- * Rates are arrivals per second throughout.
+ * Rates are arrivals per second throughout. The plan (./plan.ts: durations, the peak, fault
+ * anchors) and the engines' arrivals (src/load/arrivals.ts) share them.
  */
-import type { Phase } from '../scenario/schema.ts';
+import type { Phase } from './schema.ts';
 
 export interface Segment {
   readonly durationMs: number;

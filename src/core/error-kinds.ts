@@ -12,7 +12,7 @@ export const ERROR_KINDS = [
   'stream_cut',
   // A flow step's check failed (expect:), or it needed a value that was never captured.
   'check',
-  // gRPC status codes other than OK (src/load/grpc-status.ts maps them).
+  // gRPC status codes other than OK (src/core/grpc-status.ts maps them).
   'grpc_cancelled',
   'grpc_unknown',
   'grpc_invalid_argument',

@@ -6,9 +6,9 @@
  * streams the time to first event, gaps and cut streams. Engines record by profile index;
  * MetricsStore owns one recorder.
  */
-import type { ErrorKind } from './errors.ts';
-import { decode, encode, newHistogram, recordMs, summarize, type Histogram } from '../metrics/hist.ts';
-import type { PhaseName } from '../metrics/store.ts';
+import type { ErrorKind } from '../core/error-kinds.ts';
+import { decode, encode, newHistogram, recordMs, summarize, type Histogram } from '../core/hist.ts';
+import type { PhaseName } from './store.ts';
 
 type Summary = { p50: number; p90?: number; p95?: number; p99: number; max: number };
 

@@ -1,7 +1,7 @@
 /** Steady-state probes: the environment's `probes:` section and the scenario's `steadyState:`. */
 import { z } from 'zod';
-import { HOST_PORT } from '../load/grpc-schema.ts';
-import { duration } from '../scenario/types.ts';
+import { HOST_PORT } from './grpc-schema.ts';
+import { duration } from '../core/zod-types.ts';
 
 /** Probes run once a second, so a check must finish within it. */
 const timeout = duration()

@@ -3,7 +3,7 @@
  * Inputs stay human (`250ms`, `99.9%`); outputs carry units in their names.
  */
 import { z } from 'zod';
-import { MAX_DURATION_MS, parseBytes, parseDurationMs, parsePercent } from '../units.ts';
+import { MAX_DURATION_MS, parseBytes, parseDurationMs, parsePercent } from './units.ts';
 
 const DURATION_HINT = 'a duration like 250ms, 2s or 1m30s';
 

@@ -1,12 +1,13 @@
 /**
- * grpc.health.v1: the server side (for the demo and tests) and a one-shot Check client (probes).
+ * grpc.health.v1: the server side (for the demo and tests) and a one-shot Check client (the gRPC
+ * engine's preflight, steady-state probes). It stands on the engine's .proto loader (./grpc-proto.ts).
  * The .proto ships in src/demo/protos/health.proto.
  */
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { PACKAGE_ROOT } from '../scenario/paths.ts';
-import { grpcServiceDefinition, loadProto } from '../load/grpc-proto.ts';
-import { GRPC_STATUS_NAMES } from '../load/grpc-status.ts';
+import { PACKAGE_ROOT } from '../core/paths.ts';
+import { grpcServiceDefinition, loadProto } from './grpc-proto.ts';
+import { GRPC_STATUS_NAMES } from '../core/grpc-status.ts';
 
 // From the package root: compiled code in dist/ has no .proto files beside it.
 export const HEALTH_PROTO = join(PACKAGE_ROOT, 'src/demo/protos/health.proto');

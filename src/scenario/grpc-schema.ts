@@ -3,7 +3,7 @@
  * src/scenario/schema.ts includes these; docs/grpc-and-streaming.md describes them.
  */
 import { z } from 'zod';
-import { duration } from '../scenario/types.ts';
+import { duration } from '../core/zod-types.ts';
 
 const metadata = z.record(
   z.string().regex(/^[a-z0-9-_.]+$/, 'expected a lower-case metadata key'),

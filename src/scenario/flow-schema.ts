@@ -4,8 +4,8 @@
  * src/scenario/schema.ts includes these; docs/scenario-format.md ("Flows") describes them.
  */
 import { z } from 'zod';
-import { parseDurationMs } from '../units.ts';
-import { duration } from '../scenario/types.ts';
+import { parseDurationMs } from '../core/units.ts';
+import { duration } from '../core/zod-types.ts';
 
 // ---- think times ---------------------------------------------------------------------------
 

@@ -6,16 +6,17 @@
  *                         │ the fault is closed ─────────────────────────> exits
  *                         │ window end + grace passes, fault still open ─> revertFault(…, 'timer'), exits
  *
- * The timer loads the TypeScript revert code only when it fires, so it costs a plain `node`
- * start and a few MB while it waits. A normal revert (revertFault) also kills it at once.
+ * The timer loads the TypeScript revert code (src/safety/timer-fire.ts) only when it fires, so it
+ * costs a plain `node` start and a few MB while it waits. A normal revert (revertFault) also kills
+ * it at once. The drivers arm it (docker, netns here; pause and disk-fill in faults/), so arming
+ * and finding timers live with them; firing is the safety layer's (src/safety/timer-fire.ts).
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../scenario/paths.ts';
-import { markedEnv, processStartTime } from '../targets/process.ts';
-import { ownershipMark, type ApplyContext } from '../targets/types.ts';
-import { stateDir } from './state.ts';
+import { PACKAGE_ROOT, stateDir } from '../core/paths.ts';
+import { markedEnv, processStartTime } from './process.ts';
+import { ownershipMark, type ApplyContext } from './types.ts';
 
 /** A timer fires this long after its fault's window should have ended. */
 export const SELF_REVERT_GRACE_MS = 10_000;
@@ -78,28 +79,6 @@ export function obsoleteTimers(runId: string, faultId: string): void {
       process.kill(t.pid, 'SIGTERM');
     } catch {
       // exited meanwhile
-    }
-  }
-}
-
-/**
- * The timer's deadline has passed: revert the fault if the ledger still has it open. Retries
- * for a minute (a Docker engine that is briefly away), then gives up (exit 4; `chaos status`
- * shows it). Returns the exit code.
- */
-export async function fireTimer(dir: string, runId: string, faultId: string): Promise<number> {
-  const [{ Ledger }, { revertFault }] = await Promise.all([import('./ledger.ts'), import('./revert.ts')]);
-  const ledger = new Ledger(dir);
-  const until = Date.now() + 60_000;
-  for (;;) {
-    const f = ledger.open(runId).find((x) => x.faultId === faultId);
-    if (!f) return 0;
-    try {
-      await revertFault(ledger, f, 'timer');
-      return 0;
-    } catch {
-      if (Date.now() > until) return 4;
-      await new Promise((r) => setTimeout(r, 2_000));
     }
   }
 }
