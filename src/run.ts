@@ -33,7 +33,7 @@ import { ProbeRunner, type ProbeResult } from './probes/runner.ts';
 import { applySteadyState, gateFaults } from './probes/steady-state.ts';
 import type { RunResult } from './result.ts';
 import type { EngineName } from './run/engines.ts';
-import { GuardedEmitter, streamProgress, type Progress, type RunEvents } from './run/events.ts';
+import { GuardedEmitter, liveFigures, type Progress, type RunEvents } from './run/events.ts';
 import { FaultWindows } from './run/exposure.ts';
 import { createEngines, streamUnits, type StreamSet } from './run/streams.ts';
 import { mergedHistogram, mergedProfiles, streamResult } from './run/result.ts';
@@ -385,20 +385,15 @@ export class RunHandle extends GuardedEmitter<RunEvents> {
           elapsedMs: now,
           durationMs: plan.durationMs,
           second,
-          requestedRate: live.arrivals,
-          achievedRate: live.achieved,
-          ok: live.ok,
-          failed: live.failed,
-          dropped: live.dropped,
+          ...liveFigures(live),
           p99Ms: live.latencyMs?.p99 ?? null,
-          latencyMs: live.latencyMs,
-          outstanding: live.outstanding,
-          errors: live.errors,
           totalSent,
           totalFailed,
           activeFaults: activeInSecond,
           saturated: gen.saturated,
-          ...(each.length > 0 ? { streams: each.map((e) => streamProgress(e.name, e.view)) } : {}),
+          ...(each.length > 0
+            ? { streams: each.map((e) => ({ name: e.name, ...liveFigures(e.view) })) }
+            : {}),
           ...(profiles.length > 0 ? { profiles } : {}),
         };
         this.emit('second', progress);

@@ -172,53 +172,32 @@ export function livePoint(p: Progress): LivePoint {
   };
 }
 
+/** A stream's or a profile's last second: `figures` in place of the run's, no running totals. */
+function dimPoint(p: Progress, dims: Dimensions, figures: Partial<Progress>): LivePoint {
+  return { ...dims, ...livePoint({ ...p, ...figures, totalSent: 0, totalFailed: 0 }) };
+}
+
 /** One stream's part of the live view (several load streams), as a point of that stream. */
 export function streamLivePoint(p: Progress, sp: StreamProgress): LivePoint {
-  const l = sp.latencyMs;
-  return {
-    stream: sp.name,
-    t: p.second,
-    requested: sp.requestedRate,
-    achieved: sp.achievedRate,
-    ok: sp.ok,
-    failed: sp.failed,
-    dropped: sp.dropped,
-    outstanding: sp.outstanding,
-    p50: l?.p50 ?? null,
-    p95: l?.p95 ?? null,
-    p99: l?.p99 ?? null,
-    max: l?.max ?? null,
-    errors: { ...sp.errors } as Record<string, number>,
-    activeFaults: p.activeFaults,
-    saturated: p.saturated,
-    totalSent: 0,
-    totalFailed: 0,
-  };
+  return dimPoint(p, { stream: sp.name }, sp);
 }
 
 /** A named request's or flow step's last second, as a point of that profile (and stream). */
 export function profileLivePoint(p: Progress, pp: ProfileProgress): LivePoint {
-  const l = pp.latencyMs;
-  return {
-    ...(pp.stream === undefined ? {} : { stream: pp.stream }),
-    profile: pp.name,
-    t: p.second,
-    requested: 0,
-    achieved: pp.sent,
-    ok: pp.ok,
-    failed: pp.failed,
-    dropped: 0,
-    outstanding: 0,
-    p50: l?.p50 ?? null,
-    p95: l?.p95 ?? null,
-    p99: l?.p99 ?? null,
-    max: l?.max ?? null,
-    errors: {},
-    activeFaults: p.activeFaults,
-    saturated: p.saturated,
-    totalSent: 0,
-    totalFailed: 0,
-  };
+  return dimPoint(
+    p,
+    pp.stream === undefined ? { profile: pp.name } : { stream: pp.stream, profile: pp.name },
+    {
+      requestedRate: 0,
+      achievedRate: pp.sent,
+      ok: pp.ok,
+      failed: pp.failed,
+      dropped: 0,
+      outstanding: 0,
+      latencyMs: pp.latencyMs,
+      errors: {},
+    },
+  );
 }
 
 export function finalPoint(s: SecondStats): FinalPoint {

@@ -4,18 +4,10 @@
  * from the merged histograms. Merging is associative and commutative, so the order in which
  * sources ship their seconds does not matter.
  */
+import { addCounts } from './counts.ts';
 import type { StreamSecond } from './stream-metrics.ts';
 import { decode, encode, newHistogram, summarize, type Histogram } from '../core/hist.ts';
 import type { PhaseName, PhaseSecond, SecondStats } from './store.ts';
-
-function addCounts<K extends string>(
-  a: Partial<Record<K, number>>,
-  b: Partial<Record<K, number>>,
-): Partial<Record<K, number>> {
-  const out: Partial<Record<K, number>> = { ...a };
-  for (const [k, v] of Object.entries(b) as [K, number][]) out[k] = (out[k] ?? 0) + v;
-  return out;
-}
 
 function addHist(a: string | null, b: string | null): { h: Histogram | null; s: string | null } {
   if (a === null && b === null) return { h: null, s: null };
@@ -86,8 +78,8 @@ export function mergeSecond(a: SecondStats, b: SecondStats): SecondStats {
     ok: a.ok + b.ok,
     failed: a.failed + b.failed,
     cancelled: a.cancelled + b.cancelled,
-    errors: addCounts(a.errors, b.errors),
-    status: addCounts(a.status, b.status) as Record<string, number>,
+    errors: addCounts({ ...a.errors }, b.errors),
+    status: addCounts({ ...a.status }, b.status) as Record<string, number>,
     latencyMs: all.h ? summarize(all.h) : null,
     // Service time and send lag have no histogram in a finished second: the worse source's stands.
     serviceMs:

@@ -8,6 +8,7 @@
  */
 import type { ErrorKind } from '../core/error-kinds.ts';
 import { decode, encode, newHistogram, recordMs, summarize, type Histogram } from '../core/hist.ts';
+import { addCounts, PhaseAcc } from './counts.ts';
 import type { PhaseName } from './store.ts';
 
 type Summary = { p50: number; p90?: number; p95?: number; p99: number; max: number };
@@ -57,13 +58,6 @@ export interface LiveProfile {
 
 /** At most this many distinct check messages are kept per profile (the rest count as one). */
 const MAX_MESSAGES = 20;
-
-class PhaseAcc {
-  ok = 0;
-  failed = 0;
-  dropped = 0;
-  hist: Histogram | null = null;
-}
 
 class Entry {
   requested = 0;
@@ -255,13 +249,6 @@ export class ProfileRecorder {
     if (!e) this.entries.push((e = new Entry(name, p.flow ?? null, p.step ?? null)));
     return e;
   }
-}
-
-function addCounts<K extends string>(
-  into: Partial<Record<K, number>>,
-  from: Partial<Record<K, number>>,
-): void {
-  for (const [k, v] of Object.entries(from) as [K, number][]) into[k] = (into[k] ?? 0) + v;
 }
 
 function mergeInto(m: Entry, e: Entry): void {

@@ -15,6 +15,7 @@
  * exposure (src/run/exposure.ts): the faults active at any moment of the request's life.
  */
 import { classifyStatus, type ErrorKind } from '../core/error-kinds.ts';
+import { addCounts, PhaseAcc } from './counts.ts';
 import { ProfileRecorder } from './profiles.ts';
 import { StreamRecorder, type StreamSecond } from './stream-metrics.ts';
 import { InternalError } from '../core/errors.ts';
@@ -99,13 +100,6 @@ export interface SecondStats {
   hist: string | null;
   failedHist: string | null;
   stream?: StreamSecond;
-}
-
-class PhaseAcc {
-  ok = 0;
-  failed = 0;
-  dropped = 0;
-  hist: Histogram | null = null;
 }
 
 class Bucket {
@@ -484,9 +478,8 @@ export class MetricsStore {
     b.ok += s.ok;
     b.failed += s.failed;
     b.cancelled += s.cancelled;
-    for (const [k, v] of Object.entries(s.errors) as [ErrorKind, number][])
-      b.errors[k] = (b.errors[k] ?? 0) + v;
-    for (const [k, v] of Object.entries(s.status)) b.status[k] = (b.status[k] ?? 0) + v;
+    addCounts(b.errors, s.errors);
+    addCounts(b.status, s.status);
     if (s.hist) {
       const h = decode(s.hist);
       (b.latency ??= newHistogram()).add(h);
@@ -547,8 +540,7 @@ export function addWindowCounts(x: LiveWindow, w: Omit<LiveWindow, 'latency'>): 
   x.dropped += w.dropped;
   x.arrivals += w.arrivals;
   x.achieved += w.achieved;
-  for (const [k, v] of Object.entries(w.errors) as [ErrorKind, number][])
-    x.errors[k] = (x.errors[k] ?? 0) + v;
+  addCounts(x.errors, w.errors);
 }
 
 /** A live window as another process ships it (latency encoded). */

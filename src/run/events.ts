@@ -52,23 +52,20 @@ export interface ProfileProgress extends LiveProfile {
   stream?: string;
 }
 
+/** What a live view says of the last second: the run's (in Progress) or one stream's. */
+export type LiveFigures = Pick<
+  Progress,
+  'requestedRate' | 'achievedRate' | 'ok' | 'failed' | 'dropped' | 'latencyMs' | 'outstanding' | 'errors'
+>;
+
 /** One stream's live view for the last second (see Progress for each figure). */
-export interface StreamProgress {
+export interface StreamProgress extends LiveFigures {
   name: string;
-  requestedRate: number;
-  achievedRate: number;
-  ok: number;
-  failed: number;
-  dropped: number;
-  latencyMs: LatencySummary | null;
-  outstanding: number;
-  errors: Partial<Record<ErrorKind, number>>;
 }
 
-/** A stream's live snapshot as its part of the `second` event. */
-export function streamProgress(name: string, l: LiveSnapshot): StreamProgress {
+/** A live snapshot (src/run/live.ts) as the `second` event names its figures. */
+export function liveFigures(l: LiveSnapshot): LiveFigures {
   return {
-    name,
     requestedRate: l.arrivals,
     achievedRate: l.achieved,
     ok: l.ok,

@@ -191,9 +191,8 @@ export class StreamSet implements LoadEngine {
     for (const u of this.units) u.store.faultActive(second, list);
   }
 
-  /** Seconds finished by some streams but not yet all (several streams only). */
-  private readonly partial = new Map<number, SecondStats>();
-  private readonly partialCount = new Map<number, number>();
+  /** Seconds finished by some streams but not yet all (several streams only): their sum so far. */
+  private readonly partial = new Map<number, { sum: SecondStats; streams: number }>();
 
   /**
    * Finished seconds: each stream's own (named), and the run's (stream null) once every stream has
@@ -208,17 +207,15 @@ export class StreamSet implements LoadEngine {
     for (const u of this.units)
       for (const s of u.store.finalizeReady(u.engine!.arrivalsThroughMs)) {
         out.push({ stream: u.name, second: s });
-        const sum = this.partial.get(s.t);
-        const merged = sum ? mergeSecond(sum, s) : s;
-        const n = (this.partialCount.get(s.t) ?? 0) + 1;
-        if (n < this.units.length) {
-          this.partial.set(s.t, merged);
-          this.partialCount.set(s.t, n);
+        const before = this.partial.get(s.t);
+        const sum = before ? mergeSecond(before.sum, s) : s;
+        const streams = (before?.streams ?? 0) + 1;
+        if (streams < this.units.length) {
+          this.partial.set(s.t, { sum, streams });
           continue;
         }
         this.partial.delete(s.t);
-        this.partialCount.delete(s.t);
-        out.push({ stream: null, second: merged });
+        out.push({ stream: null, second: sum });
       }
     return out;
   }
