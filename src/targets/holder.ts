@@ -7,10 +7,10 @@
  * fault's start (see the start-up figures in docs/architecture.md, "Threat model and revert layers").
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../core/paths.ts';
-import { markedEnv, processStartTime } from './process.ts';
+import { markedEnv, processesWithMark, processStartTime } from './process.ts';
 
 /** The holder's own entry (no TypeScript loader, no CLI). */
 export const HOLDER_MAIN = join(PACKAGE_ROOT, 'src', 'stress', 'holder-main.mjs');
@@ -68,21 +68,7 @@ export async function startHolder(
 
 /** PIDs (with start times) of live processes whose command line carries the mark. */
 export function holdersWithMark(mark: string): { pid: number; startTime: number }[] {
-  const out: { pid: number; startTime: number }[] = [];
-  const needle = `\0--mark\0${mark}\0`;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    let cmd: string;
-    try {
-      cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-    } catch {
-      continue;
-    }
-    if (!`\0${cmd}`.includes(needle)) continue;
-    const st = processStartTime(Number(d));
-    if (st !== undefined) out.push({ pid: Number(d), startTime: st });
-  }
-  return out;
+  return processesWithMark(mark);
 }
 
 /** Kills every holder with the mark and waits until they are gone. */

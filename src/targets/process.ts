@@ -75,6 +75,29 @@ export function processStartTime(pid: number): number | undefined {
   return readStat(pid)?.startTime;
 }
 
+/**
+ * Live processes (PID and start time) whose command line carries `--mark MARK`, the way
+ * chaoskit's detached helpers (resource holders, self-reverting timers) are marked; `program`,
+ * when given, must also appear in it.
+ */
+export function processesWithMark(mark: string, program?: string): { pid: number; startTime: number }[] {
+  const out: { pid: number; startTime: number }[] = [];
+  const needle = `\0--mark\0${mark}\0`;
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let cmd: string;
+    try {
+      cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+    } catch {
+      continue;
+    }
+    if ((program !== undefined && !cmd.includes(program)) || !`\0${cmd}`.includes(needle)) continue;
+    const st = processStartTime(Number(d));
+    if (st !== undefined) out.push({ pid: Number(d), startTime: st });
+  }
+  return out;
+}
+
 function argvOf(pid: number): string[] | undefined {
   try {
     const raw = readFileSync(`/proc/${pid}/cmdline`, 'utf8');

@@ -12,10 +12,9 @@
  * and finding timers live with them; firing is the safety layer's (src/safety/timer-fire.ts).
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT, stateDir } from '../core/paths.ts';
-import { markedEnv, processStartTime } from './process.ts';
+import { markedEnv, processesWithMark, processStartTime } from './process.ts';
 import { ownershipMark, type ApplyContext } from './types.ts';
 
 /** A timer fires this long after its fault's window should have ended. */
@@ -54,21 +53,7 @@ export function armSelfRevert(ctx: ApplyContext, graceMs = SELF_REVERT_GRACE_MS)
 
 /** Live timers of a fault (PID and start time). */
 export function timersWithMark(mark: string): { pid: number; startTime: number }[] {
-  const out: { pid: number; startTime: number }[] = [];
-  const needle = `\0--mark\0${mark}\0`;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    let cmd: string;
-    try {
-      cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
-    } catch {
-      continue;
-    }
-    if (!cmd.includes('timer-main.mjs') || !`\0${cmd}`.includes(needle)) continue;
-    const st = processStartTime(Number(d));
-    if (st !== undefined) out.push({ pid: Number(d), startTime: st });
-  }
-  return out;
+  return processesWithMark(mark, 'timer-main.mjs');
 }
 
 /** The fault is closed: its timers have nothing left to do (this process excepted, when it is one). */
