@@ -8,6 +8,7 @@
  * Field names may be written as in the .proto (max_tokens) or in JSON's lowerCamelCase (maxTokens).
  */
 import protobuf from 'protobufjs';
+import { describe } from '../core/zod-types.ts';
 import type { Prng } from './prng.ts';
 import { compileTemplate, TemplateError, type Template } from './templates.ts';
 
@@ -302,15 +303,6 @@ function camel(s: string): string {
 
 function isMapping(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return 'null';
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (Array.isArray(v)) return 'a list';
-  if (typeof v === 'object') return 'a mapping';
-  return String(v);
 }
 
 /** A request encoder: fixed bytes for a static message, else build + encode per call. */
