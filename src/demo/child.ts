@@ -61,7 +61,9 @@ export async function startDemoChild(
           .trim()
           .split('\n')
           .filter((l) => !l.startsWith('    at '))
-          .join('\n');
+          .join('\n')
+          // The demo is a chaos process: its message already says "chaos: ", and so will ours.
+          .replace(/^chaos: /, '');
         reject(new InputError(msg || `the demo system exited with code ${code} before it was ready`));
       });
     });

@@ -1,3 +1,5 @@
+import { InputError } from '../core/errors.ts';
+
 /** The demo system's loopback ports; each can be moved with an environment variable. */
 export interface DemoPorts {
   api: number;
@@ -36,11 +38,30 @@ export const DEFAULT_DEMO_PORTS: DemoPorts = {
   inferenceHttpHop: 8091,
 };
 
+/**
+ * The ports, from the environment where set. Each must be a port number of its own: a value that
+ * is not one, or two services on one port, is invalid input naming the variables (a shared port
+ * would otherwise surface as one service failing with "address in use").
+ */
 export function demoPorts(env: NodeJS.ProcessEnv = process.env): DemoPorts {
   const out = { ...DEFAULT_DEMO_PORTS };
-  for (const [k, v] of Object.entries(DEMO_PORT_VARS) as [keyof DemoPorts, string][]) {
+  const entries = Object.entries(DEMO_PORT_VARS) as [keyof DemoPorts, string][];
+  for (const [k, v] of entries) {
     const raw = env[v];
-    if (raw) out[k] = Number(raw);
+    if (!raw) continue;
+    const port = Number(raw);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new InputError(`${v} must be a port number from 1 to 65535, got ${JSON.stringify(raw)}`);
+    out[k] = port;
+  }
+  const byPort = new Map<number, string>();
+  for (const [k, v] of entries) {
+    const other = byPort.get(out[k]);
+    if (other)
+      throw new InputError(
+        `${other} and ${v} are both ${out[k]}: each demo service needs a port of its own (unset one, or move it)`,
+      );
+    byPort.set(out[k], env[v] ? v : `${v} (default)`);
   }
   return out;
 }

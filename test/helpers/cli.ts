@@ -53,18 +53,37 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * `n` distinct ports nothing listens on right now: all are held open until the last is chosen (one
+ * after another, the kernel may hand out a port it just gave back).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, async () => {
+      const s = net.createServer();
+      await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+      return s;
+    }),
+  );
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  return ports;
+}
+
 /** Environment variables that move the demo system to free ports, so tests can run side by side. */
 export async function demoEnv(): Promise<NodeJS.ProcessEnv> {
-  return {
-    CHAOSKIT_DEMO_API_PORT: String(await freePort()),
-    CHAOSKIT_DEMO_DEPENDENCY_PORT: String(await freePort()),
-    CHAOSKIT_DEMO_HOP_PORT: String(await freePort()),
-    CHAOSKIT_DEMO_PROXY_API_PORT: String(await freePort()),
-    CHAOSKIT_DEMO_INFERENCE_PORT: String(await freePort()),
-    CHAOSKIT_DEMO_INFERENCE_UPSTREAM_PORT: String(await freePort()),
-    CHAOSKIT_DEMO_INFERENCE_HTTP_PORT: String(await freePort()),
-    CHAOSKIT_DEMO_INFERENCE_HTTP_UPSTREAM_PORT: String(await freePort()),
-  };
+  const vars = [
+    'CHAOSKIT_DEMO_API_PORT',
+    'CHAOSKIT_DEMO_DEPENDENCY_PORT',
+    'CHAOSKIT_DEMO_HOP_PORT',
+    'CHAOSKIT_DEMO_PROXY_API_PORT',
+    'CHAOSKIT_DEMO_INFERENCE_PORT',
+    'CHAOSKIT_DEMO_INFERENCE_UPSTREAM_PORT',
+    'CHAOSKIT_DEMO_INFERENCE_HTTP_PORT',
+    'CHAOSKIT_DEMO_INFERENCE_HTTP_UPSTREAM_PORT',
+  ];
+  const ports = await freePorts(vars.length);
+  return Object.fromEntries(vars.map((v, i) => [v, String(ports[i])]));
 }
 
 export const SCENARIOS = join(PACKAGE_ROOT, 'scenarios');
