@@ -177,10 +177,12 @@ ${extraTargets}`,
       const file = join(dir, `${name}.yaml`);
       writeFileSync(
         file,
+        // No warm-up (load.warmUp): nothing here is about it, and each run reaches its faults 2 s sooner.
         `name: ${name}
 load:
   target: api
   timeout: 2s
+  warmUp: false
   pattern:
     - { kind: constant, rate: 20, duration: ${seconds}s }
 faults:

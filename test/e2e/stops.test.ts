@@ -56,6 +56,8 @@ describe('stopping a run', () => {
     expectAccounting(res);
     expect(res.status).toBe('aborted');
     expect(res.verdict!.status).toBe('aborted');
+    expect(res.abort!.reason).toBe('signal SIGINT');
+    expect(res.timeline.length).toBeGreaterThanOrEqual(3);
     // Ran at least to the partition's start, and stopped well before the scenario's end.
     expect(res.ranMs).toBeGreaterThanOrEqual(3_200);
     expect(res.ranMs).toBeLessThan(9_400);
@@ -123,6 +125,7 @@ load:
       expect(res.abort!.reason).toBe('signal SIGHUP');
       expect(res.status).toBe('aborted');
       expect(res.totals.sent).toBeGreaterThan(0);
+      expect(r.stderr).not.toContain('warm-up:'); // --no-warm-up
     } finally {
       upstream.closeAllConnections();
       await new Promise<void>((r) => upstream.close(() => r()));

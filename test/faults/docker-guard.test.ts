@@ -52,6 +52,7 @@ targets:
 load:
   target: web
   timeout: 2s
+  warmUp: false
   pattern:
     - { kind: constant, rate: 20, duration: 30s }
 faults:
