@@ -15,6 +15,7 @@ import { defineConfig } from 'vitest/config';
 const EXCLUSIVE = [
   'test/e2e/safety.test.ts',
   'test/e2e/stops.test.ts',
+  'test/e2e/prometheus.test.ts',
   'test/faults/docker-scenarios.test.ts',
   'test/faults/docker-faults.test.ts',
   'test/faults/docker-guard.test.ts',
