@@ -1,9 +1,9 @@
 /** Drives the real CLI (bin/chaos.mjs) as a child process. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import { join } from 'node:path';
 import { CLI_BIN, PACKAGE_ROOT } from '../../src/core/paths.ts';
 import { tempDir } from './files.ts';
+import { freePorts } from './ports.ts';
 
 export interface CliResult {
   code: number | null;
@@ -45,30 +45,7 @@ export async function runCli(
   }
 }
 
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-/**
- * `n` distinct ports nothing listens on right now: all are held open until the last is chosen (one
- * after another, the kernel may hand out a port it just gave back).
- */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: n }, async () => {
-      const s = net.createServer();
-      await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-      return s;
-    }),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  return ports;
-}
+export { freePort, freePorts } from './ports.ts';
 
 /** Environment variables that move the demo system to free ports, so tests can run side by side. */
 export async function demoEnv(): Promise<NodeJS.ProcessEnv> {
