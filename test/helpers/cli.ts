@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { CLI_BIN, PACKAGE_ROOT } from '../../src/core/paths.ts';
+import { DEMO_PORT_VARS } from '../../src/demo/ports.ts';
 import { tempDir } from './files.ts';
 import { freePorts } from './ports.ts';
 
@@ -49,16 +50,7 @@ export { freePort, freePorts } from './ports.ts';
 
 /** Environment variables that move the demo system to free ports, so tests can run side by side. */
 export async function demoEnv(): Promise<NodeJS.ProcessEnv> {
-  const vars = [
-    'CHAOSKIT_DEMO_API_PORT',
-    'CHAOSKIT_DEMO_DEPENDENCY_PORT',
-    'CHAOSKIT_DEMO_HOP_PORT',
-    'CHAOSKIT_DEMO_PROXY_API_PORT',
-    'CHAOSKIT_DEMO_INFERENCE_PORT',
-    'CHAOSKIT_DEMO_INFERENCE_UPSTREAM_PORT',
-    'CHAOSKIT_DEMO_INFERENCE_HTTP_PORT',
-    'CHAOSKIT_DEMO_INFERENCE_HTTP_UPSTREAM_PORT',
-  ];
+  const vars = Object.values(DEMO_PORT_VARS);
   const ports = await freePorts(vars.length);
   return Object.fromEntries(vars.map((v, i) => [v, String(ports[i])]));
 }
