@@ -57,7 +57,13 @@ export async function startHolder(
       });
     });
   } catch (err) {
-    child.kill('SIGKILL');
+    // Gone before the caller hears of the failure: a holder that reported an error may still be
+    // exiting, and nothing may be left that the caller thinks was never started.
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGKILL');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000).unref())]);
+    }
     throw err;
   }
   child.disconnect();
