@@ -237,8 +237,12 @@ describe('never picked: chaoskit, its ancestors, PID 1, this process, other user
           label: 'as nobody',
         },
       );
+      // setpriv itself runs as root until it switches to nobody and execs node (same PID): wait
+      // for the switch, or the root setpriv can be seen for an instant and is rightly picked.
       await waitUntil(
-        () => previewProcessTarget({ match: mark, anyUser: true }).pids.length === 1,
+        () =>
+          previewProcessTarget({ match: mark, anyUser: true }).pids.length === 1 &&
+          readFileSync(`/proc/${nobody.pid}/status`, 'utf8').includes('\nUid:\t65534\t'),
         10_000,
         'the process as nobody',
       );
