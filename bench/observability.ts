@@ -37,6 +37,7 @@ import {
   type BenchReport,
 } from './lib/common.ts';
 import type { ReplayArgs, ReplayResult } from './workers/dashboard-replay.ts';
+import type { OtlpReplayArgs, OtlpReplayResult } from './workers/otlp-replay.ts';
 import { startFastTarget } from './lib/targets.ts';
 
 const RATE = 5000;
@@ -46,6 +47,9 @@ const WINDOW_S: [number, number] = [3, DURATION_S - 1];
 /** The dashboard alone: rounds of replaying a run's seconds, 100 ms apart (writes stay apart). */
 const ALONE_ROUNDS = SHORT ? 2 : 5;
 const ALONE_EVERY_MS = 100;
+/** OTLP alone: rounds of a real-time replay (its exports run on wall-clock intervals), and its length. */
+const OTLP_ALONE_ROUNDS = SHORT ? 2 : 4;
+const OTLP_ALONE_S = SHORT ? 8 : 16;
 const BIN = join(BENCH_DIR, '..', 'bin', 'chaos.mjs');
 const TSX_IMPORT = import.meta.resolve('tsx');
 const CLK_TCK = 100;
@@ -220,6 +224,50 @@ async function dashboardAlone(resultsFile: string): Promise<{ withMs: number[]; 
   return { withMs, withoutMs };
 }
 
+/**
+ * OTLP alone: the real exporter fed a run's events in real time while `RATE` requests a second
+ * ask its tracer (1% sampled, ended, queued and exported to the sink in another process), against
+ * the same loop with no exporter; the difference is OTLP's own CPU per second of load. Rounds
+ * alternate. What it cannot see: the exporter's effect on the load's own garbage collection (its
+ * retained heap is reported beside it), which the whole-run trials include.
+ */
+async function otlpAlone(
+  resultsFile: string,
+): Promise<{ withMs: number[]; withoutMs: number[]; heapWithMb: number[]; heapWithoutMb: number[] }> {
+  const out = {
+    withMs: [] as number[],
+    withoutMs: [] as number[],
+    heapWithMb: [] as number[],
+    heapWithoutMb: [] as number[],
+  };
+  for (let round = 0; round < OTLP_ALONE_ROUNDS; round++) {
+    for (const otlp of round % 2 === 0 ? [true, false] : [false, true]) {
+      // The sink runs in both (idle in the control), so the other core looks the same to both.
+      const peer = await startPeer({});
+      try {
+        const r = await runWorker<OtlpReplayResult>(
+          'otlp-replay',
+          {
+            sinkPort: peer.port,
+            resultsFile,
+            rate: RATE,
+            seconds: OTLP_ALONE_S,
+            otlp,
+          } satisfies OtlpReplayArgs,
+          { core: GENERATOR_CORE, deadlineMs: 120_000, nodeArgs: ['--expose-gc'] },
+        );
+        if (otlp && r.sampled !== (RATE / 100) * OTLP_ALONE_S)
+          throw new Error(`otlp replay sampled ${r.sampled} requests, not 1% of ${RATE * OTLP_ALONE_S}`);
+        (otlp ? out.withMs : out.withoutMs).push(r.cpuMsPerSecond);
+        (otlp ? out.heapWithMb : out.heapWithoutMb).push(r.heapMb);
+      } finally {
+        await peer.stop();
+      }
+    }
+  }
+  return out;
+}
+
 export async function observability(): Promise<BenchReport> {
   const target = await startFastTarget();
   const trials: Trial[] = [];
@@ -235,6 +283,7 @@ export async function observability(): Promise<BenchReport> {
   }
   const replayed = trials.find((t) => t.variant === 'none')!;
   const alone = await dashboardAlone(replayed.resultsFile);
+  const otlpOnly = await otlpAlone(replayed.resultsFile);
   const kept = (t: Trial) => t.windowRate >= 0.95 * RATE;
   const cpu = (v: Variant) =>
     median(trials.filter((t) => t.variant === v && kept(t)).map((t) => t.cpuUsPerRequest));
@@ -261,6 +310,7 @@ export async function observability(): Promise<BenchReport> {
   // CPU per second at this rate with no observer (µs per request × requests per second).
   const aloneMs = median(alone.withMs) - median(alone.withoutMs);
   const genMsPerS = (base * RATE) / 1000;
+  const otlpAloneMs = median(otlpOnly.withMs) - median(otlpOnly.withoutMs);
   const spans = trials.filter((t) => t.variant === 'otlp').map((t) => t.peer?.exports ?? 0);
   const sse = trials.filter((t) => t.variant === 'dashboard').map((t) => t.peer?.sseMessages ?? 0);
   return {
@@ -276,6 +326,7 @@ export async function observability(): Promise<BenchReport> {
         .join(', ')}`,
       `sent/requested per trial: ${trials.map((t) => `${t.variant} ${t.sent}/${t.requested}${t.saturatedSeconds ? ` (${t.saturatedSeconds} s saturated)` : ''}`).join(', ')}`,
       `OTLP exports received per trial: ${spans.join(', ')}; dashboard messages received by the 3 pages per trial: ${sse.join(', ')}`,
+      `OTLP alone (the exporter fed a none trial's events in real time for ${OTLP_ALONE_S} s while ${fmt.int(RATE)} requests/s ask its tracer, 1% sampled, exported to the sink; ${OTLP_ALONE_ROUNDS} alternating rounds), CPU ms per second: with ${otlpOnly.withMs.map((x) => x.toFixed(2)).join(', ')}; without ${otlpOnly.withoutMs.map((x) => x.toFixed(2)).join(', ')}; heap in use after a forced GC: with ${otlpOnly.heapWithMb.map((x) => x.toFixed(1)).join(', ')} MB, without ${otlpOnly.heapWithoutMb.map((x) => x.toFixed(1)).join(', ')} MB`,
       `the dashboard alone (a none trial's ${DURATION_S} s of events replayed ${ALONE_EVERY_MS} ms apart, ${ALONE_ROUNDS} alternating rounds), CPU ms per second of run: with ${alone.withMs.map((x) => x.toFixed(2)).join(', ')}; without ${alone.withoutMs.map((x) => x.toFixed(2)).join(', ')}`,
     ],
     rows: [
@@ -290,6 +341,19 @@ export async function observability(): Promise<BenchReport> {
       row('CPU per request, --otlp --trace-sample 1%', otlp, 1.1),
       row('CPU per request, --dashboard with 3 pages', dash, 1.02),
       {
+        measure: 'OTLP alone: its CPU per second of load (metrics + 1% of requests as spans)',
+        ours: `${otlpAloneMs.toFixed(2)} ms/s`,
+        peer: `${genMsPerS.toFixed(0)} ms/s (generator, no observer)`,
+        ratio: `+${((100 * otlpAloneMs) / genMsPerS).toFixed(2)}%`,
+        target: '≤ +10%',
+        verdict:
+          Number.isNaN(otlpAloneMs) || Number.isNaN(genMsPerS)
+            ? 'info'
+            : otlpAloneMs <= 0.1 * genMsPerS
+              ? 'PASS'
+              : 'MISS',
+      },
+      {
         measure: "the dashboard alone: its CPU per second of the run's events (3 pages)",
         ours: `${aloneMs.toFixed(2)} ms/s`,
         peer: `${genMsPerS.toFixed(0)} ms/s (generator, no observer)`,
@@ -303,6 +367,6 @@ export async function observability(): Promise<BenchReport> {
               : 'MISS',
       },
     ],
-    data: { rate: RATE, durationS: DURATION_S, rounds: ROUNDS, trials, alone },
+    data: { rate: RATE, durationS: DURATION_S, rounds: ROUNDS, trials, alone, otlpAlone: otlpOnly },
   };
 }
