@@ -66,7 +66,10 @@ export function startOtel(c: OtlpConfig, o: OtelOptions): OtelExport {
     sampler: new AlwaysOnSampler(),
     spanProcessors: [spans],
   });
-  const tracer = new RunTracer(tracerProvider, c.sampleRatio, VERSION);
+  const tracer = new RunTracer(tracerProvider, c.sampleRatio, VERSION, {
+    onEnd: (span) => spans.onEnd(span),
+    resource,
+  });
 
   const metricExporter = new CountingMetricExporter({ url: c.metricsUrl, timeoutMillis });
   const reader = new PeriodicExportingMetricReader({

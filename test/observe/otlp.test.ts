@@ -18,6 +18,7 @@ import { MetricsStore } from '../../src/metrics/store.ts';
 import { RunMetrics } from '../../src/metrics/run-metrics.ts';
 import { otlpConfig, parseTraceSample, startOtel, type OtlpConfig } from '../../src/otel/index.ts';
 import { RunTracer } from '../../src/otel/traces.ts';
+import { emptyResource } from '@opentelemetry/resources';
 import { runScenario } from '../../src/run.ts';
 import { loadScenario } from '../../src/input/load.ts';
 import { expectAccounting } from '../helpers/accounting.ts';
@@ -191,7 +192,20 @@ describe('otlp export', () => {
       expect(span!.parentSpanId).toBe(''); // a trace of its own, linked to the run
       expect(span!.links[0]).toMatchObject({ traceId: runSpan.traceId, spanId: runSpan.spanId });
       expect(attr(span!.attributes, 'chaoskit.run.id')).toBe(result.runId);
+      // Sent within the run, ended after it was sent, and its duration is its latency (from the
+      // intended send) less its send lag.
+      const startMs = Number(BigInt(span!.startTimeUnixNano) / 1_000_000n);
+      const tookMs = Number(BigInt(span!.endTimeUnixNano) - BigInt(span!.startTimeUnixNano)) / 1e6;
+      expect(startMs).toBeGreaterThanOrEqual(Date.parse(result.startedAt) - 1);
+      expect(startMs).toBeLessThanOrEqual(Date.parse(result.endedAt));
+      expect(tookMs).toBeGreaterThanOrEqual(0);
+      const latency = attr(span!.attributes, 'chaoskit.latency_ms') as number;
+      const lag = attr(span!.attributes, 'chaoskit.send_lag_ms') as number;
+      expect(Math.abs(latency - lag - tookMs)).toBeLessThan(0.01);
+      expect(attr(span!.attributes, 'server.address')).toBe('127.0.0.1');
     }
+    // Request spans and the run's spans are exported under the one resource.
+    expect(new Set(rec.traceResources.map((r) => attr(r, 'service.name')))).toEqual(new Set(['chaoskit']));
     const ok = clients.filter((s) => s.name === 'GET /ok');
     const failed = clients.filter((s) => s.name === 'GET /fail');
     expect(ok.length + failed.length).toBe(20);
@@ -227,11 +241,11 @@ describe('otlp export', () => {
     const provider = (await import('@opentelemetry/sdk-trace')).TracerProvider;
     const { InMemorySpanExporter, SimpleSpanProcessor } = await import('@opentelemetry/sdk-trace');
     const mem = new InMemorySpanExporter();
-    const tracer = new RunTracer(
-      new provider({ spanProcessors: [new SimpleSpanProcessor({ exporter: mem })] }),
-      0.25,
-      'test',
-    );
+    const processor = new SimpleSpanProcessor({ exporter: mem });
+    const tracer = new RunTracer(new provider({ spanProcessors: [processor] }), 0.25, 'test', {
+      onEnd: (span) => processor.onEnd(span),
+      resource: emptyResource(),
+    });
     const store = new MetricsStore();
     const load = new GrpcLoad({
       segment: segmentOf({ kind: 'constant', rate: 40, duration: 1000 }),
