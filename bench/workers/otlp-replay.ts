@@ -10,12 +10,9 @@
  * Prints the CPU this process spent from the first replayed second to the last, per second, and
  * how much heap the exporter keeps alive after a forced GC (what V8's marking walks as well).
  */
-import { readFileSync } from 'node:fs';
 import { RunMetrics } from '../../src/metrics/run-metrics.ts';
-import type { SecondStats } from '../../src/metrics/store.ts';
 import type { RequestTracer, TracedRequest, TraceProfile } from '../../src/otel/request-tracer.ts';
-import type { Progress, RunHandle } from '../../src/run.ts';
-import { GuardedEmitter, type RunEvents } from '../../src/run/events.ts';
+import { loadReplay } from '../lib/replay.ts';
 
 export interface OtlpReplayArgs {
   sinkPort: number;
@@ -38,14 +35,9 @@ export interface OtlpReplayResult {
 }
 
 const args = JSON.parse(process.env.BENCH_ARGS ?? '{}') as OtlpReplayArgs;
-const r = JSON.parse(readFileSync(args.resultsFile, 'utf8')) as { runId: string; timeline: SecondStats[] };
+const replay = loadReplay(args.resultsFile);
+const run = replay.run;
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
-
-const run = new GuardedEmitter<RunEvents>(() => {}) as unknown as RunHandle;
-Object.assign(run, {
-  runId: r.runId,
-  scenario: { spec: { name: 'observability-bench', description: 'replayed', engine: 'http' } },
-});
 
 let tracer: RequestTracer | undefined;
 let stop: () => Promise<void> = async () => {};
@@ -77,34 +69,10 @@ let open: TracedRequest[] = [];
 let sampled = 0;
 let asked = 0;
 
-let sent = 0;
-let failed = 0;
 const c0 = process.cpuUsage();
 const t0 = performance.now();
 for (let i = 0; i < args.seconds; i++) {
-  const s = r.timeline[i % r.timeline.length]!;
-  sent += s.achieved;
-  failed += s.failed;
-  const p: Progress = {
-    elapsedMs: (i + 1) * 1000,
-    durationMs: args.seconds * 1000,
-    second: i,
-    requestedRate: s.requested,
-    achievedRate: s.achieved,
-    ok: s.ok,
-    failed: s.failed,
-    dropped: s.dropped,
-    p99Ms: s.latencyMs?.p99 ?? null,
-    latencyMs: s.latencyMs,
-    outstanding: s.inflightMax,
-    errors: s.errors,
-    totalSent: sent,
-    totalFailed: failed,
-    activeFaults: s.activeFaults,
-    saturated: s.generator?.saturated ?? false,
-  };
-  run.emit('second', p);
-  run.emit('secondFinal', { ...s, t: i }, null);
+  replay.emitSecond(replay.timeline[i % replay.timeline.length]!, i, args.seconds);
   for (let b = 0; b < BATCHES; b++) {
     const now = Date.now();
     for (const q of open) q.end(200, null, now);

@@ -30,9 +30,14 @@ import {
   type SpanStatus,
   type Tracer,
 } from '@opentelemetry/api';
-import type { InstrumentationScope } from '@opentelemetry/core';
+import { millisToHrTime, type InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
-import type { ReadableSpan, TimedEvent, TracerProvider } from '@opentelemetry/sdk-trace';
+import {
+  RandomIdGenerator,
+  type ReadableSpan,
+  type TimedEvent,
+  type TracerProvider,
+} from '@opentelemetry/sdk-trace';
 import { classifyStatus, type ErrorKind } from '../core/error-kinds.ts';
 import type { FaultRecord, RunResult } from '../result.ts';
 import type { RunHandle } from '../run.ts';
@@ -51,13 +56,8 @@ export interface RequestSpanSink {
 }
 
 const NO_EVENTS: TimedEvent[] = [];
-const ID_BYTES = Buffer.allocUnsafe(16);
-function randomId(bytes: 8 | 16): string {
-  for (let i = 0; i < bytes; i += 4) ID_BYTES.writeUInt32BE((Math.random() * 2 ** 32) >>> 0, i);
-  if (ID_BYTES.readUInt32BE(0) === 0) ID_BYTES[0] = 1;
-  return ID_BYTES.toString('hex', 0, bytes);
-}
-const hrTime = (ms: number): HrTime => [Math.floor(ms / 1000), Math.round((ms % 1000) * 1e6)];
+/** The SDK's own ids (what its tracer would have given the span). */
+const ids = new RandomIdGenerator();
 
 /**
  * A sampled request's CLIENT span, recorded as the finished span the SDK's exporter reads (its
@@ -92,9 +92,13 @@ class SampledRequest implements TracedRequest, ReadableSpan {
     private readonly sink: RequestSpanSink,
     readonly instrumentationScope: InstrumentationScope,
   ) {
-    this.context = { traceId: randomId(16), spanId: randomId(8), traceFlags: TraceFlags.SAMPLED };
+    this.context = {
+      traceId: ids.generateTraceId(),
+      spanId: ids.generateSpanId(),
+      traceFlags: TraceFlags.SAMPLED,
+    };
     this.traceparent = `00-${this.context.traceId}-${this.context.spanId}-01`;
-    this.startTime = hrTime(sentEpochMs);
+    this.startTime = millisToHrTime(sentEpochMs);
   }
 
   get resource(): Resource {
@@ -118,8 +122,8 @@ class SampledRequest implements TracedRequest, ReadableSpan {
     }
     a['chaoskit.latency_ms'] = endMs - this.intendedMs;
     const tookMs = Math.max(0, endMs - this.sentMs);
-    this.endTime = hrTime(this.sentEpochMs + tookMs);
-    this.duration = hrTime(tookMs);
+    this.endTime = millisToHrTime(this.sentEpochMs + tookMs);
+    this.duration = millisToHrTime(tookMs);
     this.ended = true;
     this.sink.onEnd(this);
   }
